@@ -6,3 +6,4 @@ export * from './deployment.js';
 export * from './config.js';
 export * from './plan.js';
 export * from './state-reader.js';
+export * from './funcs.js';

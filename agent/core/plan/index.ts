@@ -1,0 +1,4 @@
+export { evaluatePlan, evaluateNodePlan, planNodeIds, resultIsNoOp } from './evaluate.js';
+export type { NodeVerdict, PlanEvaluation } from './evaluate.js';
+export { PlanApplier } from './applier.js';
+export type { PlanApplierDeps, PlanApplierStats } from './applier.js';

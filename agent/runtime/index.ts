@@ -1,0 +1,1 @@
+export { SystemClock, systemRng } from './clock.js';
