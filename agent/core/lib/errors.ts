@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'not_found'
   | 'conflict'
   | 'invalid_argument'
+  /** A wait (e.g. for a state index) ran out of time on the injected clock. */
+  | 'timeout'
   | 'internal';
 
 export interface Position {
