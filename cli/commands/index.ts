@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
+import { register as registerJobValidate } from './job-validate.js';
+import { register as registerJobRun } from './job-inspect.js';
 
 /** Each command file exports one `register(program)`; the order here is the order in `--help`. */
-const registrars: ((program: Command) => void)[] = [];
+const registrars: ((program: Command) => void)[] = [
+  registerJobValidate,
+  registerJobRun,
+];
 
 export function registerCommands(program: Command): void {
   for (const register of registrars) register(program);

@@ -1,0 +1,29 @@
+/** `nomadts job validate [-var k=v]... [-var-file f]... <file>`: parse and validate offline. */
+import type { Command } from 'commander';
+import type { Out } from './jobspec-io.js';
+import { VAR_HELP, formatErrors, jobGroup, parseJobArgs, processOut, readJob } from './jobspec-io.js';
+
+/** Returns the exit code: 0 when the job is valid, 1 otherwise (every error printed). */
+export async function jobValidate(args: readonly string[], out: Out): Promise<number> {
+  try {
+    const a = parseJobArgs(args, []);
+    await readJob(a);
+    out.stdout('Job validation successful\n');
+    return 0;
+  } catch (err) {
+    out.stderr(`Job validation errors:\n${formatErrors(err)}\n`);
+    return 1;
+  }
+}
+
+export function register(program: Command): void {
+  jobGroup(program)
+    .command('validate')
+    .description('Check a job file (HCL or JSON) for errors without submitting it')
+    .argument('[args...]', 'flags and the job file')
+    .allowUnknownOption(true)
+    .addHelpText('after', VAR_HELP)
+    .action(async (args: string[]) => {
+      process.exitCode = await jobValidate(args, processOut);
+    });
+}

@@ -1,0 +1,75 @@
+/**
+ * Shared by the offline job commands: Nomad-style single-dash flags (-var k=v, -var-file f,
+ * -output) parsed from the raw arguments, the job file read through agent/jobspec's
+ * parseJobFile, and errors printed one per line.
+ */
+import type { Command } from 'commander';
+import { MultiError, NomadError } from '../../agent/core/lib/index.js';
+import type { Job } from '../../agent/core/structs/index.js';
+import { parseJobFile } from '../../agent/jobspec/index.js';
+
+export interface Out {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+}
+
+export const processOut: Out = {
+  stdout: (s) => { process.stdout.write(s); },
+  stderr: (s) => { process.stderr.write(s); },
+};
+
+export interface JobArgs {
+  file: string;
+  vars: string[];
+  varFiles: string[];
+  flags: Set<string>;
+}
+
+/** Parses `[-var k=v]... [-var-file f]... [-flag]... <file>` (one or two dashes, `=` or a space). */
+export function parseJobArgs(args: readonly string[], booleanFlags: readonly string[]): JobArgs {
+  const vars: string[] = [];
+  const varFiles: string[] = [];
+  const flags = new Set<string>();
+  const files: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') { files.push(...args.slice(i + 1)); break; }
+    const m = /^--?([a-z-]+)(?:=(.*))?$/s.exec(a);
+    if (m === null) { files.push(a); continue; }
+    const name = m[1]!;
+    if (name === 'var' || name === 'var-file') {
+      const v = m[2] ?? args[++i];
+      if (v === undefined) throw new NomadError('invalid_argument', `-${name} needs a value`);
+      (name === 'var' ? vars : varFiles).push(v);
+    } else if (booleanFlags.includes(name) && m[2] === undefined) {
+      flags.add(name);
+    } else {
+      throw new NomadError('invalid_argument', `unknown flag ${a}`);
+    }
+  }
+  if (files.length !== 1) throw new NomadError('invalid_argument', files.length === 0 ? 'expected the path of a job file' : `expected one job file, got ${files.length}: ${files.join(' ')}`);
+  return { file: files[0]!, vars, varFiles, flags };
+}
+
+export function readJob(a: JobArgs): Promise<Job> {
+  return parseJobFile(a.file, { vars: a.vars, varFiles: a.varFiles, env: process.env });
+}
+
+/** Every error on its own line. */
+export function formatErrors(err: unknown): string {
+  if (err instanceof MultiError) return err.errors.map((e) => `  * ${e.message}`).join('\n');
+  if (err instanceof Error) return `  * ${err.message}`;
+  return `  * ${String(err)}`;
+}
+
+/** The `job` command group, created by whichever command registers first. */
+export function jobGroup(program: Command): Command {
+  return program.commands.find((c) => c.name() === 'job') ?? program.command('job').description('Work with jobs: validate, run, inspect');
+}
+
+export const VAR_HELP = `
+Flags (Nomad style, one or two dashes):
+  -var 'name=value'   set an input variable (repeatable)
+  -var-file <file>    read variables from an HCL (name = value) or JSON file (repeatable)
+Variables can also come from NOMAD_VAR_<name> environment variables.
+`;
