@@ -1,0 +1,363 @@
+/**
+ * The tables of the replicated state, held in persistent (structurally shared) maps
+ * so a snapshot is one pointer and a write copies only the O(log n) path it touches.
+ * A `WriteTxn` is the only way to change them: it works on transient copies of the
+ * maps, keeps the secondary indexes in step with the primary tables, records what
+ * changed (for events), and `commit()` hands back a new, frozen `Tables`. If the
+ * transaction is dropped (an error), the old `Tables` are untouched.
+ */
+import { Map as IMap } from 'immutable';
+import { defaultSchedulerConfiguration, jobKey, TableNames } from '../structs/index.js';
+import type {
+  Allocation,
+  Deployment,
+  Evaluation,
+  Job,
+  Node,
+  PeriodicLaunch,
+  SchedulerConfiguration,
+  TableName,
+} from '../structs/index.js';
+
+export type Index<T> = IMap<string, IMap<string, T>>;
+
+export interface Tables {
+  /** namespace/id → the current version. */
+  readonly jobs: IMap<string, Job>;
+  /** namespace/id → versions, newest first (at most JobTrackedVersions, plus a kept stable one). */
+  readonly jobVersions: IMap<string, readonly Job[]>;
+  readonly nodes: IMap<string, Node>;
+  readonly allocs: IMap<string, Allocation>;
+  readonly allocsByNode: Index<Allocation>;
+  /** namespace/jobId → allocId → alloc */
+  readonly allocsByJob: Index<Allocation>;
+  readonly allocsByEval: Index<Allocation>;
+  readonly evals: IMap<string, Evaluation>;
+  /** namespace/jobId → evalId → eval */
+  readonly evalsByJob: Index<Evaluation>;
+  readonly deployments: IMap<string, Deployment>;
+  /** namespace/jobId → deploymentId → deployment */
+  readonly deploymentsByJob: Index<Deployment>;
+  /** namespace/jobId → launch */
+  readonly periodicLaunch: IMap<string, PeriodicLaunch>;
+  readonly schedulerConfig: SchedulerConfiguration;
+  /** The index of the last write to each table. */
+  readonly tableIndex: Readonly<Record<TableName, number>>;
+  /** The last applied log index (>= every table index). */
+  readonly index: number;
+}
+
+/** Nomad keeps this many versions of a job (structs.JobTrackedVersions). */
+export const JobTrackedVersions = 6;
+
+export function emptyTables(): Tables {
+  const tableIndex = {} as Record<TableName, number>;
+  for (const t of TableNames) tableIndex[t] = 0;
+  return {
+    jobs: IMap(),
+    jobVersions: IMap(),
+    nodes: IMap(),
+    allocs: IMap(),
+    allocsByNode: IMap(),
+    allocsByJob: IMap(),
+    allocsByEval: IMap(),
+    evals: IMap(),
+    evalsByJob: IMap(),
+    deployments: IMap(),
+    deploymentsByJob: IMap(),
+    periodicLaunch: IMap(),
+    schedulerConfig: Object.freeze(defaultSchedulerConfiguration()),
+    tableIndex: Object.freeze(tableIndex),
+    index: 0,
+  };
+}
+
+/** One recorded change: the value after it, or null when deleted (`prev` then holds the old one). */
+export interface Change {
+  table: TableName;
+  key: string;
+  value: unknown;
+  prev: unknown;
+}
+
+const EMPTY: IMap<string, never> = IMap();
+
+/**
+ * A secondary index being written: the outer map is transient, and so is every inner
+ * map the transaction touches (made transient on first touch, frozen again at commit),
+ * so many writes under one key (50 allocations of one job in one plan) copy its inner
+ * map's path once, not once per write.
+ */
+class IndexWriter<T> {
+  private readonly outer: IMap<string, IMap<string, T>>;
+  private readonly touched = new Map<string, IMap<string, T>>();
+
+  constructor(private readonly base: Index<T>) {
+    this.outer = base.asMutable();
+  }
+
+  /** The current inner map for `key` (possibly transient: read it, do not keep it). */
+  get(key: string): IMap<string, T> | undefined {
+    const t = this.touched.get(key);
+    if (t !== undefined) return t.size === 0 ? undefined : t;
+    return this.outer.get(key);
+  }
+
+  private inner(key: string): IMap<string, T> {
+    let t = this.touched.get(key);
+    if (t === undefined) {
+      t = (this.outer.get(key) ?? (EMPTY)).asMutable();
+      this.touched.set(key, t);
+    }
+    return t;
+  }
+
+  add(key: string, id: string, v: T): void {
+    this.inner(key).set(id, v);
+  }
+
+  remove(key: string, id: string): void {
+    if (this.get(key)?.has(id) !== true) return;
+    this.inner(key).remove(id);
+  }
+
+  commit(): Index<T> {
+    for (const [key, inner] of this.touched) {
+      if (!inner.wasAltered()) continue;
+      if (inner.size === 0) this.outer.remove(key);
+      else this.outer.set(key, inner.asImmutable());
+    }
+    return this.outer.wasAltered() ? this.outer.asImmutable() : this.base;
+  }
+}
+
+export function allocJobKey(a: Pick<Allocation, 'namespace' | 'jobId'>): string {
+  return jobKey(a.namespace, a.jobId);
+}
+
+/** The finished map, or the base instance itself when the transaction did not change it (keeps caches keyed by it warm). */
+function keep<T>(m: IMap<string, T>, base: IMap<string, T>): IMap<string, T> {
+  return m.wasAltered() ? m.asImmutable() : base;
+}
+
+export class WriteTxn {
+  readonly jobs: IMap<string, Job>;
+  readonly jobVersions: IMap<string, readonly Job[]>;
+  readonly nodes: IMap<string, Node>;
+  readonly allocs: IMap<string, Allocation>;
+  readonly allocsByNode: IndexWriter<Allocation>;
+  readonly allocsByJob: IndexWriter<Allocation>;
+  readonly allocsByEval: IndexWriter<Allocation>;
+  readonly evals: IMap<string, Evaluation>;
+  readonly evalsByJob: IndexWriter<Evaluation>;
+  readonly deployments: IMap<string, Deployment>;
+  readonly deploymentsByJob: IndexWriter<Deployment>;
+  readonly periodicLaunch: IMap<string, PeriodicLaunch>;
+  schedulerConfig: SchedulerConfiguration;
+  private readonly touched = new Set<TableName>();
+  /** table:key → change, in first-touch order; a key changed twice keeps its final value. */
+  readonly changes = new Map<string, Change>();
+  /** Jobs whose status must be recomputed at the end (value: an eval of theirs was deleted). */
+  readonly dirtyJobs = new Map<string, boolean>();
+
+  /**
+   * @param freeze Object.freeze every stored row (catches accidental mutation; costs about a
+   *   quarter of the apply time on allocation-heavy writes, so a benchmark may turn it off).
+   */
+  constructor(
+    private readonly base: Tables,
+    readonly index: number,
+    private readonly freeze = true,
+  ) {
+    this.jobs = base.jobs.asMutable();
+    this.jobVersions = base.jobVersions.asMutable();
+    this.nodes = base.nodes.asMutable();
+    this.allocs = base.allocs.asMutable();
+    this.allocsByNode = new IndexWriter(base.allocsByNode);
+    this.allocsByJob = new IndexWriter(base.allocsByJob);
+    this.allocsByEval = new IndexWriter(base.allocsByEval);
+    this.evals = base.evals.asMutable();
+    this.evalsByJob = new IndexWriter(base.evalsByJob);
+    this.deployments = base.deployments.asMutable();
+    this.deploymentsByJob = new IndexWriter(base.deploymentsByJob);
+    this.periodicLaunch = base.periodicLaunch.asMutable();
+    this.schedulerConfig = base.schedulerConfig;
+  }
+
+  private seal<T extends object>(row: T): T {
+    return this.freeze ? Object.freeze(row) : row;
+  }
+
+  private record(table: TableName, key: string, value: unknown, prev: unknown): void {
+    this.touched.add(table);
+    const k = `${table}:${key}`;
+    const seen = this.changes.get(k);
+    if (seen === undefined) this.changes.set(k, { table, key, value, prev });
+    else seen.value = value;
+  }
+
+  /** Mark a table written without a row changing (e.g. a deployment counter table). */
+  touch(table: TableName): void {
+    this.touched.add(table);
+  }
+
+  putJob(job: Job): void {
+    const k = jobKey(job.namespace, job.id);
+    const prev = this.jobs.get(k);
+    this.jobs.set(k, this.seal(job));
+    this.record('jobs', k, job, prev);
+  }
+
+  deleteJob(namespace: string, id: string): void {
+    const k = jobKey(namespace, id);
+    const prev = this.jobs.get(k);
+    if (prev === undefined) return;
+    this.jobs.remove(k);
+    this.record('jobs', k, null, prev);
+    if (this.jobVersions.has(k)) {
+      this.jobVersions.remove(k);
+      this.touched.add('job_versions');
+    }
+    if (this.periodicLaunch.has(k)) {
+      const launch = this.periodicLaunch.get(k);
+      this.periodicLaunch.remove(k);
+      this.record('periodic_launch', k, null, launch);
+    }
+  }
+
+  putJobVersions(namespace: string, id: string, versions: readonly Job[]): void {
+    this.jobVersions.set(jobKey(namespace, id), this.seal(versions));
+    this.touched.add('job_versions');
+  }
+
+  putNode(node: Node): void {
+    const prev = this.nodes.get(node.id);
+    this.nodes.set(node.id, this.seal(node));
+    this.record('nodes', node.id, node, prev);
+  }
+
+  deleteNode(id: string): void {
+    const prev = this.nodes.get(id);
+    if (prev === undefined) return;
+    this.nodes.remove(id);
+    this.record('nodes', id, null, prev);
+  }
+
+  putAlloc(alloc: Allocation): void {
+    this.seal(alloc);
+    const prev = this.allocs.get(alloc.id);
+    this.allocs.set(alloc.id, alloc);
+    if (prev !== undefined) {
+      // An allocation never changes node, job or eval in practice, but stay right if it does.
+      if (prev.nodeId !== alloc.nodeId) this.allocsByNode.remove(prev.nodeId, prev.id);
+      if (prev.namespace !== alloc.namespace || prev.jobId !== alloc.jobId) {
+        this.allocsByJob.remove(allocJobKey(prev), prev.id);
+        this.dirtyJobs.set(allocJobKey(prev), this.dirtyJobs.get(allocJobKey(prev)) ?? false);
+      }
+      if (prev.evalId !== alloc.evalId) this.allocsByEval.remove(prev.evalId, prev.id);
+    }
+    this.allocsByNode.add(alloc.nodeId, alloc.id, alloc);
+    const jk = allocJobKey(alloc);
+    this.allocsByJob.add(jk, alloc.id, alloc);
+    this.allocsByEval.add(alloc.evalId, alloc.id, alloc);
+    if (!this.dirtyJobs.has(jk)) this.dirtyJobs.set(jk, false);
+    this.record('allocs', alloc.id, alloc, prev);
+  }
+
+  deleteAlloc(id: string): void {
+    const prev = this.allocs.get(id);
+    if (prev === undefined) return;
+    this.allocs.remove(id);
+    this.allocsByNode.remove(prev.nodeId, id);
+    const jk = allocJobKey(prev);
+    this.allocsByJob.remove(jk, id);
+    this.allocsByEval.remove(prev.evalId, id);
+    if (!this.dirtyJobs.has(jk)) this.dirtyJobs.set(jk, false);
+    this.record('allocs', id, null, prev);
+  }
+
+  putEval(ev: Evaluation): void {
+    this.seal(ev);
+    const prev = this.evals.get(ev.id);
+    this.evals.set(ev.id, ev);
+    if (prev !== undefined && (prev.namespace !== ev.namespace || prev.jobId !== ev.jobId)) {
+      const pk = jobKey(prev.namespace, prev.jobId);
+      this.evalsByJob.remove(pk, prev.id);
+      if (!this.dirtyJobs.has(pk)) this.dirtyJobs.set(pk, false);
+    }
+    const jk = jobKey(ev.namespace, ev.jobId);
+    this.evalsByJob.add(jk, ev.id, ev);
+    if (!this.dirtyJobs.has(jk)) this.dirtyJobs.set(jk, false);
+    this.record('evals', ev.id, ev, prev);
+  }
+
+  deleteEval(id: string): void {
+    const prev = this.evals.get(id);
+    if (prev === undefined) return;
+    this.evals.remove(id);
+    const jk = jobKey(prev.namespace, prev.jobId);
+    this.evalsByJob.remove(jk, id);
+    this.dirtyJobs.set(jk, true);
+    this.record('evals', id, null, prev);
+  }
+
+  putDeployment(d: Deployment): void {
+    this.seal(d);
+    const prev = this.deployments.get(d.id);
+    this.deployments.set(d.id, d);
+    if (prev !== undefined && (prev.namespace !== d.namespace || prev.jobId !== d.jobId)) {
+      this.deploymentsByJob.remove(jobKey(prev.namespace, prev.jobId), prev.id);
+    }
+    this.deploymentsByJob.add(jobKey(d.namespace, d.jobId), d.id, d);
+    this.record('deployments', d.id, d, prev);
+  }
+
+  deleteDeployment(id: string): void {
+    const prev = this.deployments.get(id);
+    if (prev === undefined) return;
+    this.deployments.remove(id);
+    this.deploymentsByJob.remove(jobKey(prev.namespace, prev.jobId), id);
+    this.record('deployments', id, null, prev);
+  }
+
+  putPeriodicLaunch(launch: PeriodicLaunch): void {
+    this.seal(launch);
+    const k = jobKey(launch.namespace, launch.jobId);
+    const prev = this.periodicLaunch.get(k);
+    this.periodicLaunch.set(k, launch);
+    this.record('periodic_launch', k, launch, prev);
+  }
+
+  putSchedulerConfig(config: SchedulerConfiguration): void {
+    const prev = this.schedulerConfig;
+    this.schedulerConfig = this.seal(config);
+    this.record('scheduler_config', 'config', config, prev);
+  }
+
+  /** The new tables: every touched table's index moves to this transaction's index. */
+  commit(): Tables {
+    let tableIndex = this.base.tableIndex;
+    if (this.touched.size > 0) {
+      const t = { ...tableIndex };
+      for (const name of this.touched) t[name] = this.index;
+      tableIndex = Object.freeze(t);
+    }
+    return {
+      jobs: keep(this.jobs, this.base.jobs),
+      jobVersions: keep(this.jobVersions, this.base.jobVersions),
+      nodes: keep(this.nodes, this.base.nodes),
+      allocs: keep(this.allocs, this.base.allocs),
+      allocsByNode: this.allocsByNode.commit(),
+      allocsByJob: this.allocsByJob.commit(),
+      allocsByEval: this.allocsByEval.commit(),
+      evals: keep(this.evals, this.base.evals),
+      evalsByJob: this.evalsByJob.commit(),
+      deployments: keep(this.deployments, this.base.deployments),
+      deploymentsByJob: this.deploymentsByJob.commit(),
+      periodicLaunch: keep(this.periodicLaunch, this.base.periodicLaunch),
+      schedulerConfig: this.schedulerConfig,
+      tableIndex,
+      index: this.index,
+    };
+  }
+}
