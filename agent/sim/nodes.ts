@@ -66,7 +66,7 @@ export function simulatedNodes(opts: SimulatedNodesOptions): Node[] {
       attributes[`driver.${d}`] = '1';
       driverInfo[d] = { detected: true, healthy: true, healthDescription: 'healthy', attributes: {} };
     }
-    const meta = { rack: `${dc}-r${1 + opts.rng.int(racks)}`, zone: `${dc}-${'abc'[i % 3]!}` };
+    const meta = { rack: `r${1 + opts.rng.int(racks)}`, zone: `${dc}-${'abc'[i % 3]!}` };
     const partial = { datacenter: dc, nodeClass: shape.nodeClass, nodePool: 'default', attributes, meta, drivers: driverInfo };
     nodes.push({
       id,

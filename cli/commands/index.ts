@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { register as registerJobValidate } from './job-validate.js';
 import { register as registerJobRun } from './job-inspect.js';
+import { register as registerSimulate } from './simulate.js';
 
 /** Each command file exports one `register(program)`; the order here is the order in `--help`. */
 const registrars: ((program: Command) => void)[] = [
   registerJobValidate,
   registerJobRun,
+  registerSimulate,
 ];
 
 export function registerCommands(program: Command): void {

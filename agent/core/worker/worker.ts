@@ -24,7 +24,7 @@ export interface Scheduler {
 export type SchedulerFactory = (type: JobType, deps: SchedulerDeps) => Scheduler;
 
 export interface WorkerBroker {
-  dequeue(schedulerTypes: string[], timeoutMs: number): Promise<{ eval: Evaluation; token: string } | null>;
+  dequeue(schedulerTypes: string[], timeoutMs: number, opts?: { signal?: AbortSignal }): Promise<{ eval: Evaluation; token: string } | null>;
   ack(evalId: string, token: string): void;
   nack(evalId: string, token: string): void;
 }
@@ -64,6 +64,7 @@ export interface WorkerStats {
 export class Worker {
   private stopped = false;
   private loop: Promise<void> | null = null;
+  private abort: AbortController | null = null;
   private readonly counters: WorkerStats = { processed: 0, acked: 0, nacked: 0, plansSubmitted: 0 };
 
   constructor(private readonly deps: WorkerDeps) {}
@@ -71,12 +72,14 @@ export class Worker {
   start(): void {
     if (this.loop !== null) return;
     this.stopped = false;
-    this.loop = this.run();
+    this.abort = new AbortController();
+    this.loop = this.run(this.abort.signal);
   }
 
   /** Stop after the current evaluation; resolves when the loop has exited. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.abort?.abort();
     const loop = this.loop;
     this.loop = null;
     if (loop !== null) await loop;
@@ -86,11 +89,11 @@ export class Worker {
     return { ...this.counters };
   }
 
-  private async run(): Promise<void> {
+  private async run(signal: AbortSignal): Promise<void> {
     const types = this.deps.schedulerTypes ?? ['service', 'batch', 'system', 'sysbatch'];
     const timeout = this.deps.dequeueTimeoutMs ?? 500;
     while (!this.stopped) {
-      const item = await this.deps.broker.dequeue(types, timeout);
+      const item = await this.deps.broker.dequeue(types, timeout, { signal });
       if (item === null) continue;
       await this.processOne(item.eval, item.token);
     }

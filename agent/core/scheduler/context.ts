@@ -1,0 +1,632 @@
+/**
+ * The evaluation context shared by every step of the placement stack (nomad
+ * scheduler/feasible/context.go): the read-only state snapshot, the plan being
+ * built, the injected random source, the metrics of the placement being made,
+ * the per-computed-class eligibility cache and the proposed allocations per node.
+ */
+import type { Rng } from '../lib/index.js';
+import type {
+  AllocMetric,
+  Allocation,
+  ComparableResources,
+  Job,
+  Node,
+  NodeScoreMeta,
+  Plan,
+  SchedulerConfiguration,
+  StateReader,
+  TaskGroup,
+} from '../structs/index.js';
+import { allocTerminalStatus, allocsUsage, emptyAllocMetric, NetworkIndex, nodeAvailable } from '../structs/index.js';
+
+/** How many of the best-scoring nodes each placement's metrics keep. */
+export const MaxRetainedNodeScores = 5;
+
+/**
+ * What the snapshot has on one node: its non-terminal allocations and their
+ * usage. Memoised per node object and validated by the identity of the
+ * allocation objects the state returns, so evaluations that revisit an
+ * unchanged node do not touch its allocations again (a pure memo: same
+ * inputs, same result).
+ */
+export interface NodeBase {
+  readonly node: Node;
+  /** The list as the state returned it (for validation). */
+  readonly raw: readonly Allocation[];
+  /** The non-terminal ones. */
+  readonly existing: readonly Allocation[];
+  readonly available: ComparableResources;
+  readonly cpu: number;
+  readonly memoryMB: number;
+  readonly diskMB: number;
+}
+
+const baseMemo = new WeakMap<Node, NodeBase>();
+const NO_ALLOCS: readonly Allocation[] = [];
+
+function sameElements(a: readonly Allocation[], b: readonly Allocation[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The node's snapshot allocations and usage (`raw` is what `allocsByNode` returned; it is kept, not changed). */
+export function nodeBase(node: Node, raw: readonly Allocation[]): NodeBase {
+  const memo = baseMemo.get(node);
+  if (memo !== undefined && sameElements(memo.raw, raw)) return memo;
+  let existing: readonly Allocation[] = NO_ALLOCS;
+  let cpu = 0;
+  let memoryMB = 0;
+  let diskMB = 0;
+  // Empty lists are common and skip the loops: mixing empty (small-integer kind) and
+  // object arrays at one call site makes V8 slow.
+  if (raw.length > 0) {
+    const live: Allocation[] = [];
+    for (let i = 0; i < raw.length; i++) {
+      const a = raw[i]!;
+      if (!allocTerminalStatus(a)) live.push(a);
+    }
+    if (live.length > 0) {
+      existing = live;
+      const u = allocsUsage(live);
+      cpu = u.cpu;
+      memoryMB = u.memoryMB;
+      diskMB = u.diskMB;
+    }
+  }
+  const base: NodeBase = { node, raw, existing, available: memo?.available ?? nodeAvailable(node), cpu, memoryMB, diskMB };
+  baseMemo.set(node, base);
+  return base;
+}
+
+/**
+ * What the plan proposes for one node: the existing non-terminal allocations
+ * minus the plan's stops/evictions/preemptions, plus the plan's placements
+ * (an in-place update replaces the existing allocation with the same id).
+ * Cached per node; recomputed only when the plan's entries for that node change.
+ */
+export class NodeProposal {
+  readonly node: Node;
+  /** Non-terminal allocations of the snapshot on this node (fixed for the eval). */
+  readonly existing: readonly Allocation[];
+  readonly available: ComparableResources;
+  /** The proposed allocations. Do not mutate. */
+  allocs: readonly Allocation[];
+  /** What `allocs` use (structs.allocsUsage). */
+  cpu = 0;
+  memoryMB = 0;
+  diskMB = 0;
+  /** Bumped every time `allocs` changes. */
+  version = 0;
+
+  private placedRef: readonly Allocation[] | undefined = undefined;
+  private placedLen = 0;
+  private stoppedRef: readonly Allocation[] | undefined = undefined;
+  private stoppedLen = 0;
+  private preemptedRef: readonly Allocation[] | undefined = undefined;
+  private preemptedLen = 0;
+
+  /** `allocs` is a private copy that appends may extend. */
+  private owned = false;
+  private ids: Set<string> | null = null;
+  private netIdx: NetworkIndex | null = null;
+  private netCollision = '';
+  private countSet = false;
+  private ports = -1;
+  private countJob = '';
+  private countNs = '';
+  private countGroup = '';
+  private countValue = 0;
+
+  constructor(base: NodeBase) {
+    this.node = base.node;
+    this.existing = base.existing;
+    this.allocs = base.existing;
+    this.available = base.available;
+    this.cpu = base.cpu;
+    this.memoryMB = base.memoryMB;
+    this.diskMB = base.diskMB;
+  }
+
+  private setUsage(): void {
+    // Empty lists are common and skip the call: mixing empty (small-integer kind) and
+    // object arrays at one call site makes V8 deoptimise it over and over.
+    if (this.allocs.length === 0) {
+      this.cpu = this.memoryMB = this.diskMB = 0;
+      return;
+    }
+    const u = allocsUsage(this.allocs);
+    this.cpu = u.cpu;
+    this.memoryMB = u.memoryMB;
+    this.diskMB = u.diskMB;
+  }
+
+  /**
+   * @internal Bring `allocs` up to date with the plan's entries for this node.
+   * Appended placements are added incrementally; anything else (stops, an
+   * in-place update of an existing id, a replaced array) recomputes.
+   */
+  refresh(placed: readonly Allocation[] | undefined, stopped: readonly Allocation[] | undefined, preempted: readonly Allocation[] | undefined): void {
+    const placedLen = placed?.length ?? 0;
+    const stoppedLen = stopped?.length ?? 0;
+    const preemptedLen = preempted?.length ?? 0;
+    if (placed === this.placedRef && placedLen === this.placedLen && stopped === this.stoppedRef && stoppedLen === this.stoppedLen &&
+      preempted === this.preemptedRef && preemptedLen === this.preemptedLen) {
+      return;
+    }
+    const appendOnly =
+      stopped === this.stoppedRef && stoppedLen === this.stoppedLen && preempted === this.preemptedRef && preemptedLen === this.preemptedLen &&
+      placed !== undefined && placedLen > this.placedLen && (placed === this.placedRef || (this.placedRef === undefined && this.placedLen === 0));
+    if (appendOnly && this.append(placed, this.placedLen)) {
+      this.placedRef = placed;
+      this.placedLen = placedLen;
+      return;
+    }
+    this.recompute(placed, stopped, preempted);
+  }
+
+  private append(placed: readonly Allocation[], from: number): boolean {
+    let ids = this.ids;
+    if (ids === null) {
+      ids = new Set();
+      for (const a of this.allocs) ids.add(a.id);
+      this.ids = ids;
+    }
+    for (let i = from; i < placed.length; i++) if (ids.has(placed[i]!.id)) return false;
+    if (!this.owned) {
+      this.allocs = [...this.allocs];
+      this.owned = true;
+    }
+    const list = this.allocs as Allocation[];
+    for (let i = from; i < placed.length; i++) {
+      const a = placed[i]!;
+      ids.add(a.id);
+      list.push(a);
+      if (!allocTerminalStatus(a)) {
+        this.cpu += a.resources.cpu;
+        this.memoryMB += a.resources.memoryMB;
+        this.diskMB += a.resources.diskMB;
+      }
+      if (this.netIdx !== null) {
+        const c = this.netIdx.addAllocs([a]);
+        if (c !== '' && this.netCollision === '') this.netCollision = c;
+      }
+      if (this.countSet && a.jobId === this.countJob && a.namespace === this.countNs && a.taskGroup === this.countGroup) this.countValue++;
+      if (this.ports >= 0) this.ports += a.resources.ports.length;
+    }
+    this.version++;
+    return true;
+  }
+
+  private recompute(placed: readonly Allocation[] | undefined, stopped: readonly Allocation[] | undefined, preempted: readonly Allocation[] | undefined): void {
+    this.placedRef = placed;
+    this.placedLen = placed?.length ?? 0;
+    this.stoppedRef = stopped;
+    this.stoppedLen = stopped?.length ?? 0;
+    this.preemptedRef = preempted;
+    this.preemptedLen = preempted?.length ?? 0;
+    this.netIdx = null;
+    this.netCollision = '';
+    this.ids = null;
+    this.countSet = false;
+    this.ports = -1;
+    this.version++;
+    if (this.placedLen === 0 && this.stoppedLen === 0 && this.preemptedLen === 0) {
+      this.allocs = this.existing;
+      this.owned = false;
+    } else {
+      let removed: Set<string> | null = null;
+      if (this.stoppedLen > 0 || this.preemptedLen > 0) {
+        removed = new Set();
+        for (const a of stopped ?? []) removed.add(a.id);
+        for (const a of preempted ?? []) removed.add(a.id);
+      }
+      // Later plan entries for the same id win (an in-place update, or an alloc updated twice).
+      const latest = new Map<string, Allocation>();
+      for (const a of placed ?? []) latest.set(a.id, a);
+      const out: Allocation[] = [];
+      for (const a of this.existing) {
+        if (removed?.has(a.id) === true || latest.has(a.id)) continue;
+        out.push(a);
+      }
+      for (const a of latest.values()) out.push(a);
+      this.allocs = out;
+      this.owned = true;
+    }
+    this.setUsage();
+  }
+
+  /** The ports in use on the node (reserved + proposed allocations), built lazily and kept up to date. */
+  networkIndex(): NetworkIndex {
+    if (this.netIdx === null) {
+      this.netIdx = new NetworkIndex(this.node);
+      this.netCollision = this.allocs.length === 0 ? '' : this.netIdx.addAllocs(this.allocs);
+    }
+    return this.netIdx;
+  }
+
+  /** '' or the first port collision among the proposed allocations (`network: port collision 8080`). */
+  portCollision(): string {
+    this.networkIndex();
+    return this.netCollision;
+  }
+
+  /** How many proposed allocations belong to this job's group (kept up to date for the last group asked). */
+  groupCount(namespace: string, jobId: string, group: string): number {
+    if (!this.countSet || jobId !== this.countJob || group !== this.countGroup || namespace !== this.countNs) {
+      let n = 0;
+      const list = this.allocs;
+      for (let i = 0; i < list.length; i++) {
+        const a = list[i]!;
+        if (a.jobId === jobId && a.taskGroup === group && a.namespace === namespace) n++;
+      }
+      this.countSet = true;
+      this.countJob = jobId;
+      this.countNs = namespace;
+      this.countGroup = group;
+      this.countValue = n;
+    }
+    return this.countValue;
+  }
+
+  /** Host ports taken on the node: its reserved ports plus every proposed allocation's ports (an upper bound on distinct ports). */
+  portsTaken(): number {
+    if (this.ports < 0) {
+      let n = this.node.reserved.reservedPorts.length;
+      const list = this.allocs;
+      for (let i = 0; i < list.length; i++) n += list[i]!.resources.ports.length;
+      this.ports = n;
+    }
+    return this.ports;
+  }
+
+}
+
+/**
+ * Per computed node class: has the job (or a task group) been found feasible?
+ * `escaped` means a constraint looks at per-node values, so the class can't be trusted.
+ */
+export type ClassFeasibility = 'unknown' | 'eligible' | 'ineligible' | 'escaped';
+
+const EscapePrefixes = ['${node.unique.', '${attr.unique.', '${meta.unique.'];
+
+/** Does this constraint/affinity look at values unique to one node (so computed classes can't cache it)? */
+export function targetEscapes(lTarget: string, rTarget: string): boolean {
+  for (const p of EscapePrefixes) if (lTarget.includes(p) || rTarget.includes(p)) return true;
+  return false;
+}
+
+function constraintsEscape(cs: readonly { lTarget: string; rTarget: string; operand: string }[]): boolean {
+  for (const c of cs) {
+    // distinct_* are checked outside the class-cached wrapper.
+    if (c.operand === 'distinct_hosts' || c.operand === 'distinct_property') continue;
+    if (targetEscapes(c.lTarget, c.rTarget)) return true;
+  }
+  return false;
+}
+
+/**
+ * The eligibility cache of one evaluation (nomad EvalEligibility): per computed
+ * class, '' for eligible or the reason it is not (the failed constraint's string).
+ */
+export class EvalEligibility {
+  private jobEscapedFlag = false;
+  private readonly tgEscaped = new Map<string, boolean>();
+  private readonly job = new Map<string, string>();
+  private readonly groups = new Map<string, Map<string, string>>();
+  private jobRef: Job | null = null;
+
+  /** Called when the stack's job is set; a different job (or version) forgets the cache. */
+  setJob(job: Job): void {
+    if (this.jobRef !== null && (this.jobRef === job || (this.jobRef.id === job.id && this.jobRef.version === job.version && this.jobRef.jobModifyIndex === job.jobModifyIndex))) {
+      this.jobRef = job;
+      return;
+    }
+    this.jobRef = job;
+    this.job.clear();
+    this.groups.clear();
+    this.tgEscaped.clear();
+    this.jobEscapedFlag = constraintsEscape(job.constraints);
+    for (const tg of job.taskGroups) this.tgEscaped.set(tg.name, groupEscapes(tg));
+  }
+
+  /** Forget every cached result (the system stack checks one node at a time). */
+  reset(): void {
+    this.job.clear();
+    this.groups.clear();
+  }
+
+  /** @internal class → '' (eligible) or the reason (ineligible), for the feasibility wrapper. */
+  jobClasses(): Map<string, string> {
+    return this.job;
+  }
+
+  /** @internal */
+  jobEscaped(): boolean {
+    return this.jobEscapedFlag;
+  }
+
+  /** @internal */
+  taskGroupEscaped(tg: string): boolean {
+    return this.tgEscaped.get(tg) === true;
+  }
+
+  /** @internal class → '' or reason for one task group (created on first use). */
+  taskGroupClasses(tg: string): Map<string, string> {
+    let m = this.groups.get(tg);
+    if (m === undefined) {
+      m = new Map();
+      this.groups.set(tg, m);
+    }
+    return m;
+  }
+
+  jobStatus(cls: string): ClassFeasibility {
+    if (this.jobEscapedFlag || cls === '') return 'escaped';
+    const v = this.job.get(cls);
+    return v === undefined ? 'unknown' : v === '' ? 'eligible' : 'ineligible';
+  }
+
+  /** The reason a class was found ineligible for the job ('' when not). */
+  jobReason(cls: string): string {
+    return this.job.get(cls) ?? '';
+  }
+
+  setJobEligibility(cls: string, reason: string): void {
+    this.job.set(cls, reason);
+  }
+
+  taskGroupStatus(tg: string, cls: string): ClassFeasibility {
+    if (this.tgEscaped.get(tg) === true || cls === '') return 'escaped';
+    const v = this.groups.get(tg)?.get(cls);
+    return v === undefined ? 'unknown' : v === '' ? 'eligible' : 'ineligible';
+  }
+
+  taskGroupReason(tg: string, cls: string): string {
+    return this.groups.get(tg)?.get(cls) ?? '';
+  }
+
+  setTaskGroupEligibility(tg: string, cls: string, reason: string): void {
+    let m = this.groups.get(tg);
+    if (m === undefined) {
+      m = new Map();
+      this.groups.set(tg, m);
+    }
+    m.set(cls, reason);
+  }
+
+  /** True when some constraint looked at a unique attribute (Evaluation.escapedComputedClass). */
+  hasEscaped(): boolean {
+    if (this.jobEscapedFlag) return true;
+    for (const v of this.tgEscaped.values()) if (v) return true;
+    return false;
+  }
+
+  /**
+   * Class → eligible? for blocked evaluations (Evaluation.classEligibility): a
+   * class is eligible when the job passes on it and any task group does.
+   */
+  classes(): Record<string, boolean> {
+    const out: Record<string, boolean> = {};
+    for (const m of this.groups.values()) {
+      for (const [cls, reason] of m) {
+        if (reason === '') out[cls] = true;
+        else if (!(cls in out)) out[cls] = false;
+      }
+    }
+    for (const [cls, reason] of this.job) {
+      if (reason !== '') out[cls] = false;
+      else if (!(cls in out)) out[cls] = true;
+    }
+    return out;
+  }
+}
+
+function groupEscapes(tg: TaskGroup): boolean {
+  if (constraintsEscape(tg.constraints)) return true;
+  for (const t of tg.tasks) if (constraintsEscape(t.constraints)) return true;
+  return false;
+}
+
+/** One scored node as the metrics keep it (filled by the ranking steps). */
+export interface ScoredNode {
+  readonly node: Node;
+  readonly finalScore: number;
+  scoreRecord(): Record<string, number>;
+}
+
+export interface EvalContextOptions {
+  /** Overrides the snapshot's scheduler configuration (e.g. per node pool). */
+  schedulerConfig?: SchedulerConfiguration;
+}
+
+/**
+ * Everything the placement stack reads or records during one evaluation. The
+ * scheduler appends to `plan` between selections; `proposal(node)` notices.
+ */
+export class EvalContext {
+  readonly state: StateReader;
+  readonly rng: Rng;
+  readonly eligibility = new EvalEligibility();
+  readonly schedulerConfig: SchedulerConfiguration;
+  /** The metrics of the placement being made; replaced by `resetMetrics()` before each selection. */
+  metrics: AllocMetric = emptyAllocMetric();
+
+  private planRef: Plan;
+  private readonly proposals = new Map<string, NodeProposal>();
+  private readonly nodes = new Map<string, Node | null>();
+  private nodesAvailable: Record<string, number> = {};
+  private nodesInPool = 0;
+  private top: ScoredNode[] = [];
+
+  // Plan journal for property sets (spread, distinct_property): which plan entries were seen.
+  private journalPlan: Plan | null = null;
+  private readonly journalSeen = new Map<string, { placed: readonly Allocation[]; placedLen: number; stopped: readonly Allocation[] | undefined; stoppedLen: number }>();
+  /** Bumped when the plan changed in a way that is not an append (a rebuild is needed). */
+  journalEpoch = 0;
+  /** Placements and stops appended to the plan, in the order they were noticed. */
+  readonly journalPlaced: Allocation[] = [];
+  readonly journalStopped: Allocation[] = [];
+
+  constructor(state: StateReader, plan: Plan, rng: Rng, opts: EvalContextOptions = {}) {
+    this.state = state;
+    this.planRef = plan;
+    this.rng = rng;
+    this.schedulerConfig = opts.schedulerConfig ?? state.schedulerConfig();
+  }
+
+  get plan(): Plan {
+    return this.planRef;
+  }
+
+  /** Swap in a new plan (after a submit): every proposal cache is dropped. */
+  setPlan(plan: Plan): void {
+    this.planRef = plan;
+    this.proposals.clear();
+  }
+
+  /** Per-DC counts of the candidate nodes and the pool size, copied into every placement's metrics. */
+  setNodeCounts(byDC: Record<string, number>, nodesInPool: number): void {
+    this.nodesAvailable = byDC;
+    this.nodesInPool = nodesInPool;
+  }
+
+  /** A node of the snapshot by id (cached). */
+  node(id: string): Node | undefined {
+    let n = this.nodes.get(id);
+    if (n === undefined) {
+      n = this.state.nodeByID(id) ?? null;
+      this.nodes.set(id, n);
+    }
+    return n ?? undefined;
+  }
+
+  /** The proposal for a node, revalidated against the plan's entries for that node. */
+  proposal(node: Node): NodeProposal {
+    let p = this.proposals.get(node.id);
+    if (p === undefined) {
+      p = new NodeProposal(nodeBase(node, this.state.allocsByNode(node.id)));
+      this.proposals.set(node.id, p);
+    }
+    const plan = this.planRef;
+    p.refresh(plan.nodeAllocation[node.id], plan.nodeUpdate[node.id], plan.nodePreemptions[node.id]);
+    return p;
+  }
+
+  /** The node's proposed allocations (nomad EvalContext.ProposedAllocs). */
+  proposedAllocs(nodeId: string): readonly Allocation[] {
+    const node = this.node(nodeId);
+    if (node === undefined) {
+      const out: Allocation[] = [];
+      for (const a of this.planRef.nodeAllocation[nodeId] ?? []) out.push(a);
+      return out;
+    }
+    return this.proposal(node).allocs;
+  }
+
+  /**
+   * Bring the plan journal up to date: appends new plan placements/stops to
+   * `journalPlaced`/`journalStopped`; bumps `journalEpoch` (and clears the
+   * journal) when entries were removed or replaced. O(nodes in the plan).
+   */
+  syncPlanJournal(): void {
+    const plan = this.planRef;
+    let rebuild = this.journalPlan !== plan;
+    if (!rebuild) {
+      for (const [nodeId, seen] of this.journalSeen) {
+        const placed = plan.nodeAllocation[nodeId];
+        const stopped = plan.nodeUpdate[nodeId];
+        if ((seen.placedLen > 0 && (placed === undefined || placed !== seen.placed || placed.length < seen.placedLen)) ||
+          (seen.stoppedLen > 0 && (stopped === undefined || stopped !== seen.stopped || stopped.length < seen.stoppedLen))) {
+          rebuild = true;
+          break;
+        }
+      }
+    }
+    if (rebuild) {
+      this.journalPlan = plan;
+      this.journalSeen.clear();
+      this.journalPlaced.length = 0;
+      this.journalStopped.length = 0;
+      this.journalEpoch++;
+    }
+    for (const nodeId in plan.nodeAllocation) {
+      const placed = plan.nodeAllocation[nodeId]!;
+      let seen = this.journalSeen.get(nodeId);
+      if (seen === undefined) {
+        seen = { placed, placedLen: 0, stopped: undefined, stoppedLen: 0 };
+        this.journalSeen.set(nodeId, seen);
+      }
+      if (seen.placed !== placed) {
+        seen.placed = placed;
+        seen.placedLen = 0;
+      }
+      for (let i = seen.placedLen; i < placed.length; i++) this.journalPlaced.push(placed[i]!);
+      seen.placedLen = placed.length;
+    }
+    for (const nodeId in plan.nodeUpdate) {
+      const stopped = plan.nodeUpdate[nodeId]!;
+      let seen = this.journalSeen.get(nodeId);
+      if (seen === undefined) {
+        seen = { placed: [], placedLen: 0, stopped, stoppedLen: 0 };
+        this.journalSeen.set(nodeId, seen);
+      }
+      if (seen.stopped !== stopped) {
+        seen.stopped = stopped;
+        seen.stoppedLen = 0;
+      }
+      for (let i = seen.stoppedLen; i < stopped.length; i++) this.journalStopped.push(stopped[i]!);
+      seen.stoppedLen = stopped.length;
+    }
+  }
+
+  // ----- metrics of the current placement -----
+
+  /** Start a new placement's metrics. */
+  resetMetrics(): void {
+    const m = emptyAllocMetric();
+    m.nodesAvailable = { ...this.nodesAvailable };
+    m.nodesInPool = this.nodesInPool;
+    this.metrics = m;
+    this.top = [];
+  }
+
+  /** A node was pulled from the source. */
+  evaluateNode(): void {
+    this.metrics.nodesEvaluated++;
+  }
+
+  /** A feasibility step filtered `node`; `reason` is the constraint's string or a short cause. */
+  filterNode(node: Node, reason: string): void {
+    const m = this.metrics;
+    m.nodesFiltered++;
+    if (node.nodeClass !== '') m.classFiltered[node.nodeClass] = (m.classFiltered[node.nodeClass] ?? 0) + 1;
+    if (reason !== '') m.constraintFiltered[reason] = (m.constraintFiltered[reason] ?? 0) + 1;
+  }
+
+  /** A feasible node lacked room in `dimension` (`cpu`, `memory`, `disk`, `network: ...`). */
+  exhaustedNode(node: Node, dimension: string): void {
+    const m = this.metrics;
+    m.nodesExhausted++;
+    if (node.nodeClass !== '') m.classExhausted[node.nodeClass] = (m.classExhausted[node.nodeClass] ?? 0) + 1;
+    if (dimension !== '') m.dimensionExhausted[dimension] = (m.dimensionExhausted[dimension] ?? 0) + 1;
+  }
+
+  /** A node got its normalised score: keep it if it is among the best `MaxRetainedNodeScores`. */
+  scoreNode(option: ScoredNode): void {
+    const top = this.top;
+    if (top.length === MaxRetainedNodeScores && option.finalScore <= top[top.length - 1]!.finalScore) return;
+    let i = top.length;
+    while (i > 0 && top[i - 1]!.finalScore < option.finalScore) i--;
+    top.splice(i, 0, option);
+    if (top.length > MaxRetainedNodeScores) top.pop();
+  }
+
+  /** Write the retained scores into the metrics (end of a selection). */
+  finishMetrics(): void {
+    const out: NodeScoreMeta[] = [];
+    for (const o of this.top) out.push({ nodeId: o.node.id, scores: o.scoreRecord(), normScore: o.finalScore });
+    this.metrics.scoreMetaData = out;
+    this.metrics.allocationTime = 0;
+  }
+}

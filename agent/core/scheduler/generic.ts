@@ -1,0 +1,219 @@
+/**
+ * The generic scheduler for service and batch jobs (nomad scheduler/generic_sched.go).
+ * It only decides: reconcile the job's allocations against the job, rank nodes
+ * for each placement through the GenericStack, submit one plan, and retry on a
+ * fresher snapshot when the plan applier refuses part of it.
+ */
+import type { Allocation, AllocMetric, Deployment, Evaluation, Job, StateReader } from '../structs/index.js';
+import { deploymentActive, emptyPlan, planIsNoOp } from '../structs/index.js';
+import type { Scheduler, SchedulerDeps } from '../worker/index.js';
+import { EvalContext } from './context.js';
+import { readyNodesInDCs } from './feasible.js';
+import { nextRescheduleDelay, reconcile } from './reconcile.js';
+import type { ReconcileResult } from './reconcile.js';
+import { GenericStack } from './stack.js';
+import { appendStop, deriveEval, placeAlloc, recordFailure, setEvalStatus, taintedNodes } from './util.js';
+
+/** Plans a service eval may submit before giving up (nomad maxServiceScheduleAttempts). */
+export const MaxServiceScheduleAttempts = 5;
+/** Plans a batch eval may submit before giving up (nomad maxBatchScheduleAttempts). */
+export const MaxBatchScheduleAttempts = 2;
+
+const ValidTriggers = new Set<string>([
+  'job-register', 'job-deregister', 'node-drain', 'node-update', 'alloc-stop', 'rolling-update', 'queued-allocs',
+  'periodic-job', 'max-plan-attempts', 'deployment-watcher', 'failed-follow-up', 'preemption', 'job-scaling',
+  'max-disconnect-timeout', 'reconnect', 'alloc-failure', 'scheduled',
+]);
+
+/** What one pass over the job produced. */
+interface Attempt {
+  done: boolean;
+  failed: Record<string, AllocMetric>;
+  queued: Record<string, number>;
+  escaped: boolean;
+  classEligibility: Record<string, boolean>;
+  /** Set when this pass made progress (placed or stopped something), so a retry is worth it. */
+  progress: boolean;
+}
+
+export class GenericScheduler implements Scheduler {
+  private state: StateReader;
+
+  constructor(private readonly batch: boolean, private readonly deps: SchedulerDeps) {
+    this.state = deps.state;
+  }
+
+  async process(evaluation: Evaluation): Promise<void> {
+    const { planner, now } = this.deps;
+    if (!ValidTriggers.has(evaluation.triggeredBy)) {
+      await setEvalStatus(planner, now, evaluation, 'failed', `scheduler cannot handle '${evaluation.triggeredBy}' evaluation reason`);
+      return;
+    }
+    const limit = this.batch ? MaxBatchScheduleAttempts : MaxServiceScheduleAttempts;
+    let last: Attempt | null = null;
+    for (let attempt = 1; ; attempt++) {
+      last = await this.computeJobAllocs(evaluation);
+      if (last.done) break;
+      if (attempt >= limit) {
+        // Give up on this eval; a blocked eval keeps the work from being lost.
+        const blocked = deriveEval(this.deps.rng, now, evaluation, {
+          status: 'blocked',
+          triggeredBy: 'max-plan-attempts',
+          statusDescription: 'created due to placement conflicts',
+          classEligibility: last.classEligibility,
+          escapedComputedClass: last.escaped,
+        });
+        await planner.createEval(blocked);
+        await setEvalStatus(planner, now, evaluation, 'failed', `maximum attempts reached (${limit})`, {
+          blockedEval: blocked.id,
+          failedTgAllocs: last.failed,
+          queuedAllocations: last.queued,
+        });
+        return;
+      }
+    }
+
+    let blockedId = '';
+    if (Object.keys(last.failed).length > 0 && evaluation.status !== 'blocked') {
+      // Placements failed for lack of a feasible node or capacity: wait for the cluster to change.
+      const blocked = deriveEval(this.deps.rng, now, evaluation, {
+        status: 'blocked',
+        triggeredBy: 'queued-allocs',
+        statusDescription: 'created to place remaining allocations',
+        classEligibility: last.classEligibility,
+        escapedComputedClass: last.escaped,
+      });
+      await planner.createEval(blocked);
+      blockedId = blocked.id;
+    }
+    await setEvalStatus(planner, now, evaluation, 'complete', '', {
+      blockedEval: blockedId,
+      failedTgAllocs: last.failed,
+      queuedAllocations: last.queued,
+      snapshotIndex: this.state.index,
+    });
+  }
+
+  private async computeJobAllocs(evaluation: Evaluation): Promise<Attempt> {
+    const { rng, now, planner } = this.deps;
+    const state = this.state;
+    const job = state.jobByID(evaluation.namespace, evaluation.jobId) ?? null;
+    const allocs = state.allocsByJob(evaluation.namespace, evaluation.jobId);
+    const deployment = state.latestDeploymentByJob(evaluation.namespace, evaluation.jobId) ?? null;
+
+    const r = reconcile({
+      job,
+      allocs,
+      taintedNodes: taintedNodes(state, allocs),
+      deployment,
+      evalId: evaluation.id,
+      evalPriority: evaluation.priority,
+      now,
+      batch: this.batch,
+      rng,
+    });
+
+    const plan = emptyPlan(evaluation.id, '', evaluation.priority, job, state.index);
+    for (const s of r.stop) appendStop(plan, s.alloc, s.statusDescription, s.clientStatus);
+    for (const a of r.inplaceUpdate) pushUpdate(plan.nodeAllocation, a);
+    for (const a of r.attributeUpdates) pushUpdate(plan.nodeAllocation, a);
+    plan.deployment = r.deployment;
+    plan.deploymentUpdates = r.deploymentUpdates;
+
+    for (const evals of Object.values(r.desiredFollowupEvals)) for (const e of evals) await planner.createEval(e);
+
+    const attempt: Attempt = { done: true, failed: {}, queued: {}, escaped: false, classEligibility: {}, progress: false };
+    if (job !== null && !job.stop) this.computePlacements(evaluation, job, r, deployment, plan, attempt);
+
+    if (planIsNoOp(plan)) return attempt;
+    const { result, refreshedState } = await planner.submitPlan(plan);
+    if (refreshedState !== null) this.state = refreshedState;
+    if (result.rejectedNodes.length > 0) {
+      // Part of the plan did not fit the latest state: run again on the fresher snapshot.
+      attempt.done = false;
+    }
+    return attempt;
+  }
+
+  private computePlacements(evaluation: Evaluation, job: Job, r: ReconcileResult, deployment: Deployment | null, plan: ReturnType<typeof emptyPlan>, attempt: Attempt): void {
+    const { rng, now } = this.deps;
+    for (const [group, d] of Object.entries(r.desiredTGUpdates)) attempt.queued[group] = d.place + d.destructiveUpdate;
+    if (r.place.length === 0 && r.destructiveUpdate.length === 0) return;
+
+    const ready = readyNodesInDCs(this.state, job.datacenters, job.nodePool);
+    const ctx = new EvalContext(this.state, plan, rng);
+    ctx.setNodeCounts(ready.byDC, ready.nodesInPool);
+    const stack = new GenericStack(this.batch, ctx);
+    stack.setNodes(ready.nodes);
+    stack.setJob(job);
+
+    const activeDeployment = r.deployment ?? (deployment !== null && deploymentActive(deployment) && deployment.jobVersion === job.version ? deployment : null);
+    const deploymentId = activeDeployment?.id ?? '';
+
+    type Want = { name: string; group: string; previous?: Allocation; reschedule: boolean; canary: boolean; stopFirst?: { alloc: Allocation; description: string } };
+    const wants: Want[] = [];
+    for (const d of r.destructiveUpdate) {
+      wants.push({ name: d.placeName, group: d.placeTaskGroup.name, previous: d.stopAlloc, reschedule: false, canary: false, stopFirst: { alloc: d.stopAlloc, description: d.statusDescription } });
+    }
+    for (const p of r.place) {
+      wants.push({ name: p.name, group: p.taskGroup.name, ...(p.previousAlloc !== undefined ? { previous: p.previousAlloc } : {}), reschedule: p.reschedule === true, canary: p.canary === true });
+    }
+
+    for (const w of wants) {
+      const tg = job.taskGroups.find((g) => g.name === w.group);
+      if (tg === undefined) continue;
+      if (attempt.failed[tg.name] !== undefined) {
+        // One failure per group is enough to know the rest will fail too.
+        attempt.failed[tg.name]!.coalescedFailures++;
+        continue;
+      }
+      // A destructive update frees the old allocation's resources first.
+      if (w.stopFirst !== undefined) appendStop(plan, w.stopFirst.alloc, w.stopFirst.description);
+
+      const penalty = new Set<string>();
+      if (w.reschedule && w.previous !== undefined) {
+        penalty.add(w.previous.nodeId);
+        for (const ev of w.previous.rescheduleTracker) penalty.add(ev.prevNodeId);
+      }
+      const preferred = tg.ephemeralDisk.sticky && w.previous !== undefined ? this.state.nodeByID(w.previous.nodeId) : undefined;
+      const ranked = stack.select(tg, { penaltyNodeIds: penalty, ...(preferred !== undefined && preferred.status === 'ready' ? { preferredNode: preferred } : {}) });
+      if (ranked === null) {
+        if (w.stopFirst !== undefined) removeLastStop(plan, w.stopFirst.alloc);
+        recordFailure(attempt.failed, tg.name, ctx.metrics);
+        continue;
+      }
+      placeAlloc(plan, {
+        rng,
+        now,
+        evaluation,
+        job,
+        tg,
+        name: w.name,
+        ranked,
+        metrics: ctx.metrics,
+        deploymentId,
+        canary: w.canary,
+        previous: w.previous,
+        rescheduleDelay: w.reschedule && w.previous !== undefined ? nextRescheduleDelay(w.previous) : null,
+      });
+      attempt.queued[tg.name] = Math.max(0, (attempt.queued[tg.name] ?? 0) - 1);
+      attempt.progress = true;
+    }
+    attempt.escaped = ctx.eligibility.hasEscaped();
+    attempt.classEligibility = ctx.eligibility.classes();
+  }
+}
+
+function pushUpdate(byNode: Record<string, Allocation[]>, alloc: Allocation): void {
+  const list = byNode[alloc.nodeId];
+  if (list === undefined) byNode[alloc.nodeId] = [alloc];
+  else list.push(alloc);
+}
+
+function removeLastStop(plan: ReturnType<typeof emptyPlan>, alloc: Allocation): void {
+  const list = plan.nodeUpdate[alloc.nodeId];
+  if (list === undefined) return;
+  const i = list.findIndex((a) => a.id === alloc.id);
+  if (i >= 0) list.splice(i, 1);
+  if (list.length === 0) delete plan.nodeUpdate[alloc.nodeId];
+}

@@ -1,0 +1,515 @@
+/**
+ * Ranking: scoring feasible nodes (nomad scheduler/feasible/rank.go, spread.go).
+ * Each step wraps a source of `RankOption`s, adds its score part, and passes the
+ * option on; `ScoreNormalizationIterator` averages the parts into `finalScore`.
+ *
+ * Score parts (all roughly in [-1, 1], named as Nomad names them):
+ * `binpack` (fit, always), `job-anti-affinity` (only when the node already runs
+ * the group), `node-reschedule-penalty` (-1 on the failed alloc's node),
+ * `node-affinity` (when an affinity matches) and `allocation-spread`.
+ */
+import type { Affinity, AllocatedPort, Job, NetworkResource, Node, Spread, TaskGroup } from '../structs/index.js';
+import { groupResources, scoreFitBinPack, scoreFitSpread } from '../structs/index.js';
+import type { EvalContext, NodeProposal, ScoredNode } from './context.js';
+import type { CompiledConstraint, FeasibleIterator } from './feasible.js';
+import { compileConstraint } from './feasible.js';
+import { ImplicitTarget, PropertySet } from './propertyset.js';
+
+/** Nomad's maximum fit score: the binpack part is fit / 18. */
+export const BinPackingMaxFitScore = 18;
+
+export const ScoreNames = {
+  binpack: 'binpack',
+  jobAntiAffinity: 'job-anti-affinity',
+  reschedulePenalty: 'node-reschedule-penalty',
+  nodeAffinity: 'node-affinity',
+  spread: 'allocation-spread',
+} as const;
+
+const NO_PORTS: AllocatedPort[] = [];
+
+/**
+ * One node being ranked. Score parts are fields (NaN = not recorded) so a
+ * ranked node costs one small object; `scoreRecord()` builds the named map.
+ */
+export class RankOption implements ScoredNode {
+  readonly node: Node;
+  finalScore = 0;
+  /** Sum and count of the parts that take part in the average. */
+  sum = 0;
+  parts = 0;
+  binpack = NaN;
+  antiAffinity = NaN;
+  penalty = NaN;
+  affinity = NaN;
+  spread = NaN;
+  /** Ports assigned on this node for the group's networks. */
+  ports: AllocatedPort[] = NO_PORTS;
+  /** The group's dynamic ports are to be picked only if this node wins. */
+  portsDeferred = false;
+  /** The node's proposal, once a step has looked it up. */
+  proposal: NodeProposal | null = null;
+
+  constructor(node: Node) {
+    this.node = node;
+  }
+
+  /** Add a part to the average. */
+  add(score: number): void {
+    this.sum += score;
+    this.parts++;
+  }
+
+  scoreRecord(): Record<string, number> {
+    const out: Record<string, number> = {};
+    if (!Number.isNaN(this.binpack)) out[ScoreNames.binpack] = this.binpack;
+    if (!Number.isNaN(this.antiAffinity)) out[ScoreNames.jobAntiAffinity] = this.antiAffinity;
+    if (!Number.isNaN(this.penalty)) out[ScoreNames.reschedulePenalty] = this.penalty;
+    if (!Number.isNaN(this.affinity)) out[ScoreNames.nodeAffinity] = this.affinity;
+    if (!Number.isNaN(this.spread)) out[ScoreNames.spread] = this.spread;
+    return out;
+  }
+}
+
+/** A step that yields ranked nodes one at a time. */
+export interface RankIterator {
+  next(): RankOption | null;
+  reset(): void;
+}
+
+/** Turns feasible nodes into rank options (nomad FeasibleRankIterator). */
+export class FeasibleRankIterator implements RankIterator {
+  private readonly source: FeasibleIterator;
+
+  constructor(source: FeasibleIterator) {
+    this.source = source;
+  }
+
+  next(): RankOption | null {
+    const node = this.source.next();
+    return node === null ? null : new RankOption(node);
+  }
+
+  reset(): void {
+    this.source.reset();
+  }
+}
+
+/**
+ * Fits the group onto the node's proposed allocations and scores the fit
+ * (nomad BinPackIterator). Nodes without room are dropped and recorded as
+ * exhausted by dimension: `cpu`, `memory`, `disk`, or a `network: ...` reason.
+ */
+export class BinPackIterator implements RankIterator {
+  private readonly ctx: EvalContext;
+  private readonly source: RankIterator;
+  private readonly spreadAlgorithm: boolean;
+  private readonly pick: (n: number) => number;
+  private cpu = 0;
+  private memoryMB = 0;
+  private diskMB = 0;
+  private networks: readonly NetworkResource[] = [];
+  private hasPorts = false;
+  /** The number of dynamic ports when the group asks for no static ones, else 0. */
+  private dynamicOnly = 0;
+  /** Reused for every node (the fit functions do not keep it). */
+  private readonly util = { cpu: 0, memoryMB: 0, diskMB: 0 };
+
+  constructor(ctx: EvalContext, source: RankIterator, algorithm: 'binpack' | 'spread') {
+    this.ctx = ctx;
+    this.source = source;
+    this.spreadAlgorithm = algorithm === 'spread';
+    this.pick = (n) => ctx.rng.int(n);
+  }
+
+  setTaskGroup(tg: TaskGroup): void {
+    const r = groupResources(tg);
+    this.cpu = r.cpu;
+    this.memoryMB = r.memoryMB;
+    this.diskMB = tg.ephemeralDisk.sizeMB;
+    this.networks = tg.networks;
+    let statics = 0;
+    let dynamics = 0;
+    for (const n of tg.networks) {
+      statics += n.reservedPorts.length;
+      dynamics += n.dynamicPorts.length;
+    }
+    this.hasPorts = statics + dynamics > 0;
+    this.dynamicOnly = statics === 0 ? dynamics : 0;
+  }
+
+  next(): RankOption | null {
+    const ctx = this.ctx;
+    const util = this.util;
+    for (;;) {
+      const option = this.source.next();
+      if (option === null) return null;
+      const node = option.node;
+      const p = ctx.proposal(node);
+      option.proposal = p;
+
+      if (this.hasPorts) {
+        const span = node.resources.maxDynamicPort - node.resources.minDynamicPort + 1;
+        if (this.dynamicOnly > 0 && p.portsTaken() + this.dynamicOnly <= span) {
+          // Enough free dynamic ports for certain: pick them only if this node wins.
+          option.portsDeferred = true;
+        } else {
+          // The proposed allocations must not already collide, and the group's ports must be free.
+          const collision = p.portCollision();
+          if (collision !== '') {
+            ctx.exhaustedNode(node, collision);
+            continue;
+          }
+          const res = p.networkIndex().assign(this.networks, this.pick);
+          if ('reason' in res) {
+            ctx.exhaustedNode(node, res.reason);
+            continue;
+          }
+          option.ports = res.ports;
+        }
+      }
+
+      // Same order and arithmetic as structs.allocsFit: cpu, then memory, then disk.
+      util.cpu = p.cpu + this.cpu;
+      util.memoryMB = p.memoryMB + this.memoryMB;
+      util.diskMB = p.diskMB + this.diskMB;
+      const avail = p.available;
+      if (util.cpu > avail.cpu) {
+        ctx.exhaustedNode(node, 'cpu');
+        continue;
+      }
+      if (util.memoryMB > avail.memoryMB) {
+        ctx.exhaustedNode(node, 'memory');
+        continue;
+      }
+      if (util.diskMB > avail.diskMB) {
+        ctx.exhaustedNode(node, 'disk');
+        continue;
+      }
+      const fit = this.spreadAlgorithm ? scoreFitSpread(node, util) : scoreFitBinPack(node, util);
+      const score = fit / BinPackingMaxFitScore;
+      option.binpack = score;
+      option.add(score);
+      return option;
+    }
+  }
+
+  /**
+   * The chosen node's ports: those assigned while ranking, or (dynamic-only
+   * groups with ports to spare) picked now. A string is an exhaustion reason.
+   */
+  finalPorts(option: RankOption): AllocatedPort[] | string {
+    if (!option.portsDeferred) return option.ports;
+    const p = option.proposal ?? this.ctx.proposal(option.node);
+    const res = p.networkIndex().assign(this.networks, this.pick);
+    if ('reason' in res) return res.reason;
+    option.ports = res.ports;
+    option.portsDeferred = false;
+    return res.ports;
+  }
+
+  reset(): void {
+    this.source.reset();
+  }
+}
+
+/**
+ * Penalises nodes that already run allocations of the same job and group
+ * (nomad JobAntiAffinityIterator): −(collisions + 1) / count.
+ */
+export class JobAntiAffinityIterator implements RankIterator {
+  private readonly ctx: EvalContext;
+  private readonly source: RankIterator;
+  private jobId = '';
+  private namespace = '';
+  private group = '';
+  private desired = 1;
+
+  constructor(ctx: EvalContext, source: RankIterator) {
+    this.ctx = ctx;
+    this.source = source;
+  }
+
+  setJob(job: Job): void {
+    this.jobId = job.id;
+    this.namespace = job.namespace;
+  }
+
+  setTaskGroup(tg: TaskGroup): void {
+    this.group = tg.name;
+    this.desired = Math.max(1, tg.count);
+  }
+
+  next(): RankOption | null {
+    const option = this.source.next();
+    if (option === null) return null;
+    const p = option.proposal ?? this.ctx.proposal(option.node);
+    const collisions = p.groupCount(this.namespace, this.jobId, this.group);
+    if (collisions > 0) {
+      const penalty = -(collisions + 1) / this.desired;
+      option.antiAffinity = penalty;
+      option.add(penalty);
+    } else {
+      option.antiAffinity = 0;
+    }
+    return option;
+  }
+
+  reset(): void {
+    this.source.reset();
+  }
+}
+
+/** −1 on nodes where the allocation being replaced failed (nomad NodeReschedulingPenaltyIterator). */
+export class NodeReschedulingPenaltyIterator implements RankIterator {
+  private readonly source: RankIterator;
+  private penaltyNodes: ReadonlySet<string> | null = null;
+
+  constructor(source: RankIterator) {
+    this.source = source;
+  }
+
+  setPenaltyNodes(ids: ReadonlySet<string> | undefined): void {
+    this.penaltyNodes = ids !== undefined && ids.size > 0 ? ids : null;
+  }
+
+  next(): RankOption | null {
+    const option = this.source.next();
+    if (option === null) return null;
+    if (this.penaltyNodes?.has(option.node.id) === true) {
+      option.penalty = -1;
+      option.add(-1);
+    } else {
+      option.penalty = 0;
+    }
+    return option;
+  }
+
+  reset(): void {
+    this.source.reset();
+  }
+}
+
+/**
+ * Affinities (job + group + tasks): the sum of the matching affinities' weights
+ * over the sum of all |weights|, in [−1, 1] (nomad NodeAffinityIterator).
+ * Cached per computed class when no affinity looks at unique values.
+ */
+export class NodeAffinityIterator implements RankIterator {
+  private readonly source: RankIterator;
+  private jobAffinities: readonly Affinity[] = [];
+  private list: { c: CompiledConstraint; weight: number }[] = [];
+  private sumAbs = 0;
+  private cacheable = true;
+  private readonly byClass = new Map<string, number>();
+
+  constructor(source: RankIterator) {
+    this.source = source;
+  }
+
+  setJob(job: Job): void {
+    this.jobAffinities = job.affinities;
+  }
+
+  setTaskGroup(tg: TaskGroup): void {
+    const all: Affinity[] = [...this.jobAffinities, ...tg.affinities];
+    for (const t of tg.tasks) all.push(...t.affinities);
+    this.list = all.map((a) => ({ c: compileConstraint(a), weight: a.weight }));
+    this.sumAbs = all.reduce((s, a) => s + Math.abs(a.weight), 0);
+    this.cacheable = this.list.every((a) => !a.c.escapes);
+    this.byClass.clear();
+  }
+
+  hasAffinities(): boolean {
+    return this.list.length > 0;
+  }
+
+  private total(node: Node): number {
+    const cls = node.computedClass;
+    if (this.cacheable && cls !== '') {
+      const v = this.byClass.get(cls);
+      if (v !== undefined) return v;
+    }
+    let total = 0;
+    for (const a of this.list) if (a.c.matches(node)) total += a.weight;
+    if (this.cacheable && cls !== '') this.byClass.set(cls, total);
+    return total;
+  }
+
+  next(): RankOption | null {
+    const option = this.source.next();
+    if (option === null) return null;
+    if (this.list.length === 0) {
+      option.affinity = 0;
+      return option;
+    }
+    const total = this.total(option.node);
+    if (total !== 0 && this.sumAbs > 0) {
+      const score = total / this.sumAbs;
+      option.affinity = score;
+      option.add(score);
+    }
+    return option;
+  }
+
+  reset(): void {
+    this.source.reset();
+  }
+}
+
+interface SpreadPart {
+  set: PropertySet;
+  weight: number;
+  /** Desired allocations per value; null when the spread has no targets (even spread). */
+  desired: Map<string, number> | null;
+}
+
+interface GroupSpread {
+  parts: SpreadPart[];
+  sumWeights: number;
+  lowestBoost: number;
+}
+
+/**
+ * Spread (nomad SpreadIterator): with targets, boosts values below their
+ * target share ((desired − used) / desired × weight / Σweights); without
+ * targets, boosts the least used values so allocations spread evenly.
+ * Nodes lacking the attribute get −1.
+ */
+export class SpreadIterator implements RankIterator {
+  private readonly ctx: EvalContext;
+  private readonly source: RankIterator;
+  private job: Job | null = null;
+  private readonly groups = new Map<string, GroupSpread>();
+  private current: GroupSpread | null = null;
+
+  constructor(ctx: EvalContext, source: RankIterator) {
+    this.ctx = ctx;
+    this.source = source;
+  }
+
+  setJob(job: Job): void {
+    this.job = job;
+    this.groups.clear();
+    this.current = null;
+  }
+
+  setTaskGroup(tg: TaskGroup): void {
+    const job = this.job;
+    if (job === null) return;
+    let g = this.groups.get(tg.name);
+    if (g === undefined) {
+      const spreads: Spread[] = [...job.spreads, ...tg.spreads];
+      g = { parts: [], sumWeights: 0, lowestBoost: -1 };
+      for (const s of spreads) {
+        const set = new PropertySet(this.ctx, job, s.attribute, tg.name, 0, s.targets.map((t) => t.value));
+        let desired: Map<string, number> | null = null;
+        if (s.targets.length > 0) {
+          desired = new Map();
+          let sum = 0;
+          for (const t of s.targets) {
+            const d = (t.percent / 100) * tg.count;
+            desired.set(t.value, d);
+            sum += d;
+          }
+          // Values not named by a target share what the targets leave over.
+          if (sum > 0 && sum < tg.count) desired.set(ImplicitTarget, tg.count - sum);
+        }
+        g.parts.push({ set, weight: s.weight, desired });
+        g.sumWeights += s.weight;
+      }
+      this.groups.set(tg.name, g);
+    }
+    this.current = g.parts.length > 0 ? g : null;
+  }
+
+  hasSpreads(): boolean {
+    return this.current !== null;
+  }
+
+  next(): RankOption | null {
+    const option = this.source.next();
+    const g = this.current;
+    if (option === null || g === null) return option;
+    let total = 0;
+    for (const part of g.parts) {
+      const used = part.set.usedCount(option.node);
+      if (used.error !== '') {
+        total -= 1;
+        continue;
+      }
+      if (part.desired === null) {
+        total += evenSpreadBoost(part.set, used.value, used.count);
+        continue;
+      }
+      const desired = part.desired.get(used.value) ?? part.desired.get(ImplicitTarget);
+      if (desired === undefined) {
+        total -= 1;
+        continue;
+      }
+      if (desired === 0) {
+        total += g.lowestBoost;
+        continue;
+      }
+      const weight = g.sumWeights > 0 ? part.weight / g.sumWeights : 0;
+      // Count this placement too.
+      const boost = ((desired - (used.count + 1)) / desired) * weight;
+      total += boost;
+      if (boost < g.lowestBoost) g.lowestBoost = boost;
+    }
+    if (total !== 0) {
+      option.spread = total;
+      option.add(total);
+    }
+    return option;
+  }
+
+  reset(): void {
+    const g = this.current;
+    if (g !== null) for (const p of g.parts) p.set.sync();
+    this.source.reset();
+  }
+}
+
+/**
+ * Even spread without targets (nomad evenSpreadScoreBoost): a value used less
+ * than the least used value gets a boost, the most used ones a penalty, and an
+ * even distribution gives every value −1 (so other parts decide).
+ */
+function evenSpreadBoost(set: PropertySet, value: string, current: number): number {
+  const use = set.combinedUse();
+  if (use.size === 0) return 0;
+  let min = 0;
+  let max = 0;
+  for (const v of use.values()) {
+    if (min === 0 || v < min) min = v;
+    if (max === 0 || v > max) max = v;
+  }
+  if (current !== min) return min === 0 ? -1 : (min - current) / min;
+  if (min === max) return -1;
+  if (min === 0) return 1;
+  return (max - min) / min;
+}
+
+/** Averages the applicable score parts into `finalScore` (nomad ScoreNormalizationIterator). */
+export class ScoreNormalizationIterator implements RankIterator {
+  private readonly ctx: EvalContext;
+  private readonly source: RankIterator;
+
+  constructor(ctx: EvalContext, source: RankIterator) {
+    this.ctx = ctx;
+    this.source = source;
+  }
+
+  next(): RankOption | null {
+    const option = this.source.next();
+    if (option === null || option.parts === 0) return option;
+    option.finalScore = option.sum / option.parts;
+    this.ctx.scoreNode(option);
+    return option;
+  }
+
+  reset(): void {
+    this.source.reset();
+  }
+}

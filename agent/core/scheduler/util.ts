@@ -1,0 +1,153 @@
+/**
+ * Pieces both schedulers share (nomad scheduler/util.go): tainted nodes, building
+ * allocations from a ranked node, appending stops to a plan, and the eval status
+ * write at the end of an evaluation.
+ */
+import type { Rng } from '../lib/index.js';
+import { uuid } from '../lib/index.js';
+import type {
+  AllocMetric,
+  Allocation,
+  Evaluation,
+  EvalStatus,
+  Job,
+  Node,
+  Plan,
+  Planner,
+  StateReader,
+  TaskGroup,
+} from '../structs/index.js';
+import { allocTerminalStatus, appendAlloc } from '../structs/index.js';
+import type { RankedNode } from './stack.js';
+
+/**
+ * Nodes of the job's live allocations that can no longer be trusted to run them:
+ * gone (null), down, disconnected, or draining.
+ */
+export function taintedNodes(state: StateReader, allocs: readonly Allocation[]): Map<string, Node | null> {
+  const out = new Map<string, Node | null>();
+  for (const a of allocs) {
+    if (allocTerminalStatus(a) || out.has(a.nodeId)) continue;
+    const node = state.nodeByID(a.nodeId);
+    if (node === undefined) out.set(a.nodeId, null);
+    else if (node.status === 'down' || node.status === 'disconnected' || node.drainStrategy !== null) out.set(a.nodeId, node);
+  }
+  return out;
+}
+
+/** Append a stop of `alloc` to the plan: a copy with desired status stop (and client status lost when its node is gone). */
+export function appendStop(plan: Plan, alloc: Allocation, description: string, clientStatus?: 'lost', followupEvalId?: string): void {
+  const stopped: Allocation = {
+    ...alloc,
+    desiredStatus: 'stop',
+    desiredDescription: description,
+    clientStatus: clientStatus ?? alloc.clientStatus,
+    clientDescription: clientStatus === 'lost' ? 'alloc is lost since its node is down' : alloc.clientDescription,
+    followupEvalId: followupEvalId ?? alloc.followupEvalId,
+  };
+  const list = plan.nodeUpdate[alloc.nodeId];
+  if (list === undefined) plan.nodeUpdate[alloc.nodeId] = [stopped];
+  else list.push(stopped);
+}
+
+export interface NewAllocation {
+  rng: Rng;
+  now: number;
+  evaluation: Evaluation;
+  job: Job;
+  tg: TaskGroup;
+  name: string;
+  ranked: RankedNode;
+  metrics: AllocMetric;
+  deploymentId: string;
+  canary: boolean;
+  previous: Allocation | undefined;
+  /** The reschedule event to add when this replaces a failed allocation. */
+  rescheduleDelay: number | null;
+}
+
+/** A new allocation for a chosen node, appended to the plan. */
+export function placeAlloc(plan: Plan, p: NewAllocation): Allocation {
+  const tracker = p.previous !== undefined && p.rescheduleDelay !== null
+    ? [...p.previous.rescheduleTracker, { rescheduleTime: p.now, prevAllocId: p.previous.id, prevNodeId: p.previous.nodeId, delay: p.rescheduleDelay }]
+    : [];
+  const alloc: Allocation = {
+    id: uuid(p.rng),
+    namespace: p.job.namespace,
+    evalId: p.evaluation.id,
+    name: p.name,
+    nodeId: p.ranked.node.id,
+    nodeName: p.ranked.node.name,
+    jobId: p.job.id,
+    job: p.job,
+    taskGroup: p.tg.name,
+    resources: p.ranked.resources,
+    taskResources: p.ranked.taskResources,
+    metrics: p.metrics,
+    desiredStatus: 'run',
+    desiredDescription: '',
+    desiredTransition: { migrate: false, reschedule: false, forceReschedule: false },
+    clientStatus: 'pending',
+    clientDescription: '',
+    taskStates: {},
+    deploymentId: p.deploymentId,
+    deploymentStatus: p.canary ? { healthy: null, canary: true, timestamp: p.now, modifyIndex: 0 } : null,
+    previousAllocation: p.previous?.id ?? '',
+    nextAllocation: '',
+    rescheduleTracker: tracker,
+    followupEvalId: '',
+    createIndex: 0,
+    modifyIndex: 0,
+    allocModifyIndex: 0,
+    createTime: p.now,
+    modifyTime: p.now,
+  };
+  appendAlloc(plan.nodeAllocation, alloc);
+  return alloc;
+}
+
+/** Record a failed placement for a group, coalescing repeats as Nomad does. */
+export function recordFailure(failed: Record<string, AllocMetric>, group: string, metrics: AllocMetric): void {
+  const prior = failed[group];
+  if (prior === undefined) failed[group] = metrics;
+  else prior.coalescedFailures++;
+}
+
+/** A new evaluation derived from `from` (blocked, follow-up...). */
+export function deriveEval(rng: Rng, now: number, from: Evaluation, fields: Partial<Evaluation>): Evaluation {
+  return {
+    ...from,
+    id: uuid(rng),
+    status: 'pending',
+    statusDescription: '',
+    waitUntil: 0,
+    nextEval: '',
+    previousEval: from.id,
+    blockedEval: '',
+    failedTgAllocs: {},
+    classEligibility: {},
+    escapedComputedClass: false,
+    quotaLimitReached: '',
+    queuedAllocations: {},
+    snapshotIndex: 0,
+    createIndex: 0,
+    modifyIndex: 0,
+    createTime: now,
+    modifyTime: now,
+    ...fields,
+  };
+}
+
+/** Write the evaluation's final status through the planner. */
+export async function setEvalStatus(
+  planner: Planner,
+  now: number,
+  evaluation: Evaluation,
+  status: EvalStatus,
+  description: string,
+  extra: Partial<Evaluation> = {},
+): Promise<Evaluation> {
+  const updated: Evaluation = { ...evaluation, status, statusDescription: description, modifyTime: now, ...extra };
+  await planner.updateEval(updated);
+  return updated;
+}

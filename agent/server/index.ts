@@ -1,0 +1,2 @@
+export { Server, planResultCommand } from './server.js';
+export type { ServerOptions, RegisterJobResult } from './server.js';

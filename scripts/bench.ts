@@ -1,0 +1,26 @@
+/**
+ * `npm run bench -- <name>`: run one benchmark and print its figures, the last
+ * line being one JSON object. See docs/benchmarks.md for what each measures.
+ */
+import { schedulerBench } from './bench/scheduler.js';
+
+const benches: Record<string, (args: string[]) => Promise<Record<string, unknown>>> = {
+  scheduler: schedulerBench,
+};
+
+async function main(): Promise<void> {
+  const [name, ...args] = process.argv.slice(2);
+  const run = name === undefined ? undefined : benches[name];
+  if (run === undefined) {
+    process.stderr.write(`usage: npm run bench -- <name> [options]\nbenchmarks: ${Object.keys(benches).join(', ')}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const result = await run(args);
+  process.stdout.write(`${JSON.stringify({ bench: name, ...result })}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,170 @@
+/**
+ * The scheduler benchmark: 5,000 simulated nodes of mixed sizes in three
+ * datacenters and four node classes; 1,000 service jobs of count 50 and 100
+ * batch jobs, with constraints and spread; everything through the broker,
+ * workers, schedulers, plan applier and FSM in one process.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Clock } from '../../agent/core/lib/index.js';
+import { SeededRng } from '../../agent/core/lib/index.js';
+import type { Job } from '../../agent/core/structs/index.js';
+import { allocTerminalStatus } from '../../agent/core/structs/index.js';
+import { parseJobText } from '../../agent/jobspec/index.js';
+import { SystemClock } from '../../agent/runtime/index.js';
+import { SimCluster } from '../../agent/sim/index.js';
+
+/** Wall time with sub-millisecond resolution, for measuring evaluation latency. */
+class PreciseClock extends SystemClock implements Clock {
+  override now(): number {
+    return performance.timeOrigin + performance.now();
+  }
+}
+
+interface Options {
+  nodes: number;
+  serviceJobs: number;
+  serviceCount: number;
+  batchJobs: number;
+  batchCount: number;
+  workers: number;
+  seed: number;
+}
+
+function parseArgs(args: string[]): Options {
+  const o: Options = { nodes: 5_000, serviceJobs: 1_000, serviceCount: 50, batchJobs: 100, batchCount: 50, workers: 2, seed: 42 };
+  for (const a of args) {
+    const m = /^--?([a-z-]+)=(\d+)$/.exec(a);
+    if (m === null) throw new Error(`unknown argument ${a} (use --nodes=N --service-jobs=N --service-count=N --batch-jobs=N --batch-count=N --workers=N --seed=N)`);
+    const key = m[1]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof Options;
+    if (!(key in o)) throw new Error(`unknown option --${m[1]}`);
+    o[key] = Number(m[2]);
+  }
+  return o;
+}
+
+/** HCL for one benchmark job: a mix of constraints, datacenters and (for some) a spread. */
+function jobHcl(kind: 'service' | 'batch', i: number, count: number): string {
+  const dcs = i % 3 === 0 ? '["dc1", "dc2", "dc3"]' : i % 3 === 1 ? '["dc1", "dc2"]' : '["*"]';
+  const cpu = 100 + (i % 5) * 100;
+  const mem = 64 + (i % 4) * 64;
+  const classConstraint = i % 4 === 0 ? `\n    constraint {\n      attribute = "\${node.class}"\n      operator  = "!="\n      value     = "small"\n    }` : '';
+  const spread = kind === 'service' && i % 10 === 0 ? `\n    spread {\n      attribute = "\${node.datacenter}"\n      weight    = 50\n    }` : '';
+  const distinct = kind === 'service' && i % 7 === 0 ? `\n    constraint {\n      operator = "distinct_hosts"\n      value    = "true"\n    }` : '';
+  return `job "${kind}-${i}" {
+  type        = "${kind}"
+  datacenters = ${dcs}
+  priority    = ${kind === 'service' ? 50 + (i % 3) * 10 : 40}
+
+  constraint {
+    attribute = "\${attr.kernel.name}"
+    value     = "linux"
+  }
+
+  group "g" {
+    count = ${count}${classConstraint}${spread}${distinct}
+
+    task "t" {
+      driver = "${i % 2 === 0 ? 'raw_exec' : 'exec'}"
+      config {
+        command = "/bin/sleep"
+        args    = ["3600"]
+      }
+      resources {
+        cpu    = ${cpu}
+        memory = ${mem}
+      }
+    }
+  }
+}
+`;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export async function schedulerBench(args: string[]): Promise<Record<string, unknown>> {
+  const o = parseArgs(args);
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+
+  log(`building ${o.nodes} nodes, parsing ${o.serviceJobs + o.batchJobs} jobs...`);
+  const jobs: Job[] = [];
+  for (let i = 0; i < o.serviceJobs; i++) jobs.push(await parseJobText(jobHcl('service', i, o.serviceCount), { filename: `service-${i}.hcl` }));
+  for (let i = 0; i < o.batchJobs; i++) jobs.push(await parseJobText(jobHcl('batch', i, o.batchCount), { filename: `batch-${i}.hcl` }));
+
+  const clock = new PreciseClock();
+  const dequeuedAt = new Map<string, number>();
+  const evalMs: number[] = [];
+  let plansRejected = 0;
+  const cluster = await SimCluster.start({
+    clock,
+    rng: new SeededRng(o.seed),
+    workers: o.workers,
+    eventBufferSize: 8_192,
+    nodes: { count: o.nodes },
+    onWorkerStep: (s) => {
+      if (s.kind === 'dequeued') dequeuedAt.set(s.evalId, s.at);
+      else if (s.kind === 'acked' || s.kind === 'nacked') {
+        const t0 = dequeuedAt.get(s.evalId);
+        if (t0 !== undefined) evalMs.push(s.at - t0);
+        dequeuedAt.delete(s.evalId);
+      }
+    },
+    onPlanApplied: (_p, r) => {
+      if (r.rejectedNodes.length > 0) plansRejected++;
+    },
+  });
+
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 50);
+
+  log('scheduling...');
+  const t0 = performance.now();
+  for (const job of jobs) await cluster.submit(job);
+  await cluster.settle();
+  const elapsedMs = performance.now() - t0;
+  clearInterval(sampler);
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+
+  const state = cluster.server.state();
+  let placed = 0;
+  let evaluated = 0;
+  let scored = 0;
+  for (const a of state.allocs()) {
+    if (allocTerminalStatus(a)) continue;
+    placed++;
+    evaluated += a.metrics.nodesEvaluated;
+    scored += a.metrics.nodesEvaluated - a.metrics.nodesFiltered - a.metrics.nodesExhausted;
+  }
+  const wanted = o.serviceJobs * o.serviceCount + o.batchJobs * o.batchCount;
+  const evals = state.evals();
+  const stats = cluster.server.stats();
+  await cluster.stop();
+  evalMs.sort((a, b) => a - b);
+
+  const result = {
+    nodes: o.nodes,
+    jobs: jobs.length,
+    placementsWanted: wanted,
+    placements: placed,
+    elapsedMs: Math.round(elapsedMs),
+    placementsPerSec: Math.round((placed / elapsedMs) * 1000),
+    evaluations: evals.length,
+    evalsComplete: evals.filter((e) => e.status === 'complete').length,
+    evalsBlocked: evals.filter((e) => e.status === 'blocked').length,
+    evalP50Ms: Number(percentile(evalMs, 50).toFixed(2)),
+    evalP99Ms: Number(percentile(evalMs, 99).toFixed(2)),
+    nodesEvaluatedPerPlacement: Number((evaluated / Math.max(1, placed)).toFixed(1)),
+    nodesScoredPerPlacement: Number((scored / Math.max(1, placed)).toFixed(1)),
+    plansApplied: stats.planApplier.applied,
+    plansPartlyRejected: plansRejected,
+    workers: o.workers,
+    peakRssMB: Math.round(peakRss / 1024 / 1024),
+    targets: { placementsPerSec: 20_000, peakRssMB: 2_048 },
+  };
+  log(`placed ${placed}/${wanted} in ${result.elapsedMs} ms: ${result.placementsPerSec} placements/s, eval p50 ${result.evalP50Ms} ms p99 ${result.evalP99Ms} ms, peak RSS ${result.peakRssMB} MB`);
+  return result;
+}
