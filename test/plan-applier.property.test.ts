@@ -9,7 +9,7 @@ import { SeededRng, uuid } from '../agent/core/lib/index.js';
 import { PlanApplier } from '../agent/core/plan/index.js';
 import { Fsm } from '../agent/core/state/index.js';
 import type { Allocation, Job, Node, Plan } from '../agent/core/structs/index.js';
-import { allocsFit, allocTerminalStatus, emptyAllocMetric, emptyPlan } from '../agent/core/structs/index.js';
+import { allocsFit, allocTerminalStatus, emptyPlan, newAllocation } from '../agent/core/structs/index.js';
 import { parseJobText } from '../agent/jobspec/index.js';
 import { planResultCommand } from '../agent/server/index.js';
 import { simulatedNodes } from '../agent/sim/index.js';
@@ -17,7 +17,7 @@ import { simulatedNodes } from '../agent/sim/index.js';
 const small = [{ nodeClass: 'tiny', cpuCores: 1, mhzPerCore: 1_000, memoryMB: 1_024, diskMB: 10_000 }];
 
 function alloc(job: Job, node: Node, cpu: number, mem: number, port: number | null, rngId: string): Allocation {
-  return {
+  return newAllocation({
     id: rngId,
     namespace: job.namespace,
     evalId: 'e',
@@ -28,26 +28,7 @@ function alloc(job: Job, node: Node, cpu: number, mem: number, port: number | nu
     job,
     taskGroup: 'g',
     resources: { cpu, memoryMB: mem, memoryMaxMB: mem, diskMB: 100, ports: port === null ? [] : [{ label: 'p', value: port, to: port, hostIp: '' }] },
-    taskResources: {},
-    metrics: emptyAllocMetric(),
-    desiredStatus: 'run',
-    desiredDescription: '',
-    desiredTransition: { migrate: false, reschedule: false, forceReschedule: false },
-    clientStatus: 'pending',
-    clientDescription: '',
-    taskStates: {},
-    deploymentId: '',
-    deploymentStatus: null,
-    previousAllocation: '',
-    nextAllocation: '',
-    rescheduleTracker: [],
-    followupEvalId: '',
-    createIndex: 0,
-    modifyIndex: 0,
-    allocModifyIndex: 0,
-    createTime: 0,
-    modifyTime: 0,
-  };
+  });
 }
 
 describe('PlanApplier', () => {

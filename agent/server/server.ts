@@ -18,7 +18,7 @@ import type { FsmCommand, StateSnapshot } from '../core/state/index.js';
 import { EventBuffer, Fsm } from '../core/state/index.js';
 import type { AllocInput } from '../core/state/index.js';
 import type { Allocation, Evaluation, EvalTrigger, Job, Node, Plan, PlanResult } from '../core/structs/index.js';
-import { isSystemType } from '../core/structs/index.js';
+import { isSystemType, newEvaluation } from '../core/structs/index.js';
 import type { WorkerStep } from '../core/worker/index.js';
 import { Worker } from '../core/worker/index.js';
 
@@ -171,7 +171,7 @@ export class Server {
 
   private newEval(job: Job, trigger: EvalTrigger, nodeId = ''): Evaluation {
     const now = this.clock.now();
-    return {
+    return newEvaluation({
       id: uuid(this.rng),
       namespace: job.namespace,
       priority: job.priority,
@@ -180,26 +180,9 @@ export class Server {
       jobId: job.id,
       jobModifyIndex: job.jobModifyIndex,
       nodeId,
-      nodeModifyIndex: 0,
-      deploymentId: '',
-      status: 'pending',
-      statusDescription: '',
-      waitUntil: 0,
-      nextEval: '',
-      previousEval: '',
-      blockedEval: '',
-      failedTgAllocs: {},
-      classEligibility: {},
-      escapedComputedClass: false,
-      quotaLimitReached: '',
-      annotatePlan: false,
-      queuedAllocations: {},
-      snapshotIndex: 0,
-      createIndex: 0,
-      modifyIndex: 0,
       createTime: now,
       modifyTime: now,
-    };
+    });
   }
 
   /** One eval per job touched by a node change: system jobs, and jobs with live allocations on the node. */

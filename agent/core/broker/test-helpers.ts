@@ -1,44 +1,16 @@
-/** Test fixtures for the broker's own tests (not exported from index.ts). */
+/** Test fixtures for the broker's own tests (not exported from index.ts; excluded from the build). */
 import { SeededRng, VirtualClock } from '../lib/index.js';
 import type { Evaluation } from '../structs/index.js';
+import { mockEval } from '../testing/index.js';
 import { EvalBroker } from './eval-broker.js';
 import type { EvalBrokerOptions } from './eval-broker.js';
 
 let nextIndex = 1;
 
-/** A pending evaluation; createIndex/modifyIndex grow with each call unless given. */
+/** A pending evaluation of job `job-<id>`; jobModifyIndex/createIndex/modifyIndex grow with each call unless given. */
 export function mkEval(id: string, over: Partial<Evaluation> = {}): Evaluation {
   const index = nextIndex++;
-  return {
-    id,
-    namespace: 'default',
-    priority: 50,
-    type: 'service',
-    triggeredBy: 'job-register',
-    jobId: `job-${id}`,
-    jobModifyIndex: index,
-    nodeId: '',
-    nodeModifyIndex: 0,
-    deploymentId: '',
-    status: 'pending',
-    statusDescription: '',
-    waitUntil: 0,
-    nextEval: '',
-    previousEval: '',
-    blockedEval: '',
-    failedTgAllocs: {},
-    classEligibility: {},
-    escapedComputedClass: false,
-    quotaLimitReached: '',
-    annotatePlan: false,
-    queuedAllocations: {},
-    snapshotIndex: 0,
-    createIndex: index,
-    modifyIndex: index,
-    createTime: 0,
-    modifyTime: 0,
-    ...over,
-  };
+  return mockEval({ id, jobId: `job-${id}`, jobModifyIndex: index, createIndex: index, modifyIndex: index, ...over });
 }
 
 export function newBroker(over: Partial<EvalBrokerOptions> = {}, seed = 42): { broker: EvalBroker; clock: VirtualClock } {

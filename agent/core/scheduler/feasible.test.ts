@@ -17,7 +17,7 @@ import {
   readyNodesInDCs,
 } from './feasible.js';
 import { resolveTarget } from './targets.js';
-import { mockAlloc, mockJob, mockNode, mockTaskGroup, MockState, withComputedClass } from './testing.js';
+import { mockAlloc, mockJob, mockNode, mockTaskGroup, MockState, withComputedClass } from '../testing/index.js';
 
 function ctxFor(nodes: Node[], allocs = [] as ReturnType<typeof mockAlloc>[], job: Job | null = null): EvalContext {
   return new EvalContext(new MockState({ nodes, allocs }), emptyPlan('eval-1', 'tok', 50, job, 1000), new SeededRng(7));

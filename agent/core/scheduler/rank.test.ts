@@ -9,7 +9,7 @@ import { RankOption } from './rank.js';
 import { LimitIterator } from './select.js';
 import type { RankedNode, SelectOptions } from './stack.js';
 import { GenericStack } from './stack.js';
-import { mockAlloc, mockJob, mockNode, mockTask, mockTaskGroup, MockState, withComputedClass } from './testing.js';
+import { mockAlloc, mockJob, mockNode, mockTask, mockTaskGroup, MockState, withComputedClass } from '../testing/index.js';
 
 function setup(nodes: Node[], job: Job, allocs: Allocation[] = [], config: Partial<SchedulerConfiguration> = {}, seed = 1) {
   const state = new MockState({ nodes, allocs, jobs: [job], config });

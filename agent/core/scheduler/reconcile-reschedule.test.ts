@@ -8,7 +8,7 @@ import {
   rescheduleDecision,
   rescheduleFilter,
 } from './reconcile-reschedule.js';
-import { mockAlloc, mockBatchJob, mockDeployment, mockJob, mockTaskGroup, mockTaskState } from './testing.js';
+import { mockAlloc, mockBatchJob, mockDeployment, mockJob, mockTaskGroup, mockTaskState } from '../testing/index.js';
 
 const S = 1000;
 const MIN = 60 * S;

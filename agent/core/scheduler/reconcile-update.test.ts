@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Job, Task, TaskGroup } from '../structs/index.js';
 import { deepEqual, defaultAllocUpdate, tasksUpdated } from './reconcile-update.js';
-import { mockAlloc, mockJob, mockJobVersion, mockTask } from './testing.js';
+import { mockAlloc, mockJob, mockJobVersion, mockTask } from '../testing/index.js';
 
 const base = mockJob();
 const group = (j: Job): TaskGroup => j.taskGroups[0]!;

@@ -10,7 +10,7 @@ import type { Allocation, Deployment, Job, Node, ReschedulePolicy, TaskGroup, Up
 import { allocIndex, allocName, allocTerminalStatus } from '../structs/index.js';
 import type { ReconcileResult } from './reconcile.js';
 import { reconcile } from './reconcile.js';
-import { mockAlloc, mockDeployment, mockDeploymentGroupState, mockJob, mockNode, mockTask, mockTaskGroup, mockUpdateStrategy } from './testing.js';
+import { mockAlloc, mockDeployment, mockDeploymentGroupState, mockJob, mockNode, mockTask, mockTaskGroup, mockUpdateStrategy } from '../testing/index.js';
 
 const NOW = 1_700_000_000_000;
 const SLOT_STATES = ['none', 'running', 'pending', 'failed', 'complete', 'lost', 'stopped', 'down', 'gone', 'drain', 'drain-migrate'] as const;

@@ -18,7 +18,7 @@ import {
   mockTask,
   mockTaskGroup,
   mockUpdateStrategy,
-} from './testing.js';
+} from '../testing/index.js';
 
 const S = 1000;
 const NOW = 1_700_000_000_000;

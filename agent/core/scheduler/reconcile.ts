@@ -31,7 +31,7 @@ import type {
   TaskGroup,
   UpdateStrategy,
 } from '../structs/index.js';
-import { allocIndex, allocTerminalStatus, deploymentActive, isSystemType, lookupTaskGroup } from '../structs/index.js';
+import { allocIndex, allocTerminalStatus, deploymentActive, isSystemType, lookupTaskGroup, newEvaluation } from '../structs/index.js';
 import type { Rng } from '../lib/index.js';
 import { NomadError, uuid } from '../lib/index.js';
 import { AllocNameIndex } from './reconcile-names.js';
@@ -787,7 +787,7 @@ function newDeployment(id: string, job: Job, now: number): Deployment {
 }
 
 function followupEval(id: string, job: Job, priority: number, previousEval: string, waitUntil: number, now: number): Evaluation {
-  return {
+  return newEvaluation({
     id,
     namespace: job.namespace,
     priority,
@@ -795,25 +795,10 @@ function followupEval(id: string, job: Job, priority: number, previousEval: stri
     triggeredBy: 'alloc-failure',
     jobId: job.id,
     jobModifyIndex: job.jobModifyIndex,
-    nodeId: '',
-    nodeModifyIndex: 0,
-    deploymentId: '',
-    status: 'pending',
     statusDescription: FollowupEvalDescription,
     waitUntil,
-    nextEval: '',
     previousEval,
-    blockedEval: '',
-    failedTgAllocs: {},
-    classEligibility: {},
-    escapedComputedClass: false,
-    quotaLimitReached: '',
-    annotatePlan: false,
-    queuedAllocations: {},
-    snapshotIndex: 0,
-    createIndex: 0,
-    modifyIndex: 0,
     createTime: now,
     modifyTime: now,
-  };
+  });
 }

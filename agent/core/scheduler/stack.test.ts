@@ -5,7 +5,7 @@ import { appendAlloc, emptyPlan } from '../structs/index.js';
 import { EvalContext, MaxRetainedNodeScores } from './context.js';
 import { readyNodesInDCs } from './feasible.js';
 import { affinitySpreadLimit, candidateLimit, GenericStack, SystemStack } from './stack.js';
-import { mockAlloc, mockJob, mockNode, mockTask, mockTaskGroup, MockState, withComputedClass } from './testing.js';
+import { mockAlloc, mockJob, mockNode, mockTask, mockTaskGroup, MockState, withComputedClass } from '../testing/index.js';
 
 function ctxOf(nodes: Node[], job: Job, allocs: Allocation[] = [], seed = 1): EvalContext {
   const state = new MockState({ nodes, allocs, jobs: [job] });

@@ -17,7 +17,7 @@ import type {
   StateReader,
   TaskGroup,
 } from '../structs/index.js';
-import { allocTerminalStatus, appendAlloc } from '../structs/index.js';
+import { allocTerminalStatus, appendAlloc, newAllocation, newEvaluation } from '../structs/index.js';
 import type { RankedNode } from './stack.js';
 
 /**
@@ -71,7 +71,7 @@ export function placeAlloc(plan: Plan, p: NewAllocation): Allocation {
   const tracker = p.previous !== undefined && p.rescheduleDelay !== null
     ? [...p.previous.rescheduleTracker, { rescheduleTime: p.now, prevAllocId: p.previous.id, prevNodeId: p.previous.nodeId, delay: p.rescheduleDelay }]
     : [];
-  const alloc: Allocation = {
+  const alloc = newAllocation({
     id: uuid(p.rng),
     namespace: p.job.namespace,
     evalId: p.evaluation.id,
@@ -84,24 +84,13 @@ export function placeAlloc(plan: Plan, p: NewAllocation): Allocation {
     resources: p.ranked.resources,
     taskResources: p.ranked.taskResources,
     metrics: p.metrics,
-    desiredStatus: 'run',
-    desiredDescription: '',
-    desiredTransition: { migrate: false, reschedule: false, forceReschedule: false },
-    clientStatus: 'pending',
-    clientDescription: '',
-    taskStates: {},
     deploymentId: p.deploymentId,
     deploymentStatus: p.canary ? { healthy: null, canary: true, timestamp: p.now, modifyIndex: 0 } : null,
     previousAllocation: p.previous?.id ?? '',
-    nextAllocation: '',
     rescheduleTracker: tracker,
-    followupEvalId: '',
-    createIndex: 0,
-    modifyIndex: 0,
-    allocModifyIndex: 0,
     createTime: p.now,
     modifyTime: p.now,
-  };
+  });
   appendAlloc(plan.nodeAllocation, alloc);
   return alloc;
 }
@@ -115,27 +104,24 @@ export function recordFailure(failed: Record<string, AllocMetric>, group: string
 
 /** A new evaluation derived from `from` (blocked, follow-up...). */
 export function deriveEval(rng: Rng, now: number, from: Evaluation, fields: Partial<Evaluation>): Evaluation {
-  return {
-    ...from,
+  // What a derived eval inherits from `from`; every other field starts at its zero value.
+  return newEvaluation({
     id: uuid(rng),
-    status: 'pending',
-    statusDescription: '',
-    waitUntil: 0,
-    nextEval: '',
+    namespace: from.namespace,
+    priority: from.priority,
+    type: from.type,
+    triggeredBy: from.triggeredBy,
+    jobId: from.jobId,
+    jobModifyIndex: from.jobModifyIndex,
+    nodeId: from.nodeId,
+    nodeModifyIndex: from.nodeModifyIndex,
+    deploymentId: from.deploymentId,
+    annotatePlan: from.annotatePlan,
     previousEval: from.id,
-    blockedEval: '',
-    failedTgAllocs: {},
-    classEligibility: {},
-    escapedComputedClass: false,
-    quotaLimitReached: '',
-    queuedAllocations: {},
-    snapshotIndex: 0,
-    createIndex: 0,
-    modifyIndex: 0,
     createTime: now,
     modifyTime: now,
     ...fields,
-  };
+  });
 }
 
 /** Write the evaluation's final status through the planner. */

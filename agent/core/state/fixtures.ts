@@ -1,204 +1,32 @@
-/** Small, fully-typed objects for this module's tests. */
-import { DefaultNamespace, emptyAllocMetric, TableNames } from '../structs/index.js';
-import type { Allocation, Deployment, Evaluation, Job, Node, TaskGroup } from '../structs/index.js';
+/**
+ * Id-first builders for the state module's tests, thin wrappers over the core's
+ * shared fixtures (agent/core/testing). Objects come unstamped (indexes 0), as a
+ * caller hands them to the FSM, which stamps them. Not exported from index.ts;
+ * excluded from the build.
+ */
+import { TableNames } from '../structs/index.js';
+import type { Allocation, Deployment, Evaluation, Job, Node } from '../structs/index.js';
+import * as base from '../testing/index.js';
 import type { StateSnapshot } from './store.js';
 
 export function mockNode(id: string, over: Partial<Node> = {}): Node {
-  return {
-    id,
-    name: `node-${id}`,
-    datacenter: 'dc1',
-    nodeClass: '',
-    nodePool: 'default',
-    computedClass: '',
-    httpAddr: '127.0.0.1:4646',
-    attributes: { 'kernel.name': 'linux', 'unique.hostname': `host-${id}` },
-    meta: {},
-    resources: { cpu: 4000, cpuCores: 4, memoryMB: 8192, diskMB: 100_000, mbits: 1000, minDynamicPort: 20000, maxDynamicPort: 32000 },
-    reserved: { cpu: 0, memoryMB: 0, diskMB: 0, reservedPorts: [] },
-    drivers: { mock: { detected: true, healthy: true, healthDescription: '', attributes: {} } },
-    status: 'ready',
-    statusDescription: '',
-    statusUpdatedAt: 0,
-    schedulingEligibility: 'eligible',
-    drainStrategy: null,
-    createIndex: 0,
-    modifyIndex: 0,
-    ...over,
-  };
-}
-
-function group(name: string, count: number): TaskGroup {
-  return {
-    name,
-    count,
-    constraints: [],
-    affinities: [],
-    spreads: [],
-    update: null,
-    migrate: null,
-    reschedule: null,
-    restart: { attempts: 2, interval: 1_800_000, delay: 15_000, mode: 'fail', renderTemplates: false },
-    networks: [],
-    services: [],
-    ephemeralDisk: { sizeMB: 300, sticky: false, migrate: false },
-    meta: {},
-    tasks: [
-      {
-        name: 'main',
-        driver: 'mock',
-        user: '',
-        config: { run_for: '10s' },
-        env: {},
-        meta: {},
-        resources: { cpu: 100, memoryMB: 64, memoryMaxMB: 0, cores: 0 },
-        constraints: [],
-        affinities: [],
-        services: [],
-        templates: [],
-        artifacts: [],
-        lifecycle: null,
-        leader: false,
-        killTimeout: 5000,
-        killSignal: 'SIGINT',
-        logs: { maxFiles: 10, maxFileSizeMB: 10, disabled: false },
-        restart: { attempts: 2, interval: 1_800_000, delay: 15_000, mode: 'fail', renderTemplates: false },
-      },
-    ],
-  };
+  return base.mockNode({ id, createIndex: 0, modifyIndex: 0, ...over });
 }
 
 export function mockJob(id: string, over: Partial<Job> = {}): Job {
-  return {
-    id,
-    name: id,
-    namespace: DefaultNamespace,
-    region: 'global',
-    type: 'service',
-    priority: 50,
-    datacenters: ['dc1'],
-    nodePool: 'default',
-    allAtOnce: false,
-    constraints: [],
-    affinities: [],
-    spreads: [],
-    update: null,
-    periodic: null,
-    parameterized: null,
-    parentId: '',
-    meta: {},
-    taskGroups: [group('web', 3)],
-    stop: false,
-    status: 'pending',
-    version: 0,
-    stable: false,
-    createIndex: 0,
-    modifyIndex: 0,
-    jobModifyIndex: 0,
-    submitTime: 0,
-    ...over,
-  };
+  return base.mockJob({ id, name: id, createIndex: 0, modifyIndex: 0, jobModifyIndex: 0, ...over });
 }
 
 export function mockEval(id: string, jobId: string, over: Partial<Evaluation> = {}): Evaluation {
-  return {
-    id,
-    namespace: DefaultNamespace,
-    priority: 50,
-    type: 'service',
-    triggeredBy: 'job-register',
-    jobId,
-    jobModifyIndex: 0,
-    nodeId: '',
-    nodeModifyIndex: 0,
-    deploymentId: '',
-    status: 'pending',
-    statusDescription: '',
-    waitUntil: 0,
-    nextEval: '',
-    previousEval: '',
-    blockedEval: '',
-    failedTgAllocs: {},
-    classEligibility: {},
-    escapedComputedClass: false,
-    quotaLimitReached: '',
-    annotatePlan: false,
-    queuedAllocations: {},
-    snapshotIndex: 0,
-    createIndex: 0,
-    modifyIndex: 0,
-    createTime: 0,
-    modifyTime: 0,
-    ...over,
-  };
+  return base.mockEval({ id, jobId, ...over });
 }
 
 export function mockAlloc(id: string, job: Job, nodeId: string, evalId: string, over: Partial<Allocation> = {}): Allocation {
-  return {
-    id,
-    namespace: job.namespace,
-    evalId,
-    name: `${job.id}.web[0]`,
-    nodeId,
-    nodeName: `node-${nodeId}`,
-    jobId: job.id,
-    job,
-    taskGroup: 'web',
-    resources: { cpu: 100, memoryMB: 64, memoryMaxMB: 64, diskMB: 300, ports: [] },
-    taskResources: { main: { cpu: 100, memoryMB: 64, memoryMaxMB: 64 } },
-    metrics: emptyAllocMetric(),
-    desiredStatus: 'run',
-    desiredDescription: '',
-    desiredTransition: { migrate: false, reschedule: false, forceReschedule: false },
-    clientStatus: 'pending',
-    clientDescription: '',
-    taskStates: {},
-    deploymentId: '',
-    deploymentStatus: null,
-    previousAllocation: '',
-    nextAllocation: '',
-    rescheduleTracker: [],
-    followupEvalId: '',
-    createIndex: 0,
-    modifyIndex: 0,
-    allocModifyIndex: 0,
-    createTime: 0,
-    modifyTime: 0,
-    ...over,
-  };
+  return base.mockAlloc(job, { nodeId }, { id, evalId, createIndex: 0, modifyIndex: 0, allocModifyIndex: 0, ...over });
 }
 
 export function mockDeployment(id: string, job: Job, over: Partial<Deployment> = {}): Deployment {
-  return {
-    id,
-    namespace: job.namespace,
-    jobId: job.id,
-    jobVersion: job.version,
-    jobModifyIndex: job.jobModifyIndex,
-    jobCreateIndex: job.createIndex,
-    taskGroups: {
-      web: {
-        autoRevert: false,
-        autoPromote: false,
-        progressDeadline: 600_000,
-        promoted: false,
-        placedCanaries: [],
-        desiredCanaries: 0,
-        desiredTotal: 3,
-        placedAllocs: 0,
-        healthyAllocs: 0,
-        unhealthyAllocs: 0,
-        requireProgressBy: 0,
-      },
-    },
-    status: 'running',
-    statusDescription: 'Deployment is running',
-    createIndex: 0,
-    modifyIndex: 0,
-    createTime: 0,
-    modifyTime: 0,
-    ...over,
-  };
+  return base.mockDeployment(job, { id, createIndex: 0, modifyIndex: 0, ...over });
 }
 
 /** Every row of every table through the read API, sorted, for comparisons. */

@@ -11,7 +11,7 @@
 import { allocTerminalStatus, evalTerminal } from '../structs/index.js';
 import type { Allocation, Evaluation, Job, JobStatus } from '../structs/index.js';
 
-/** Anything with Immutable's short-circuiting `some` (a persistent map) or an array. */
+/** Anything with a short-circuiting `some` (a persistent map) or an array. */
 interface Collection<T> {
   some(pred: (v: T) => boolean): boolean;
 }

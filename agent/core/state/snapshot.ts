@@ -4,7 +4,7 @@
  * their job; the snapshot stores each distinct job once (`allocJobs`) and allocations
  * point at it by position, which also makes restored allocations share job objects.
  */
-import type { Map as IMap } from 'immutable';
+import type { PMap } from './pmap.js';
 import { NomadError } from '../lib/index.js';
 import { TableNames } from '../structs/index.js';
 import type { Job, TableName } from '../structs/index.js';
@@ -16,7 +16,7 @@ import { checkAlloc, checkDeployment, checkEval, checkJob, checkNode, checkSched
 export const SnapshotFormat = 'nomadts-state';
 export const SnapshotVersion = 1;
 
-function sortedValues<T>(m: IMap<string, T>): T[] {
+function sortedValues<T>(m: PMap<T>): T[] {
   const keys = [...m.keys()].sort();
   return keys.map((k) => m.get(k)!);
 }

@@ -3,7 +3,7 @@
  * queries. Only the FSM writes (through the module-private `commitTables` symbol);
  * everyone else reads immutable snapshots that never change under them.
  */
-import type { Map as IMap } from 'immutable';
+import type { PMap } from './pmap.js';
 import { NomadError } from '../lib/index.js';
 import type { Clock, TimerHandle } from '../lib/index.js';
 import { jobKey, TableNames } from '../structs/index.js';
@@ -29,7 +29,7 @@ import type { Tables } from './tables.js';
  */
 const valueArrays = new WeakMap<object, readonly unknown[]>();
 
-function valuesOf<T>(m: IMap<string, T> | undefined): T[] {
+function valuesOf<T>(m: PMap<T> | undefined): T[] {
   if (m === undefined) return [];
   let cached = valueArrays.get(m) as readonly T[] | undefined;
   if (cached === undefined) {

@@ -6,7 +6,7 @@
  * changed (for events), and `commit()` hands back a new, frozen `Tables`. If the
  * transaction is dropped (an error), the old `Tables` are untouched.
  */
-import { Map as IMap } from 'immutable';
+import { PMap } from './pmap.js';
 import { defaultSchedulerConfiguration, jobKey, TableNames } from '../structs/index.js';
 import type {
   Allocation,
@@ -19,27 +19,27 @@ import type {
   TableName,
 } from '../structs/index.js';
 
-export type Index<T> = IMap<string, IMap<string, T>>;
+export type Index<T> = PMap<PMap<T>>;
 
 export interface Tables {
   /** namespace/id → the current version. */
-  readonly jobs: IMap<string, Job>;
+  readonly jobs: PMap<Job>;
   /** namespace/id → versions, newest first (at most JobTrackedVersions, plus a kept stable one). */
-  readonly jobVersions: IMap<string, readonly Job[]>;
-  readonly nodes: IMap<string, Node>;
-  readonly allocs: IMap<string, Allocation>;
+  readonly jobVersions: PMap<readonly Job[]>;
+  readonly nodes: PMap<Node>;
+  readonly allocs: PMap<Allocation>;
   readonly allocsByNode: Index<Allocation>;
   /** namespace/jobId → allocId → alloc */
   readonly allocsByJob: Index<Allocation>;
   readonly allocsByEval: Index<Allocation>;
-  readonly evals: IMap<string, Evaluation>;
+  readonly evals: PMap<Evaluation>;
   /** namespace/jobId → evalId → eval */
   readonly evalsByJob: Index<Evaluation>;
-  readonly deployments: IMap<string, Deployment>;
+  readonly deployments: PMap<Deployment>;
   /** namespace/jobId → deploymentId → deployment */
   readonly deploymentsByJob: Index<Deployment>;
   /** namespace/jobId → launch */
-  readonly periodicLaunch: IMap<string, PeriodicLaunch>;
+  readonly periodicLaunch: PMap<PeriodicLaunch>;
   readonly schedulerConfig: SchedulerConfiguration;
   /** The index of the last write to each table. */
   readonly tableIndex: Readonly<Record<TableName, number>>;
@@ -54,18 +54,18 @@ export function emptyTables(): Tables {
   const tableIndex = {} as Record<TableName, number>;
   for (const t of TableNames) tableIndex[t] = 0;
   return {
-    jobs: IMap(),
-    jobVersions: IMap(),
-    nodes: IMap(),
-    allocs: IMap(),
-    allocsByNode: IMap(),
-    allocsByJob: IMap(),
-    allocsByEval: IMap(),
-    evals: IMap(),
-    evalsByJob: IMap(),
-    deployments: IMap(),
-    deploymentsByJob: IMap(),
-    periodicLaunch: IMap(),
+    jobs: PMap.empty(),
+    jobVersions: PMap.empty(),
+    nodes: PMap.empty(),
+    allocs: PMap.empty(),
+    allocsByNode: PMap.empty(),
+    allocsByJob: PMap.empty(),
+    allocsByEval: PMap.empty(),
+    evals: PMap.empty(),
+    evalsByJob: PMap.empty(),
+    deployments: PMap.empty(),
+    deploymentsByJob: PMap.empty(),
+    periodicLaunch: PMap.empty(),
     schedulerConfig: Object.freeze(defaultSchedulerConfiguration()),
     tableIndex: Object.freeze(tableIndex),
     index: 0,
@@ -80,7 +80,7 @@ export interface Change {
   prev: unknown;
 }
 
-const EMPTY: IMap<string, never> = IMap();
+const EMPTY: PMap<never> = PMap.empty();
 
 /**
  * A secondary index being written: the outer map is transient, and so is every inner
@@ -89,21 +89,21 @@ const EMPTY: IMap<string, never> = IMap();
  * map's path once, not once per write.
  */
 class IndexWriter<T> {
-  private readonly outer: IMap<string, IMap<string, T>>;
-  private readonly touched = new Map<string, IMap<string, T>>();
+  private readonly outer: PMap<PMap<T>>;
+  private readonly touched = new Map<string, PMap<T>>();
 
   constructor(private readonly base: Index<T>) {
     this.outer = base.asMutable();
   }
 
   /** The current inner map for `key` (possibly transient: read it, do not keep it). */
-  get(key: string): IMap<string, T> | undefined {
+  get(key: string): PMap<T> | undefined {
     const t = this.touched.get(key);
     if (t !== undefined) return t.size === 0 ? undefined : t;
     return this.outer.get(key);
   }
 
-  private inner(key: string): IMap<string, T> {
+  private inner(key: string): PMap<T> {
     let t = this.touched.get(key);
     if (t === undefined) {
       t = (this.outer.get(key) ?? (EMPTY)).asMutable();
@@ -136,23 +136,23 @@ export function allocJobKey(a: Pick<Allocation, 'namespace' | 'jobId'>): string 
 }
 
 /** The finished map, or the base instance itself when the transaction did not change it (keeps caches keyed by it warm). */
-function keep<T>(m: IMap<string, T>, base: IMap<string, T>): IMap<string, T> {
+function keep<T>(m: PMap<T>, base: PMap<T>): PMap<T> {
   return m.wasAltered() ? m.asImmutable() : base;
 }
 
 export class WriteTxn {
-  readonly jobs: IMap<string, Job>;
-  readonly jobVersions: IMap<string, readonly Job[]>;
-  readonly nodes: IMap<string, Node>;
-  readonly allocs: IMap<string, Allocation>;
+  readonly jobs: PMap<Job>;
+  readonly jobVersions: PMap<readonly Job[]>;
+  readonly nodes: PMap<Node>;
+  readonly allocs: PMap<Allocation>;
   readonly allocsByNode: IndexWriter<Allocation>;
   readonly allocsByJob: IndexWriter<Allocation>;
   readonly allocsByEval: IndexWriter<Allocation>;
-  readonly evals: IMap<string, Evaluation>;
+  readonly evals: PMap<Evaluation>;
   readonly evalsByJob: IndexWriter<Evaluation>;
-  readonly deployments: IMap<string, Deployment>;
+  readonly deployments: PMap<Deployment>;
   readonly deploymentsByJob: IndexWriter<Deployment>;
-  readonly periodicLaunch: IMap<string, PeriodicLaunch>;
+  readonly periodicLaunch: PMap<PeriodicLaunch>;
   schedulerConfig: SchedulerConfiguration;
   private readonly touched = new Set<TableName>();
   /** table:key → change, in first-touch order; a key changed twice keeps its final value. */

@@ -113,6 +113,52 @@ export interface Allocation {
   modifyTime: number;
 }
 
+/** The fields a new allocation cannot do without; everything else has a zero value. */
+export type NewAllocationFields = Pick<
+  Allocation,
+  'id' | 'namespace' | 'evalId' | 'name' | 'nodeId' | 'nodeName' | 'jobId' | 'job' | 'taskGroup' | 'resources'
+> & Partial<Allocation>;
+
+/**
+ * A new allocation: `fields` over zero values (desired `run`, client `pending`, no
+ * transition, empty metrics and task states, indexes and times 0; a field given as
+ * undefined gets its zero value too). The one place an Allocation literal is written
+ * in full: a new field needs a zero here.
+ */
+export function newAllocation(fields: NewAllocationFields): Allocation {
+  return {
+    id: fields.id,
+    namespace: fields.namespace,
+    evalId: fields.evalId,
+    name: fields.name,
+    nodeId: fields.nodeId,
+    nodeName: fields.nodeName,
+    jobId: fields.jobId,
+    job: fields.job,
+    taskGroup: fields.taskGroup,
+    resources: fields.resources,
+    taskResources: fields.taskResources ?? {},
+    metrics: fields.metrics ?? emptyAllocMetric(),
+    desiredStatus: fields.desiredStatus ?? 'run',
+    desiredDescription: fields.desiredDescription ?? '',
+    desiredTransition: fields.desiredTransition ?? { migrate: false, reschedule: false, forceReschedule: false },
+    clientStatus: fields.clientStatus ?? 'pending',
+    clientDescription: fields.clientDescription ?? '',
+    taskStates: fields.taskStates ?? {},
+    deploymentId: fields.deploymentId ?? '',
+    deploymentStatus: fields.deploymentStatus ?? null,
+    previousAllocation: fields.previousAllocation ?? '',
+    nextAllocation: fields.nextAllocation ?? '',
+    rescheduleTracker: fields.rescheduleTracker ?? [],
+    followupEvalId: fields.followupEvalId ?? '',
+    createIndex: fields.createIndex ?? 0,
+    modifyIndex: fields.modifyIndex ?? 0,
+    allocModifyIndex: fields.allocModifyIndex ?? 0,
+    createTime: fields.createTime ?? 0,
+    modifyTime: fields.modifyTime ?? 0,
+  };
+}
+
 export function allocTerminalStatus(a: Pick<Allocation, 'desiredStatus' | 'clientStatus'>): boolean {
   return allocServerTerminal(a) || allocClientTerminal(a);
 }

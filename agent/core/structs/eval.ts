@@ -58,6 +58,46 @@ export interface Evaluation {
   modifyTime: number;
 }
 
+/** The fields a new evaluation cannot do without; everything else has a zero value. */
+export type NewEvaluationFields = Pick<Evaluation, 'id' | 'namespace' | 'priority' | 'type' | 'triggeredBy' | 'jobId'> & Partial<Evaluation>;
+
+/**
+ * A new evaluation: `fields` over zero values (status `pending`, empty records,
+ * indexes and times 0; a field given as undefined gets its zero value too). The
+ * one place an Evaluation literal is written in full: a new field needs a zero here.
+ */
+export function newEvaluation(fields: NewEvaluationFields): Evaluation {
+  return {
+    id: fields.id,
+    namespace: fields.namespace,
+    priority: fields.priority,
+    type: fields.type,
+    triggeredBy: fields.triggeredBy,
+    jobId: fields.jobId,
+    jobModifyIndex: fields.jobModifyIndex ?? 0,
+    nodeId: fields.nodeId ?? '',
+    nodeModifyIndex: fields.nodeModifyIndex ?? 0,
+    deploymentId: fields.deploymentId ?? '',
+    status: fields.status ?? 'pending',
+    statusDescription: fields.statusDescription ?? '',
+    waitUntil: fields.waitUntil ?? 0,
+    nextEval: fields.nextEval ?? '',
+    previousEval: fields.previousEval ?? '',
+    blockedEval: fields.blockedEval ?? '',
+    failedTgAllocs: fields.failedTgAllocs ?? {},
+    classEligibility: fields.classEligibility ?? {},
+    escapedComputedClass: fields.escapedComputedClass ?? false,
+    quotaLimitReached: fields.quotaLimitReached ?? '',
+    annotatePlan: fields.annotatePlan ?? false,
+    queuedAllocations: fields.queuedAllocations ?? {},
+    snapshotIndex: fields.snapshotIndex ?? 0,
+    createIndex: fields.createIndex ?? 0,
+    modifyIndex: fields.modifyIndex ?? 0,
+    createTime: fields.createTime ?? 0,
+    modifyTime: fields.modifyTime ?? 0,
+  };
+}
+
 export function evalTerminal(e: Pick<Evaluation, 'status'>): boolean {
   return e.status === 'complete' || e.status === 'failed' || e.status === 'canceled';
 }

@@ -1,0 +1,63 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PMap } from './pmap.js';
+
+describe('PMap', () => {
+  it('behaves like a Map and never changes a sealed version', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), key: fc.integer({ min: 0, max: 400 }), value: fc.integer() }),
+      fc.record({ kind: fc.constant('remove' as const), key: fc.integer({ min: 0, max: 400 }) }),
+      fc.record({ kind: fc.constant('seal' as const) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 3_000 }), (ops) => {
+        const model = new Map<string, number>();
+        let current = PMap.empty<number>();
+        let txn = current.asMutable();
+        const versions: { map: PMap<number>; model: Map<string, number> }[] = [{ map: current, model: new Map() }];
+        for (const o of ops) {
+          if (o.kind === 'set') {
+            txn.set(`key-${o.key}`, o.value);
+            model.set(`key-${o.key}`, o.value);
+          } else if (o.kind === 'remove') {
+            txn.remove(`key-${o.key}`);
+            model.delete(`key-${o.key}`);
+          } else {
+            current = txn.asImmutable();
+            versions.push({ map: current, model: new Map(model) });
+            txn = current.asMutable();
+          }
+        }
+        versions.push({ map: txn.asImmutable(), model });
+        for (const v of versions) {
+          expect(v.map.size).toBe(v.model.size);
+          const seen = new Map<string, number>();
+          v.map.forEach((value, key) => seen.set(key, value));
+          expect(seen).toEqual(v.model);
+          for (const [k, value] of v.model) expect(v.map.get(k)).toBe(value);
+        }
+      }),
+      { numRuns: 60, seed: 7 },
+    );
+  });
+
+  it('set and remove on a sealed map return a changed copy and leave the original alone', () => {
+    const a = PMap.of([['x', 1]]);
+    const b = a.set('y', 2);
+    const c = b.remove('x');
+    expect([a.size, b.size, c.size]).toEqual([1, 2, 1]);
+    expect(a.get('y')).toBeUndefined();
+    expect(c.get('x')).toBeUndefined();
+    expect(b.get('x')).toBe(1);
+  });
+
+  it('reports whether a transient was altered', () => {
+    const a = PMap.of([['x', 1]]);
+    const t = a.asMutable();
+    expect(t.wasAltered()).toBe(false);
+    t.remove('missing');
+    expect(t.wasAltered()).toBe(false);
+    t.set('x', 2);
+    expect(t.wasAltered()).toBe(true);
+  });
+});
