@@ -4,7 +4,7 @@
  * what this accepts.
  */
 import type { Allocation, Plan, PlanResult, StateReader } from '../structs/index.js';
-import { allocsFit, allocTerminalStatus } from '../structs/index.js';
+import { allocsFit, allocTerminalStatus, nodeAvailable } from '../structs/index.js';
 
 export interface NodeVerdict {
   fit: boolean;
@@ -34,23 +34,49 @@ export function evaluateNodePlan(state: StateReader, plan: Plan, nodeId: string)
   if (node === undefined) return { fit: false, reason: 'node does not exist' };
   if (node.status !== 'ready') return { fit: false, reason: `node is not ready for placements (status ${node.status})` };
 
-  const existing = state.allocsByNode(nodeId);
+  const usage = state.nodeUsage(nodeId);
   if (node.schedulingEligibility === 'ineligible' || node.drainStrategy !== null) {
-    const running = new Set(existing.filter((a) => !allocTerminalStatus(a)).map((a) => a.id));
+    const running = new Set(usage.live.map((a) => a.id));
     if (!placed.every((a) => running.has(a.id))) return { fit: false, reason: 'node is not eligible' };
   }
 
+  // Start from the memoised usage of the live allocations, take out what the plan
+  // stops, preempts or replaces, add what it places: O(plan entries on the node).
   const removed = new Set<string>();
   for (const a of plan.nodeUpdate[nodeId] ?? []) removed.add(a.id);
   for (const a of plan.nodePreemptions[nodeId] ?? []) removed.add(a.id);
   for (const a of placed) removed.add(a.id);
-
-  const proposed: Allocation[] = [];
-  for (const a of existing) if (!removed.has(a.id)) proposed.push(a);
-  for (const a of placed) proposed.push(a);
-
-  const fit = allocsFit(node, proposed, true);
-  return fit.fit ? { fit: true, reason: '' } : { fit: false, reason: `resources exhausted: ${fit.dimension}` };
+  let cpu = usage.cpu;
+  let memoryMB = usage.memoryMB;
+  let diskMB = usage.diskMB;
+  for (const id of removed) {
+    const a = state.allocByID(id);
+    if (a === undefined || a.nodeId !== nodeId || allocTerminalStatus(a)) continue;
+    cpu -= a.resources.cpu;
+    memoryMB -= a.resources.memoryMB;
+    diskMB -= a.resources.diskMB;
+  }
+  let placesPorts = false;
+  for (const a of placed) {
+    if (allocTerminalStatus(a)) continue;
+    cpu += a.resources.cpu;
+    memoryMB += a.resources.memoryMB;
+    diskMB += a.resources.diskMB;
+    if (a.resources.ports.length > 0) placesPorts = true;
+  }
+  const avail = nodeAvailable(node);
+  if (cpu > avail.cpu) return { fit: false, reason: 'resources exhausted: cpu' };
+  if (memoryMB > avail.memoryMB) return { fit: false, reason: 'resources exhausted: memory' };
+  if (diskMB > avail.diskMB) return { fit: false, reason: 'resources exhausted: disk' };
+  if (placesPorts) {
+    // Only a placement with ports can collide; the live allocations were checked when placed.
+    const proposed: Allocation[] = [];
+    for (const a of usage.live) if (!removed.has(a.id)) proposed.push(a);
+    for (const a of placed) proposed.push(a);
+    const fit = allocsFit(node, proposed, true);
+    if (!fit.fit) return { fit: false, reason: `resources exhausted: ${fit.dimension}` };
+  }
+  return { fit: true, reason: '' };
 }
 
 export interface PlanEvaluation {

@@ -10,6 +10,7 @@ import type {
   Allocation,
   ComparableResources,
   Job,
+  NodeUsage,
   Node,
   NodeScoreMeta,
   Plan,
@@ -17,23 +18,20 @@ import type {
   StateReader,
   TaskGroup,
 } from '../structs/index.js';
-import { allocTerminalStatus, allocsUsage, emptyAllocMetric, NetworkIndex, nodeAvailable } from '../structs/index.js';
+import { allocTerminalStatus, allocsUsage, emptyAllocMetric, NetworkIndex, nodeAvailable, usageGroupKey, usageJobKey } from '../structs/index.js';
 
 /** How many of the best-scoring nodes each placement's metrics keep. */
 export const MaxRetainedNodeScores = 5;
 
 /**
- * What the snapshot has on one node: its non-terminal allocations and their
- * usage. Memoised per node object and validated by the identity of the
- * allocation objects the state returns, so evaluations that revisit an
- * unchanged node do not touch its allocations again (a pure memo: same
- * inputs, same result).
+ * What the snapshot has on one node: its live allocations, their usage and
+ * per-job/group counts (the state's NodeUsage, memoised per version of the
+ * node's allocations), plus what the node offers.
  */
 export interface NodeBase {
   readonly node: Node;
-  /** The list as the state returned it (for validation). */
-  readonly raw: readonly Allocation[];
-  /** The non-terminal ones. */
+  readonly usage: NodeUsage;
+  /** The non-terminal allocations. */
   readonly existing: readonly Allocation[];
   readonly available: ComparableResources;
   readonly cpu: number;
@@ -42,39 +40,20 @@ export interface NodeBase {
 }
 
 const baseMemo = new WeakMap<Node, NodeBase>();
-const NO_ALLOCS: readonly Allocation[] = [];
 
-function sameElements(a: readonly Allocation[], b: readonly Allocation[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** The node's snapshot allocations and usage (`raw` is what `allocsByNode` returned; it is kept, not changed). */
-export function nodeBase(node: Node, raw: readonly Allocation[]): NodeBase {
+/** The node's snapshot allocations and usage. */
+export function nodeBase(node: Node, usage: NodeUsage): NodeBase {
   const memo = baseMemo.get(node);
-  if (memo !== undefined && sameElements(memo.raw, raw)) return memo;
-  let existing: readonly Allocation[] = NO_ALLOCS;
-  let cpu = 0;
-  let memoryMB = 0;
-  let diskMB = 0;
-  // Empty lists are common and skip the loops: mixing empty (small-integer kind) and
-  // object arrays at one call site makes V8 slow.
-  if (raw.length > 0) {
-    const live: Allocation[] = [];
-    for (let i = 0; i < raw.length; i++) {
-      const a = raw[i]!;
-      if (!allocTerminalStatus(a)) live.push(a);
-    }
-    if (live.length > 0) {
-      existing = live;
-      const u = allocsUsage(live);
-      cpu = u.cpu;
-      memoryMB = u.memoryMB;
-      diskMB = u.diskMB;
-    }
-  }
-  const base: NodeBase = { node, raw, existing, available: memo?.available ?? nodeAvailable(node), cpu, memoryMB, diskMB };
+  if (memo !== undefined && memo.usage === usage) return memo;
+  const base: NodeBase = {
+    node,
+    usage,
+    existing: usage.live,
+    available: memo?.available ?? nodeAvailable(node),
+    cpu: usage.cpu,
+    memoryMB: usage.memoryMB,
+    diskMB: usage.diskMB,
+  };
   baseMemo.set(node, base);
   return base;
 }
@@ -87,11 +66,13 @@ export function nodeBase(node: Node, raw: readonly Allocation[]): NodeBase {
  */
 export class NodeProposal {
   readonly node: Node;
-  /** Non-terminal allocations of the snapshot on this node (fixed for the eval). */
-  readonly existing: readonly Allocation[];
   readonly available: ComparableResources;
-  /** The proposed allocations. Do not mutate. */
-  allocs: readonly Allocation[];
+  /**
+   * The proposed allocations when the plan changes this node; null while it does
+   * not (then they are the snapshot's live allocations, listed only if asked for:
+   * most nodes are ranked from the state's tallies alone).
+   */
+  private own: readonly Allocation[] | null = null;
   /** What `allocs` use (structs.allocsUsage). */
   cpu = 0;
   memoryMB = 0;
@@ -118,17 +99,34 @@ export class NodeProposal {
   private countGroup = '';
   private countValue = 0;
 
+  private readonly usage: NodeUsage;
+
   constructor(base: NodeBase) {
     this.node = base.node;
-    this.existing = base.existing;
-    this.allocs = base.existing;
+    this.usage = base.usage;
     this.available = base.available;
     this.cpu = base.cpu;
     this.memoryMB = base.memoryMB;
     this.diskMB = base.diskMB;
   }
 
+  /** Non-terminal allocations of the snapshot on this node (fixed for the eval). */
+  get existing(): readonly Allocation[] {
+    return this.usage.live;
+  }
+
+  /** The proposed allocations. Do not mutate. */
+  get allocs(): readonly Allocation[] {
+    return this.own ?? this.usage.live;
+  }
+
   private setUsage(): void {
+    if (this.own === null) {
+      this.cpu = this.usage.cpu;
+      this.memoryMB = this.usage.memoryMB;
+      this.diskMB = this.usage.diskMB;
+      return;
+    }
     // Empty lists are common and skip the call: mixing empty (small-integer kind) and
     // object arrays at one call site makes V8 deoptimise it over and over.
     if (this.allocs.length === 0) {
@@ -174,7 +172,7 @@ export class NodeProposal {
     }
     for (let i = from; i < placed.length; i++) if (ids.has(placed[i]!.id)) return false;
     if (!this.owned) {
-      this.allocs = [...this.allocs];
+      this.own = [...this.allocs];
       this.owned = true;
     }
     const list = this.allocs as Allocation[];
@@ -212,7 +210,7 @@ export class NodeProposal {
     this.ports = -1;
     this.version++;
     if (this.placedLen === 0 && this.stoppedLen === 0 && this.preemptedLen === 0) {
-      this.allocs = this.existing;
+      this.own = null;
       this.owned = false;
     } else {
       let removed: Set<string> | null = null;
@@ -230,7 +228,7 @@ export class NodeProposal {
         out.push(a);
       }
       for (const a of latest.values()) out.push(a);
-      this.allocs = out;
+      this.own = out;
       this.owned = true;
     }
     this.setUsage();
@@ -253,6 +251,8 @@ export class NodeProposal {
 
   /** How many proposed allocations belong to this job's group (kept up to date for the last group asked). */
   groupCount(namespace: string, jobId: string, group: string): number {
+    // Nothing in the plan on this node yet: the state's memoised counts are the answer.
+    if (this.own === null) return this.usage.byGroup.get(usageGroupKey(namespace, jobId, group)) ?? 0;
     if (!this.countSet || jobId !== this.countJob || group !== this.countGroup || namespace !== this.countNs) {
       let n = 0;
       const list = this.allocs;
@@ -269,8 +269,17 @@ export class NodeProposal {
     return this.countValue;
   }
 
+  /** How many proposed allocations belong to this job (any group). */
+  jobCount(namespace: string, jobId: string): number {
+    if (this.own === null) return this.usage.byJob.get(usageJobKey(namespace, jobId)) ?? 0;
+    let n = 0;
+    for (const a of this.allocs) if (a.jobId === jobId && a.namespace === namespace) n++;
+    return n;
+  }
+
   /** Host ports taken on the node: its reserved ports plus every proposed allocation's ports (an upper bound on distinct ports). */
   portsTaken(): number {
+    if (this.ports < 0 && this.own === null) this.ports = this.node.reserved.reservedPorts.length + this.usage.ports;
     if (this.ports < 0) {
       let n = this.node.reserved.reservedPorts.length;
       const list = this.allocs;
@@ -505,7 +514,7 @@ export class EvalContext {
   proposal(node: Node): NodeProposal {
     let p = this.proposals.get(node.id);
     if (p === undefined) {
-      p = new NodeProposal(nodeBase(node, this.state.allocsByNode(node.id)));
+      p = new NodeProposal(nodeBase(node, this.state.nodeUsage(node.id)));
       this.proposals.set(node.id, p);
     }
     const plan = this.planRef;

@@ -4,7 +4,7 @@
  * serves service and batch jobs (random order, a candidate limit, best score
  * wins); `SystemStack` checks one given node at a time.
  */
-import { NomadError, shuffle } from '../lib/index.js';
+import { NomadError } from '../lib/index.js';
 import type { AllocatedResources, Job, Node, TaskGroup } from '../structs/index.js';
 import { groupResources } from '../structs/index.js';
 import type { EvalContext } from './context.js';
@@ -160,8 +160,8 @@ export class GenericStack {
 
   /** The candidate nodes for this evaluation (e.g. `readyNodesInDCs(...).nodes`); shuffled with the eval's rng. */
   setNodes(nodes: readonly Node[]): void {
-    const list = shuffle(this.ctx.rng, [...nodes]);
-    this.source.setNodes(list);
+    const list = [...nodes];
+    this.source.setNodes(list, this.ctx.rng);
     this.baseLimit = candidateLimit(this.batch, list.length);
     this.limit.setLimit(this.baseLimit);
   }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { allocTerminalStatus, jobKey } from '../structs/index.js';
+import { allocTerminalStatus, computeNodeUsage, jobKey } from '../structs/index.js';
 import type { Allocation, Evaluation } from '../structs/index.js';
 import type { FsmCommand } from './commands.js';
 import { dumpState, mockAlloc, mockEval, mockJob, mockNode } from './fixtures.js';
@@ -113,6 +113,15 @@ function checkIndexes(s: StateSnapshot): void {
     for (const e of got) expect(e).toBe(s.evalByID(e.id));
   }
   expect(s.allocCount()).toBe(allocs.length);
+  // Node usage tallies, kept incrementally by the FSM, equal a recount from the allocations.
+  for (const n of new Set([...byNode.keys(), ...s.nodes().map((x) => x.id)])) {
+    const want = computeNodeUsage(s.allocsByNode(n));
+    const got = s.nodeUsage(n);
+    expect({ cpu: got.cpu, memoryMB: got.memoryMB, diskMB: got.diskMB, ports: got.ports, byJob: new Map(got.byJob), byGroup: new Map(got.byGroup) }).toEqual({
+      cpu: want.cpu, memoryMB: want.memoryMB, diskMB: want.diskMB, ports: want.ports, byJob: want.byJob, byGroup: want.byGroup,
+    });
+    expect(ids(got.live)).toEqual(ids(want.live));
+  }
   // Job status: running exactly when a non-terminal allocation exists.
   for (const j of s.jobs()) {
     const live = s.allocsByJob(j.namespace, j.id).some((a) => !allocTerminalStatus(a));

@@ -6,20 +6,21 @@
 import type { PMap } from './pmap.js';
 import { NomadError } from '../lib/index.js';
 import type { Clock, TimerHandle } from '../lib/index.js';
-import { jobKey, TableNames } from '../structs/index.js';
+import { allocTerminalStatus, computeNodeUsage, jobKey, TableNames } from '../structs/index.js';
 import type {
   Allocation,
   Deployment,
   Evaluation,
   Job,
   Node,
+  NodeUsage,
   PeriodicLaunch,
   SchedulerConfiguration,
   StateReader,
   TableName,
 } from '../structs/index.js';
 import { emptyTables } from './tables.js';
-import type { Tables } from './tables.js';
+import type { NodeTally, Tables } from './tables.js';
 
 /**
  * Materialised value arrays, cached per persistent map instance. Persistent maps never
@@ -28,6 +29,71 @@ import type { Tables } from './tables.js';
  * across writes. Callers get a fresh copy (they may sort it).
  */
 const valueArrays = new WeakMap<object, readonly unknown[]>();
+
+/**
+ * The shared empty list. Built as an object array (not `[]`, whose small-integer
+ * elements kind, or a frozen one, would make V8 deoptimise loops that also see
+ * allocation arrays). Never mutated.
+ */
+const NONE: readonly never[] = (() => {
+  const a: unknown[] = [{}];
+  a.pop();
+  return a as never[];
+})();
+
+/** The cached value array itself (shared: never mutate it). */
+function sharedValuesOf<T>(m: PMap<T> | undefined): readonly T[] {
+  if (m === undefined) return NONE;
+  let cached = valueArrays.get(m) as readonly T[] | undefined;
+  if (cached === undefined) {
+    const out: T[] = [];
+    m.forEach((v) => {
+      out.push(v);
+    });
+    cached = out;
+    valueArrays.set(m, cached);
+  }
+  return cached;
+}
+
+/**
+ * A node's usage from the FSM-maintained tally (O(1)), with the list of live
+ * allocations built only if someone asks for it. One per tally object: a new
+ * tally is written exactly when the node's allocations change.
+ */
+class TalliedUsage implements NodeUsage {
+  readonly cpu: number;
+  readonly memoryMB: number;
+  readonly diskMB: number;
+  readonly ports: number;
+  readonly byJob: ReadonlyMap<string, number>;
+  readonly byGroup: ReadonlyMap<string, number>;
+  private liveList: readonly Allocation[] | null = null;
+
+  constructor(
+    tally: NodeTally,
+    private readonly view: readonly Allocation[],
+  ) {
+    this.cpu = tally.cpu;
+    this.memoryMB = tally.memoryMB;
+    this.diskMB = tally.diskMB;
+    this.ports = tally.ports;
+    this.byJob = tally.byJob;
+    this.byGroup = tally.byGroup;
+  }
+
+  get live(): readonly Allocation[] {
+    if (this.liveList === null) {
+      const out: Allocation[] = [];
+      for (const a of this.view) if (!allocTerminalStatus(a)) out.push(a);
+      this.liveList = out;
+    }
+    return this.liveList;
+  }
+}
+
+const usageMemo = new WeakMap<NodeTally, NodeUsage>();
+const EmptyUsage: NodeUsage = computeNodeUsage(NONE);
 
 function valuesOf<T>(m: PMap<T> | undefined): T[] {
   if (m === undefined) return [];
@@ -87,6 +153,10 @@ export class StateSnapshot implements StateReader {
     return valuesOf(this.tables.nodes);
   }
 
+  nodesView(): readonly Node[] {
+    return sharedValuesOf(this.tables.nodes);
+  }
+
   nodeCount(): number {
     return this.tables.nodes.size;
   }
@@ -101,6 +171,21 @@ export class StateSnapshot implements StateReader {
 
   allocsByNode(nodeId: string): Allocation[] {
     return valuesOf(this.tables.allocsByNode.get(nodeId));
+  }
+
+  allocsByNodeView(nodeId: string): readonly Allocation[] {
+    return sharedValuesOf(this.tables.allocsByNode.get(nodeId));
+  }
+
+  nodeUsage(nodeId: string): NodeUsage {
+    const tally = this.tables.nodeTallies.get(nodeId);
+    if (tally === undefined) return EmptyUsage;
+    let u = usageMemo.get(tally);
+    if (u === undefined) {
+      u = new TalliedUsage(tally, this.allocsByNodeView(nodeId));
+      usageMemo.set(tally, u);
+    }
+    return u;
   }
 
   allocsByEval(evalId: string): Allocation[] {

@@ -7,7 +7,7 @@
  * transaction is dropped (an error), the old `Tables` are untouched.
  */
 import { PMap } from './pmap.js';
-import { defaultSchedulerConfiguration, jobKey, TableNames } from '../structs/index.js';
+import { allocTerminalStatus, defaultSchedulerConfiguration, jobKey, TableNames } from '../structs/index.js';
 import type {
   Allocation,
   Deployment,
@@ -29,6 +29,8 @@ export interface Tables {
   readonly nodes: PMap<Node>;
   readonly allocs: PMap<Allocation>;
   readonly allocsByNode: Index<Allocation>;
+  /** nodeId → what its live allocations use (derived from allocs, kept in step on every write; not in snapshots). */
+  readonly nodeTallies: PMap<NodeTally>;
   /** namespace/jobId → allocId → alloc */
   readonly allocsByJob: Index<Allocation>;
   readonly allocsByEval: Index<Allocation>;
@@ -59,6 +61,7 @@ export function emptyTables(): Tables {
     nodes: PMap.empty(),
     allocs: PMap.empty(),
     allocsByNode: PMap.empty(),
+    nodeTallies: PMap.empty(),
     allocsByJob: PMap.empty(),
     allocsByEval: PMap.empty(),
     evals: PMap.empty(),
@@ -131,6 +134,77 @@ class IndexWriter<T> {
   }
 }
 
+/** The sums and counts of a node's live allocations (the scheduler's NodeUsage without the list). */
+export interface NodeTally {
+  readonly cpu: number;
+  readonly memoryMB: number;
+  readonly diskMB: number;
+  readonly ports: number;
+  readonly count: number;
+  readonly byJob: ReadonlyMap<string, number>;
+  readonly byGroup: ReadonlyMap<string, number>;
+}
+
+interface MutableTally {
+  cpu: number;
+  memoryMB: number;
+  diskMB: number;
+  ports: number;
+  count: number;
+  byJob: Map<string, number>;
+  byGroup: Map<string, number>;
+}
+
+export const EmptyTally: NodeTally = Object.freeze({ cpu: 0, memoryMB: 0, diskMB: 0, ports: 0, count: 0, byJob: new Map<string, number>(), byGroup: new Map<string, number>() });
+
+function bump(m: Map<string, number>, key: string, by: number): void {
+  const v = (m.get(key) ?? 0) + by;
+  if (v === 0) m.delete(key);
+  else m.set(key, v);
+}
+
+/**
+ * Keeps node tallies in step with allocation writes: O(1) per allocation, plus one
+ * copy of a node's tally the first time a transaction touches that node.
+ */
+class TallyWriter {
+  private readonly touched = new Map<string, MutableTally>();
+
+  constructor(private readonly base: PMap<NodeTally>) {}
+
+  private tally(nodeId: string): MutableTally {
+    let t = this.touched.get(nodeId);
+    if (t === undefined) {
+      const b = this.base.get(nodeId) ?? EmptyTally;
+      t = { cpu: b.cpu, memoryMB: b.memoryMB, diskMB: b.diskMB, ports: b.ports, count: b.count, byJob: new Map(b.byJob), byGroup: new Map(b.byGroup) };
+      this.touched.set(nodeId, t);
+    }
+    return t;
+  }
+
+  /** Add (sign 1) or take away (sign -1) a live allocation. */
+  apply(a: Allocation, sign: 1 | -1): void {
+    const t = this.tally(a.nodeId);
+    t.cpu += sign * a.resources.cpu;
+    t.memoryMB += sign * a.resources.memoryMB;
+    t.diskMB += sign * a.resources.diskMB;
+    t.ports += sign * a.resources.ports.length;
+    t.count += sign;
+    bump(t.byJob, `${a.namespace}/${a.jobId}`, sign);
+    bump(t.byGroup, `${a.namespace}/${a.jobId}/${a.taskGroup}`, sign);
+  }
+
+  commit(): PMap<NodeTally> {
+    if (this.touched.size === 0) return this.base;
+    const out = this.base.asMutable();
+    for (const [nodeId, t] of this.touched) {
+      if (t.count === 0) out.remove(nodeId);
+      else out.set(nodeId, Object.freeze(t));
+    }
+    return out.asImmutable();
+  }
+}
+
 export function allocJobKey(a: Pick<Allocation, 'namespace' | 'jobId'>): string {
   return jobKey(a.namespace, a.jobId);
 }
@@ -146,6 +220,7 @@ export class WriteTxn {
   readonly nodes: PMap<Node>;
   readonly allocs: PMap<Allocation>;
   readonly allocsByNode: IndexWriter<Allocation>;
+  private readonly tallies: TallyWriter;
   readonly allocsByJob: IndexWriter<Allocation>;
   readonly allocsByEval: IndexWriter<Allocation>;
   readonly evals: PMap<Evaluation>;
@@ -174,6 +249,7 @@ export class WriteTxn {
     this.nodes = base.nodes.asMutable();
     this.allocs = base.allocs.asMutable();
     this.allocsByNode = new IndexWriter(base.allocsByNode);
+    this.tallies = new TallyWriter(base.nodeTallies);
     this.allocsByJob = new IndexWriter(base.allocsByJob);
     this.allocsByEval = new IndexWriter(base.allocsByEval);
     this.evals = base.evals.asMutable();
@@ -256,6 +332,8 @@ export class WriteTxn {
       }
       if (prev.evalId !== alloc.evalId) this.allocsByEval.remove(prev.evalId, prev.id);
     }
+    if (prev !== undefined && !allocTerminalStatus(prev)) this.tallies.apply(prev, -1);
+    if (!allocTerminalStatus(alloc)) this.tallies.apply(alloc, 1);
     this.allocsByNode.add(alloc.nodeId, alloc.id, alloc);
     const jk = allocJobKey(alloc);
     this.allocsByJob.add(jk, alloc.id, alloc);
@@ -268,6 +346,7 @@ export class WriteTxn {
     const prev = this.allocs.get(id);
     if (prev === undefined) return;
     this.allocs.remove(id);
+    if (!allocTerminalStatus(prev)) this.tallies.apply(prev, -1);
     this.allocsByNode.remove(prev.nodeId, id);
     const jk = allocJobKey(prev);
     this.allocsByJob.remove(jk, id);
@@ -348,6 +427,7 @@ export class WriteTxn {
       nodes: keep(this.nodes, this.base.nodes),
       allocs: keep(this.allocs, this.base.allocs),
       allocsByNode: this.allocsByNode.commit(),
+      nodeTallies: this.tallies.commit(),
       allocsByJob: this.allocsByJob.commit(),
       allocsByEval: this.allocsByEval.commit(),
       evals: keep(this.evals, this.base.evals),

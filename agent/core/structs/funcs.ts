@@ -45,6 +45,56 @@ export function allocsUsage(allocs: Iterable<Allocation>): ComparableResources {
 }
 
 /**
+ * What the live allocations on one node use, with per-job and per-group counts
+ * (distinct_hosts, job anti-affinity). The state store memoises one per node per
+ * version of its allocation list, so the scheduler and the plan applier read it
+ * in O(1) however many allocations a (bin-packed) node holds.
+ */
+export interface NodeUsage extends ComparableResources {
+  /** The node's non-terminal allocations. */
+  readonly live: readonly Allocation[];
+  /** Live allocations per `namespace/jobId`. */
+  readonly byJob: ReadonlyMap<string, number>;
+  /** Live allocations per `namespace/jobId/group`. */
+  readonly byGroup: ReadonlyMap<string, number>;
+  /** Number of host ports the live allocations hold. */
+  readonly ports: number;
+}
+
+export function usageJobKey(namespace: string, jobId: string): string {
+  return `${namespace}/${jobId}`;
+}
+
+export function usageGroupKey(namespace: string, jobId: string, group: string): string {
+  return `${namespace}/${jobId}/${group}`;
+}
+
+/** Compute a NodeUsage from a node's allocations (terminal ones are skipped). */
+export function computeNodeUsage(allocs: readonly Allocation[]): NodeUsage {
+  const live: Allocation[] = [];
+  const byJob = new Map<string, number>();
+  const byGroup = new Map<string, number>();
+  let cpu = 0;
+  let memoryMB = 0;
+  let diskMB = 0;
+  let ports = 0;
+  for (let i = 0; i < allocs.length; i++) {
+    const a = allocs[i]!;
+    if (allocTerminalStatus(a)) continue;
+    live.push(a);
+    cpu += a.resources.cpu;
+    memoryMB += a.resources.memoryMB;
+    diskMB += a.resources.diskMB;
+    ports += a.resources.ports.length;
+    const jk = usageJobKey(a.namespace, a.jobId);
+    byJob.set(jk, (byJob.get(jk) ?? 0) + 1);
+    const gk = usageGroupKey(a.namespace, a.jobId, a.taskGroup);
+    byGroup.set(gk, (byGroup.get(gk) ?? 0) + 1);
+  }
+  return { cpu, memoryMB, diskMB, live, byJob, byGroup, ports };
+}
+
+/**
  * Do these allocations fit on the node together? Terminal allocations are
  * ignored. When `checkPorts` is set, port collisions count as not fitting.
  */

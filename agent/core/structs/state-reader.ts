@@ -2,6 +2,7 @@ import type { Allocation } from './alloc.js';
 import type { PeriodicLaunch, SchedulerConfiguration } from './config.js';
 import type { Deployment } from './deployment.js';
 import type { Evaluation } from './eval.js';
+import type { NodeUsage } from './funcs.js';
 import type { Job } from './job.js';
 import type { Node } from './node.js';
 
@@ -26,11 +27,20 @@ export interface StateReader {
 
   nodeByID(id: string): Node | undefined;
   nodes(): Node[];
+  /**
+   * All nodes as one shared array: the same array object for as long as the nodes
+   * table is unchanged, so callers can cache work keyed by it. Never mutate it.
+   */
+  nodesView(): readonly Node[];
   nodeCount(): number;
 
   allocByID(id: string): Allocation | undefined;
   allocsByJob(namespace: string, jobId: string): Allocation[];
   allocsByNode(nodeId: string): Allocation[];
+  /** Like allocsByNode, but one shared array, the same object while the node's allocations are unchanged. Never mutate it. */
+  allocsByNodeView(nodeId: string): readonly Allocation[];
+  /** What the node's live allocations use, memoised per version of its allocation list (shared: never mutate). */
+  nodeUsage(nodeId: string): NodeUsage;
   allocsByEval(evalId: string): Allocation[];
   allocCount(): number;
 

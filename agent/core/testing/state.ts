@@ -1,5 +1,7 @@
-import type { Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch, SchedulerConfiguration, StateReader, TableName } from '../structs/index.js';
-import { defaultSchedulerConfiguration } from '../structs/index.js';
+import type { Allocation, Deployment, Evaluation, Job, Node, NodeUsage, PeriodicLaunch, SchedulerConfiguration, StateReader, TableName } from '../structs/index.js';
+import { computeNodeUsage, defaultSchedulerConfiguration } from '../structs/index.js';
+
+const NoAllocs: readonly Allocation[] = Object.freeze([]);
 
 /**
  * A read-only state snapshot over plain arrays, for stack tests. Lookups by
@@ -14,6 +16,8 @@ export class MockState implements StateReader {
   private readonly jobList: Job[];
   private readonly evalList: Evaluation[];
   private readonly config: SchedulerConfiguration;
+  private readonly nodeList: readonly Node[];
+  private readonly usage = new Map<string, NodeUsage>();
 
   constructor(opts: { nodes?: Node[]; allocs?: Allocation[]; jobs?: Job[]; evals?: Evaluation[]; config?: Partial<SchedulerConfiguration>; index?: number } = {}) {
     this.index = opts.index ?? 1000;
@@ -31,6 +35,7 @@ export class MockState implements StateReader {
     this.jobList = opts.jobs ?? [];
     this.evalList = opts.evals ?? [];
     this.config = { ...defaultSchedulerConfiguration(), ...opts.config };
+    this.nodeList = [...this.nodeMap.values()];
   }
 
   tableIndex(_table: TableName): number {
@@ -54,6 +59,9 @@ export class MockState implements StateReader {
   nodes(): Node[] {
     return [...this.nodeMap.values()];
   }
+  nodesView(): readonly Node[] {
+    return this.nodeList;
+  }
   nodeCount(): number {
     return this.nodeMap.size;
   }
@@ -65,6 +73,17 @@ export class MockState implements StateReader {
   }
   allocsByNode(nodeId: string): Allocation[] {
     return [...(this.byNode.get(nodeId) ?? [])];
+  }
+  allocsByNodeView(nodeId: string): readonly Allocation[] {
+    return this.byNode.get(nodeId) ?? NoAllocs;
+  }
+  nodeUsage(nodeId: string): NodeUsage {
+    let u = this.usage.get(nodeId);
+    if (u === undefined) {
+      u = computeNodeUsage(this.allocsByNodeView(nodeId));
+      this.usage.set(nodeId, u);
+    }
+    return u;
   }
   allocsByEval(evalId: string): Allocation[] {
     return this.allocList.filter((a) => a.evalId === evalId);
