@@ -31,8 +31,6 @@ export const MaxRetainedNodeScores = 5;
 export interface NodeBase {
   readonly node: Node;
   readonly usage: NodeUsage;
-  /** The non-terminal allocations. */
-  readonly existing: readonly Allocation[];
   readonly available: ComparableResources;
   readonly cpu: number;
   readonly memoryMB: number;
@@ -48,7 +46,6 @@ export function nodeBase(node: Node, usage: NodeUsage): NodeBase {
   const base: NodeBase = {
     node,
     usage,
-    existing: usage.live,
     available: memo?.available ?? nodeAvailable(node),
     cpu: usage.cpu,
     memoryMB: usage.memoryMB,
