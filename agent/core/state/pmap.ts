@@ -5,11 +5,12 @@
  * (~10x faster than the HAMT here), which matters because the scheduler reads
  * allocations by node for every node it ranks.
  *
- * Representation: the entries are spread over 2^k buckets (native Maps) by a hash
- * of the key, with k grown so that a bucket holds about 32 entries. A transient
+ * Representation: the entries are spread over 2^k buckets by a hash of the key,
+ * with k grown so that a bucket holds 8-16 entries; a bucket is two parallel
+ * arrays (keys, values), so copying one is two slices and a lookup a short scan. A transient
  * (`asMutable`) shares every bucket with its source and copies a bucket the first
  * time it writes to it; `asImmutable` seals it. Copy cost per written key is one
- * bucket (~32 entries), so a write is O(1) amortised and a snapshot O(1).
+ * bucket (8-16 entries), so a write is O(1) amortised and a snapshot O(1).
  *
  * Iteration order is bucket order, then insertion order within a bucket:
  * deterministic for a given history of writes, not sorted.
@@ -25,15 +26,31 @@ function hashKey(key: string): number {
   return (h ^ (h >>> 15)) >>> 0;
 }
 
+/** A bucket: keys and values in parallel arrays (a copy is two slices; a lookup a short scan). */
+interface Bucket<V> {
+  keys: string[];
+  vals: V[];
+}
+
+function emptyBucket<V>(): Bucket<V> {
+  return { keys: [], vals: [] };
+}
+
+function find(b: Bucket<unknown>, key: string): number {
+  const keys = b.keys;
+  for (let i = 0; i < keys.length; i++) if (keys[i] === key) return i;
+  return -1;
+}
+
 export class PMap<V> {
-  private buckets: Map<string, V>[];
+  private buckets: Bucket<V>[];
   private mask: number;
   private count: number;
   /** Per bucket: copied by this transient (may be written). Null when immutable. */
   private owned: Uint8Array | null;
   private altered = false;
 
-  private constructor(buckets: Map<string, V>[], count: number, owned: Uint8Array | null) {
+  private constructor(buckets: Bucket<V>[], count: number, owned: Uint8Array | null) {
     this.buckets = buckets;
     this.mask = buckets.length - 1;
     this.count = count;
@@ -41,7 +58,7 @@ export class PMap<V> {
   }
 
   static empty<V>(): PMap<V> {
-    return new PMap<V>([new Map<string, V>()], 0, null);
+    return new PMap<V>([emptyBucket<V>()], 0, null);
   }
 
   static of<V>(entries: Iterable<readonly [string, V]>): PMap<V> {
@@ -55,33 +72,35 @@ export class PMap<V> {
   }
 
   get(key: string): V | undefined {
-    return this.buckets[hashKey(key) & this.mask]!.get(key);
+    const b = this.buckets[hashKey(key) & this.mask]!;
+    const i = find(b, key);
+    return i < 0 ? undefined : b.vals[i];
   }
 
   has(key: string): boolean {
-    return this.buckets[hashKey(key) & this.mask]!.has(key);
+    return find(this.buckets[hashKey(key) & this.mask]!, key) >= 0;
   }
 
   forEach(fn: (value: V, key: string) => void): void {
-    for (const b of this.buckets) b.forEach(fn);
+    for (const b of this.buckets) for (let i = 0; i < b.keys.length; i++) fn(b.vals[i]!, b.keys[i]!);
   }
 
   /** True when `pred` holds for some value (stops at the first). */
   some(pred: (value: V) => boolean): boolean {
-    for (const b of this.buckets) for (const v of b.values()) if (pred(v)) return true;
+    for (const b of this.buckets) for (const v of b.vals) if (pred(v)) return true;
     return false;
   }
 
   *keys(): IterableIterator<string> {
-    for (const b of this.buckets) yield* b.keys();
+    for (const b of this.buckets) yield* b.keys;
   }
 
   *values(): IterableIterator<V> {
-    for (const b of this.buckets) yield* b.values();
+    for (const b of this.buckets) yield* b.vals;
   }
 
   *entries(): IterableIterator<[string, V]> {
-    for (const b of this.buckets) yield* b.entries();
+    for (const b of this.buckets) for (let i = 0; i < b.keys.length; i++) yield [b.keys[i]!, b.vals[i]!];
   }
 
   /** A transient copy that shares every bucket until it writes to it. */
@@ -103,23 +122,29 @@ export class PMap<V> {
   /** Set on a transient (returns it); on an immutable map, returns a changed copy. */
   set(key: string, value: V): PMap<V> {
     if (this.owned === null) return this.asMutable().set(key, value).asImmutable();
-    const bucket = this.writable(hashKey(key) & this.mask);
-    const before = bucket.size;
-    bucket.set(key, value);
+    const b = this.writable(hashKey(key) & this.mask);
+    const i = find(b, key);
     this.altered = true;
-    if (bucket.size > before) {
-      this.count++;
-      if (this.count > this.buckets.length * TargetBucketSize * 2) this.grow();
+    if (i >= 0) {
+      b.vals[i] = value;
+      return this;
     }
+    b.keys.push(key);
+    b.vals.push(value);
+    this.count++;
+    if (this.count > this.buckets.length * TargetBucketSize * 2) this.grow();
     return this;
   }
 
   /** Remove on a transient (returns it); on an immutable map, returns a changed copy. */
   remove(key: string): PMap<V> {
     if (this.owned === null) return this.has(key) ? this.asMutable().remove(key).asImmutable() : this;
-    const i = hashKey(key) & this.mask;
-    if (!this.buckets[i]!.has(key)) return this;
-    this.writable(i).delete(key);
+    const h = hashKey(key) & this.mask;
+    if (find(this.buckets[h]!, key) < 0) return this;
+    const b = this.writable(h);
+    const i = find(b, key);
+    b.keys.splice(i, 1);
+    b.vals.splice(i, 1);
     this.count--;
     this.altered = true;
     return this;
@@ -129,10 +154,11 @@ export class PMap<V> {
     return this.remove(key);
   }
 
-  private writable(i: number): Map<string, V> {
+  private writable(i: number): Bucket<V> {
     const owned = this.owned!;
     if (owned[i] === 0) {
-      this.buckets[i] = new Map(this.buckets[i]);
+      const b = this.buckets[i]!;
+      this.buckets[i] = { keys: b.keys.slice(), vals: b.vals.slice() };
       owned[i] = 1;
     }
     return this.buckets[i]!;
@@ -141,10 +167,16 @@ export class PMap<V> {
   /** Double the bucket count (every bucket becomes new and owned). */
   private grow(): void {
     const size = this.buckets.length * 2;
-    const next: Map<string, V>[] = [];
-    for (let i = 0; i < size; i++) next.push(new Map<string, V>());
+    const next: Bucket<V>[] = [];
+    for (let i = 0; i < size; i++) next.push(emptyBucket<V>());
     const mask = size - 1;
-    for (const b of this.buckets) b.forEach((v, k) => next[hashKey(k) & mask]!.set(k, v));
+    for (const b of this.buckets) {
+      for (let i = 0; i < b.keys.length; i++) {
+        const t = next[hashKey(b.keys[i]!) & mask]!;
+        t.keys.push(b.keys[i]!);
+        t.vals.push(b.vals[i]!);
+      }
+    }
     this.buckets = next;
     this.mask = mask;
     this.owned = new Uint8Array(size).fill(1);

@@ -117,8 +117,8 @@ function checkIndexes(s: StateSnapshot): void {
   for (const n of new Set([...byNode.keys(), ...s.nodes().map((x) => x.id)])) {
     const want = computeNodeUsage(s.allocsByNode(n));
     const got = s.nodeUsage(n);
-    expect({ cpu: got.cpu, memoryMB: got.memoryMB, diskMB: got.diskMB, ports: got.ports, byJob: new Map(got.byJob), byGroup: new Map(got.byGroup) }).toEqual({
-      cpu: want.cpu, memoryMB: want.memoryMB, diskMB: want.diskMB, ports: want.ports, byJob: want.byJob, byGroup: want.byGroup,
+    expect({ cpu: got.cpu, memoryMB: got.memoryMB, diskMB: got.diskMB, ports: got.ports, byJob: new Map(got.byJob.entries()), byGroup: new Map(got.byGroup.entries()) }).toEqual({
+      cpu: want.cpu, memoryMB: want.memoryMB, diskMB: want.diskMB, ports: want.ports, byJob: new Map(want.byJob.entries()), byGroup: new Map(want.byGroup.entries()),
     });
     expect(ids(got.live)).toEqual(ids(want.live));
   }

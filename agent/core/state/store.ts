@@ -12,6 +12,7 @@ import type {
   Deployment,
   Evaluation,
   Job,
+  CountLookup,
   Node,
   NodeUsage,
   PeriodicLaunch,
@@ -66,8 +67,8 @@ class TalliedUsage implements NodeUsage {
   readonly memoryMB: number;
   readonly diskMB: number;
   readonly ports: number;
-  readonly byJob: ReadonlyMap<string, number>;
-  readonly byGroup: ReadonlyMap<string, number>;
+  readonly byJob: CountLookup;
+  readonly byGroup: CountLookup;
   private liveList: readonly Allocation[] | null = null;
 
   constructor(

@@ -141,8 +141,8 @@ export interface NodeTally {
   readonly diskMB: number;
   readonly ports: number;
   readonly count: number;
-  readonly byJob: ReadonlyMap<string, number>;
-  readonly byGroup: ReadonlyMap<string, number>;
+  readonly byJob: PMap<number>;
+  readonly byGroup: PMap<number>;
 }
 
 interface MutableTally {
@@ -151,15 +151,16 @@ interface MutableTally {
   diskMB: number;
   ports: number;
   count: number;
-  byJob: Map<string, number>;
-  byGroup: Map<string, number>;
+  /** Transient copies: a touched node copies only the buckets its writes touch. */
+  byJob: PMap<number>;
+  byGroup: PMap<number>;
 }
 
-export const EmptyTally: NodeTally = Object.freeze({ cpu: 0, memoryMB: 0, diskMB: 0, ports: 0, count: 0, byJob: new Map<string, number>(), byGroup: new Map<string, number>() });
+export const EmptyTally: NodeTally = Object.freeze({ cpu: 0, memoryMB: 0, diskMB: 0, ports: 0, count: 0, byJob: PMap.empty<number>(), byGroup: PMap.empty<number>() });
 
-function bump(m: Map<string, number>, key: string, by: number): void {
+function bump(m: PMap<number>, key: string, by: number): void {
   const v = (m.get(key) ?? 0) + by;
-  if (v === 0) m.delete(key);
+  if (v === 0) m.remove(key);
   else m.set(key, v);
 }
 
@@ -176,7 +177,7 @@ class TallyWriter {
     let t = this.touched.get(nodeId);
     if (t === undefined) {
       const b = this.base.get(nodeId) ?? EmptyTally;
-      t = { cpu: b.cpu, memoryMB: b.memoryMB, diskMB: b.diskMB, ports: b.ports, count: b.count, byJob: new Map(b.byJob), byGroup: new Map(b.byGroup) };
+      t = { cpu: b.cpu, memoryMB: b.memoryMB, diskMB: b.diskMB, ports: b.ports, count: b.count, byJob: b.byJob.asMutable(), byGroup: b.byGroup.asMutable() };
       this.touched.set(nodeId, t);
     }
     return t;
@@ -199,7 +200,7 @@ class TallyWriter {
     const out = this.base.asMutable();
     for (const [nodeId, t] of this.touched) {
       if (t.count === 0) out.remove(nodeId);
-      else out.set(nodeId, Object.freeze(t));
+      else out.set(nodeId, Object.freeze({ ...t, byJob: t.byJob.asImmutable(), byGroup: t.byGroup.asImmutable() }));
     }
     return out.asImmutable();
   }

@@ -50,13 +50,19 @@ export function allocsUsage(allocs: Iterable<Allocation>): ComparableResources {
  * version of its allocation list, so the scheduler and the plan applier read it
  * in O(1) however many allocations a (bin-packed) node holds.
  */
+/** A read-only count lookup (a Map or the state store's persistent map). */
+export interface CountLookup {
+  get(key: string): number | undefined;
+  entries(): IterableIterator<[string, number]>;
+}
+
 export interface NodeUsage extends ComparableResources {
   /** The node's non-terminal allocations. */
   readonly live: readonly Allocation[];
   /** Live allocations per `namespace/jobId`. */
-  readonly byJob: ReadonlyMap<string, number>;
+  readonly byJob: CountLookup;
   /** Live allocations per `namespace/jobId/group`. */
-  readonly byGroup: ReadonlyMap<string, number>;
+  readonly byGroup: CountLookup;
   /** Number of host ports the live allocations hold. */
   readonly ports: number;
 }
