@@ -64,7 +64,7 @@ export function formatErrors(err: unknown): string {
 
 /** The `job` command group, created by whichever command registers first. */
 export function jobGroup(program: Command): Command {
-  return program.commands.find((c) => c.name() === 'job') ?? program.command('job').description('Work with jobs: validate, run, inspect');
+  return program.commands.find((c) => c.name() === 'job') ?? program.command('job').description('Work with jobs: validate, run');
 }
 
 export const VAR_HELP = `

@@ -48,7 +48,7 @@ function jobHcl(kind: 'service' | 'batch', i: number, count: number): string {
   const cpu = 100 + (i % 5) * 100;
   const mem = 64 + (i % 4) * 64;
   const classConstraint = i % 4 === 0 ? `\n    constraint {\n      attribute = "\${node.class}"\n      operator  = "!="\n      value     = "small"\n    }` : '';
-  const spread = kind === 'service' && i % 10 === 0 && !process.env.NOSPREAD ? `\n    spread {\n      attribute = "\${node.datacenter}"\n      weight    = 50\n    }` : '';
+  const spread = kind === 'service' && i % 10 === 0 ? `\n    spread {\n      attribute = "\${node.datacenter}"\n      weight    = 50\n    }` : '';
   const distinct = kind === 'service' && i % 7 === 0 ? `\n    constraint {\n      operator = "distinct_hosts"\n      value    = "true"\n    }` : '';
   return `job "${kind}-${i}" {
   type        = "${kind}"
