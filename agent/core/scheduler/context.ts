@@ -247,9 +247,9 @@ export class NodeProposal {
   }
 
   /** How many proposed allocations belong to this job's group (kept up to date for the last group asked). */
-  groupCount(namespace: string, jobId: string, group: string): number {
-    // Nothing in the plan on this node yet: the state's memoised counts are the answer.
-    if (this.own === null) return this.usage.byGroup.get(usageGroupKey(namespace, jobId, group)) ?? 0;
+  groupCount(namespace: string, jobId: string, group: string, key = usageGroupKey(namespace, jobId, group)): number {
+    // Nothing in the plan on this node yet: the state's tallies are the answer.
+    if (this.own === null) return this.usage.byGroup.get(key) ?? 0;
     if (!this.countSet || jobId !== this.countJob || group !== this.countGroup || namespace !== this.countNs) {
       let n = 0;
       const list = this.allocs;
@@ -267,8 +267,8 @@ export class NodeProposal {
   }
 
   /** How many proposed allocations belong to this job (any group). */
-  jobCount(namespace: string, jobId: string): number {
-    if (this.own === null) return this.usage.byJob.get(usageJobKey(namespace, jobId)) ?? 0;
+  jobCount(namespace: string, jobId: string, key = usageJobKey(namespace, jobId)): number {
+    if (this.own === null) return this.usage.byJob.get(key) ?? 0;
     let n = 0;
     for (const a of this.allocs) if (a.jobId === jobId && a.namespace === namespace) n++;
     return n;

@@ -7,7 +7,7 @@
  */
 import type { Rng } from '../lib/index.js';
 import type { Constraint, Job, Node, StateReader, TaskGroup } from '../structs/index.js';
-import { nodeIsSchedulable } from '../structs/index.js';
+import { nodeIsSchedulable, usageGroupKey, usageJobKey } from '../structs/index.js';
 import type { EvalContext } from './context.js';
 import { targetEscapes } from './context.js';
 import { PropertySet } from './propertyset.js';
@@ -481,6 +481,8 @@ export class DistinctHostsIterator implements FeasibleIterator {
   private jobId = '';
   private namespace = '';
   private group = '';
+  private jobKey = '';
+  private groupKey = '';
   private jobLevel = false;
   private groupLevel = false;
 
@@ -492,11 +494,14 @@ export class DistinctHostsIterator implements FeasibleIterator {
   setJob(job: Job): void {
     this.jobId = job.id;
     this.namespace = job.namespace;
+    this.jobKey = usageJobKey(job.namespace, job.id);
+    this.groupKey = usageGroupKey(job.namespace, job.id, this.group);
     this.jobLevel = hasDistinctHosts(job.constraints);
   }
 
   setTaskGroup(tg: TaskGroup): void {
     this.group = tg.name;
+    this.groupKey = usageGroupKey(this.namespace, this.jobId, tg.name);
     this.groupLevel = hasDistinctHosts(tg.constraints);
   }
 
@@ -512,8 +517,8 @@ export class DistinctHostsIterator implements FeasibleIterator {
 
   private satisfied(node: Node): boolean {
     const p = this.ctx.proposal(node);
-    if (this.jobLevel) return p.jobCount(this.namespace, this.jobId) === 0;
-    return p.groupCount(this.namespace, this.jobId, this.group) === 0;
+    if (this.jobLevel) return p.jobCount(this.namespace, this.jobId, this.jobKey) === 0;
+    return p.groupCount(this.namespace, this.jobId, this.group, this.groupKey) === 0;
   }
 
   reset(): void {

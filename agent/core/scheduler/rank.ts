@@ -9,7 +9,7 @@
  * `node-affinity` (when an affinity matches) and `allocation-spread`.
  */
 import type { Affinity, AllocatedPort, Job, NetworkResource, Node, Spread, TaskGroup } from '../structs/index.js';
-import { groupResources, scoreFitBinPack, scoreFitSpread } from '../structs/index.js';
+import { groupResources, scoreFitBinPack, scoreFitSpread, usageGroupKey } from '../structs/index.js';
 import type { EvalContext, NodeProposal, ScoredNode } from './context.js';
 import type { CompiledConstraint, FeasibleIterator } from './feasible.js';
 import { compileConstraint } from './feasible.js';
@@ -223,6 +223,7 @@ export class JobAntiAffinityIterator implements RankIterator {
   private jobId = '';
   private namespace = '';
   private group = '';
+  private key = '';
   private desired = 1;
 
   constructor(ctx: EvalContext, source: RankIterator) {
@@ -233,10 +234,12 @@ export class JobAntiAffinityIterator implements RankIterator {
   setJob(job: Job): void {
     this.jobId = job.id;
     this.namespace = job.namespace;
+    this.key = usageGroupKey(this.namespace, this.jobId, this.group);
   }
 
   setTaskGroup(tg: TaskGroup): void {
     this.group = tg.name;
+    this.key = usageGroupKey(this.namespace, this.jobId, this.group);
     this.desired = Math.max(1, tg.count);
   }
 
@@ -244,7 +247,7 @@ export class JobAntiAffinityIterator implements RankIterator {
     const option = this.source.next();
     if (option === null) return null;
     const p = option.proposal ?? this.ctx.proposal(option.node);
-    const collisions = p.groupCount(this.namespace, this.jobId, this.group);
+    const collisions = p.groupCount(this.namespace, this.jobId, this.group, this.key);
     if (collisions > 0) {
       const penalty = -(collisions + 1) / this.desired;
       option.antiAffinity = penalty;
