@@ -20,6 +20,10 @@ import type {
 } from '../structs/index.js';
 import { allocTerminalStatus, allocsUsage, emptyAllocMetric, NetworkIndex, nodeAvailable, usageGroupKey, usageJobKey } from '../structs/index.js';
 
+/** Shared, frozen empty records for metrics nobody wrote to (see resetMetrics). */
+const NoCounts: Record<string, number> = Object.freeze({});
+const NoStrings: string[] = Object.freeze([]) as unknown as string[];
+
 /** How many of the best-scoring nodes each placement's metrics keep. */
 export const MaxRetainedNodeScores = 5;
 
@@ -492,8 +496,8 @@ export class EvalContext {
   }
 
   /** Per-DC counts of the candidate nodes and the pool size, copied into every placement's metrics. */
-  setNodeCounts(byDC: Record<string, number>, nodesInPool: number): void {
-    this.nodesAvailable = byDC;
+  setNodeCounts(byDC: Readonly<Record<string, number>>, nodesInPool: number): void {
+    this.nodesAvailable = Object.freeze({ ...byDC });
     this.nodesInPool = nodesInPool;
   }
 
@@ -590,10 +594,23 @@ export class EvalContext {
 
   /** Start a new placement's metrics. */
   resetMetrics(): void {
-    const m = emptyAllocMetric();
-    m.nodesAvailable = { ...this.nodesAvailable };
-    m.nodesInPool = this.nodesInPool;
-    this.metrics = m;
+    // Every placement keeps its metrics for good, so records nobody writes stay shared
+    // (frozen, replaced on first write) and nodesAvailable is one frozen copy per eval.
+    this.metrics = {
+      nodesEvaluated: 0,
+      nodesFiltered: 0,
+      nodesInPool: this.nodesInPool,
+      nodesAvailable: this.nodesAvailable,
+      classFiltered: NoCounts,
+      constraintFiltered: NoCounts,
+      nodesExhausted: 0,
+      classExhausted: NoCounts,
+      dimensionExhausted: NoCounts,
+      quotaExhausted: NoStrings,
+      scoreMetaData: [],
+      allocationTime: 0,
+      coalescedFailures: 0,
+    };
     this.top = [];
   }
 
@@ -606,6 +623,8 @@ export class EvalContext {
   filterNode(node: Node, reason: string): void {
     const m = this.metrics;
     m.nodesFiltered++;
+    if (m.classFiltered === NoCounts) m.classFiltered = {};
+    if (m.constraintFiltered === NoCounts) m.constraintFiltered = {};
     if (node.nodeClass !== '') m.classFiltered[node.nodeClass] = (m.classFiltered[node.nodeClass] ?? 0) + 1;
     if (reason !== '') m.constraintFiltered[reason] = (m.constraintFiltered[reason] ?? 0) + 1;
   }
@@ -614,6 +633,8 @@ export class EvalContext {
   exhaustedNode(node: Node, dimension: string): void {
     const m = this.metrics;
     m.nodesExhausted++;
+    if (m.classExhausted === NoCounts) m.classExhausted = {};
+    if (m.dimensionExhausted === NoCounts) m.dimensionExhausted = {};
     if (node.nodeClass !== '') m.classExhausted[node.nodeClass] = (m.classExhausted[node.nodeClass] ?? 0) + 1;
     if (dimension !== '') m.dimensionExhausted[dimension] = (m.dimensionExhausted[dimension] ?? 0) + 1;
   }
