@@ -6,12 +6,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SeededRng, uuid } from '../agent/core/lib/index.js';
-import { PlanApplier } from '../agent/core/plan/index.js';
+import { PlanApplier, planResultCommand } from '../agent/core/plan/index.js';
 import { Fsm } from '../agent/core/state/index.js';
 import type { Allocation, Job, Node, Plan } from '../agent/core/structs/index.js';
 import { allocsFit, allocTerminalStatus, emptyPlan, newAllocation } from '../agent/core/structs/index.js';
 import { parseJobText } from '../agent/jobspec/index.js';
-import { planResultCommand } from '../agent/server/index.js';
 import { simulatedNodes } from '../agent/sim/index.js';
 
 const small = [{ nodeClass: 'tiny', cpuCores: 1, mhzPerCore: 1_000, memoryMB: 1_024, diskMB: 10_000 }];

@@ -1,2 +1,2 @@
-export { Server, planResultCommand } from './server.js';
+export { Server } from './server.js';
 export type { ServerOptions, RegisterJobResult } from './server.js';

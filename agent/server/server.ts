@@ -11,13 +11,12 @@ import type { Clock, Rng } from '../core/lib/index.js';
 import { NomadError, uuid } from '../core/lib/index.js';
 import { EvalBroker } from '../core/broker/index.js';
 import type { BrokerStats } from '../core/broker/index.js';
-import { PlanApplier } from '../core/plan/index.js';
+import { PlanApplier, planResultCommand } from '../core/plan/index.js';
 import type { PlanApplierStats } from '../core/plan/index.js';
 import { newScheduler } from '../core/scheduler/index.js';
 import type { FsmCommand, StateSnapshot } from '../core/state/index.js';
 import { EventBuffer, Fsm } from '../core/state/index.js';
-import type { AllocInput } from '../core/state/index.js';
-import type { Allocation, Evaluation, EvalTrigger, Job, Node, Plan, PlanResult } from '../core/structs/index.js';
+import type { Evaluation, EvalTrigger, Job, Node, Plan, PlanResult } from '../core/structs/index.js';
 import { isSystemType, newEvaluation } from '../core/structs/index.js';
 import type { WorkerStep } from '../core/worker/index.js';
 import { Worker } from '../core/worker/index.js';
@@ -217,26 +216,4 @@ function evalsIn(cmd: FsmCommand): Evaluation[] {
   if ('eval' in cmd && cmd.eval !== undefined) out.push(cmd.eval);
   if ('evals' in cmd && cmd.evals !== undefined) out.push(...cmd.evals);
   return out;
-}
-
-/** The FSM command that commits the accepted part of a plan. Allocations of the plan's job ship without a copy of it. */
-export function planResultCommand(plan: Plan, result: PlanResult): FsmCommand {
-  const strip = (a: Allocation): AllocInput => {
-    if (plan.job !== null && a.job === plan.job) {
-      const { job: _job, ...rest } = a;
-      return rest;
-    }
-    return a;
-  };
-  const flat = (byNode: Record<string, Allocation[]>) => Object.values(byNode).flat().map(strip);
-  return {
-    type: 'ApplyPlanResults',
-    allocsUpdated: flat(result.nodeAllocation),
-    allocsStopped: flat(result.nodeUpdate),
-    allocsPreempted: flat(result.nodePreemptions),
-    job: plan.job,
-    deployment: result.deployment,
-    deploymentUpdates: result.deploymentUpdates,
-    evalId: plan.evalId,
-  };
 }

@@ -2,3 +2,4 @@ export { evaluatePlan, evaluateNodePlan, planNodeIds, resultIsNoOp } from './eva
 export type { NodeVerdict, PlanEvaluation } from './evaluate.js';
 export { PlanApplier } from './applier.js';
 export type { PlanApplierDeps, PlanApplierStats } from './applier.js';
+export { planResultCommand } from './command.js';

@@ -12,7 +12,7 @@ import { readyNodesInDCs } from './feasible.js';
 import { nextRescheduleDelay, reconcile } from './reconcile.js';
 import type { ReconcileResult } from './reconcile.js';
 import { GenericStack } from './stack.js';
-import { appendStop, deriveEval, placeAlloc, recordFailure, setEvalStatus, taintedNodes } from './util.js';
+import { appendStop, deriveEval, placeAlloc, progressMade, recordFailure, setEvalStatus, taintedNodes } from './util.js';
 
 /** Plans a service eval may submit before giving up (nomad maxServiceScheduleAttempts). */
 export const MaxServiceScheduleAttempts = 5;
@@ -32,7 +32,7 @@ interface Attempt {
   queued: Record<string, number>;
   escaped: boolean;
   classEligibility: Record<string, boolean>;
-  /** Set when this pass made progress (placed or stopped something), so a retry is worth it. */
+  /** Set when this pass's plan committed something (nomad progressMade): the attempt count restarts. */
   progress: boolean;
 }
 
@@ -51,10 +51,12 @@ export class GenericScheduler implements Scheduler {
     }
     const limit = this.batch ? MaxBatchScheduleAttempts : MaxServiceScheduleAttempts;
     let last: Attempt | null = null;
-    for (let attempt = 1; ; attempt++) {
+    // nomad retryMax: a pass whose plan committed something resets the count.
+    for (let attempts = 0; ; ) {
       last = await this.computeJobAllocs(evaluation);
       if (last.done) break;
-      if (attempt >= limit) {
+      attempts = last.progress ? 0 : attempts + 1;
+      if (attempts >= limit) {
         // Give up on this eval; a blocked eval keeps the work from being lost.
         const blocked = deriveEval(this.deps.rng, now, evaluation, {
           status: 'blocked',
@@ -128,6 +130,7 @@ export class GenericScheduler implements Scheduler {
     if (planIsNoOp(plan)) return attempt;
     const { result, refreshedState } = await planner.submitPlan(plan);
     if (refreshedState !== null) this.state = refreshedState;
+    attempt.progress = progressMade(result);
     if (result.rejectedNodes.length > 0) {
       // Part of the plan did not fit the latest state: run again on the fresher snapshot.
       attempt.done = false;
@@ -197,7 +200,6 @@ export class GenericScheduler implements Scheduler {
         rescheduleDelay: w.reschedule && w.previous !== undefined ? nextRescheduleDelay(w.previous) : null,
       });
       attempt.queued[tg.name] = Math.max(0, (attempt.queued[tg.name] ?? 0) - 1);
-      attempt.progress = true;
     }
     attempt.escaped = ctx.eligibility.hasEscaped();
     attempt.classEligibility = ctx.eligibility.classes();

@@ -11,7 +11,7 @@ import { EvalContext } from './context.js';
 import { readyNodesInDCs } from './feasible.js';
 import { AllocStopReasons, sameJobVersion, tasksUpdated } from './reconcile.js';
 import { SystemStack } from './stack.js';
-import { appendStop, placeAlloc, recordFailure, setEvalStatus } from './util.js';
+import { appendStop, placeAlloc, progressMade, recordFailure, setEvalStatus } from './util.js';
 
 /** Plans a system eval may submit before giving up (nomad maxSystemScheduleAttempts). */
 export const MaxSystemScheduleAttempts = 5;
@@ -20,6 +20,8 @@ interface Attempt {
   done: boolean;
   failed: Record<string, AllocMetric>;
   queued: Record<string, number>;
+  /** The plan committed something: the attempt count restarts. */
+  progress: boolean;
 }
 
 export class SystemScheduler implements Scheduler {
@@ -32,10 +34,12 @@ export class SystemScheduler implements Scheduler {
   async process(evaluation: Evaluation): Promise<void> {
     const { planner, now } = this.deps;
     let last: Attempt | null = null;
-    for (let attempt = 1; ; attempt++) {
+    // nomad retryMax: a pass whose plan committed something resets the count.
+    for (let attempts = 0; ; ) {
       last = await this.compute(evaluation);
       if (last.done) break;
-      if (attempt >= MaxSystemScheduleAttempts) {
+      attempts = last.progress ? 0 : attempts + 1;
+      if (attempts >= MaxSystemScheduleAttempts) {
         await setEvalStatus(planner, now, evaluation, 'failed', `maximum attempts reached (${MaxSystemScheduleAttempts})`, {
           failedTgAllocs: last.failed,
           queuedAllocations: last.queued,
@@ -55,7 +59,7 @@ export class SystemScheduler implements Scheduler {
     const state = this.state;
     const job = state.jobByID(evaluation.namespace, evaluation.jobId) ?? null;
     const plan = emptyPlan(evaluation.id, '', evaluation.priority, job, state.index);
-    const attempt: Attempt = { done: true, failed: {}, queued: {} };
+    const attempt: Attempt = { done: true, failed: {}, queued: {}, progress: false };
 
     const live: Allocation[] = [];
     const terminalByKey = new Map<string, Allocation>();
@@ -102,6 +106,8 @@ export class SystemScheduler implements Scheduler {
       liveByKey.set(key(a.nodeId, a.taskGroup), a);
     }
     if (stopping || job === null) return this.submit(plan, attempt);
+    // Like nomad: a running job reports every group, 0 when nothing is left to place.
+    for (const tg of job.taskGroups) attempt.queued[tg.name] = 0;
 
     const ctx = new EvalContext(state, plan, rng);
     ctx.setNodeCounts(ready!.byDC, ready!.nodesInPool);
@@ -124,9 +130,9 @@ export class SystemScheduler implements Scheduler {
           continue;
         }
         const done = terminalByKey.get(k);
-        // sysbatch runs once per node and job version; a system job's failed alloc is run again.
+        // sysbatch runs once per node and job version; a system job always runs again
+        // (nomad diffSystemAllocsForNode consults terminal allocs for sysbatch only).
         if (done !== undefined && this.sysbatch && sameJobVersion(done.job, job)) continue;
-        if (done !== undefined && !this.sysbatch && done.clientStatus === 'complete' && sameJobVersion(done.job, job)) continue;
         this.place(evaluation, job, tg, node, stack, ctx, plan, attempt, undefined);
       }
     }
@@ -162,6 +168,7 @@ export class SystemScheduler implements Scheduler {
     if (planIsNoOp(plan)) return attempt;
     const { result, refreshedState } = await this.deps.planner.submitPlan(plan);
     if (refreshedState !== null) this.state = refreshedState;
+    attempt.progress = progressMade(result);
     if (result.rejectedNodes.length > 0) attempt.done = false;
     return attempt;
   }

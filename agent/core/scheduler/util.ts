@@ -14,6 +14,7 @@ import type {
   Node,
   Plan,
   Planner,
+  PlanResult,
   StateReader,
   TaskGroup,
 } from '../structs/index.js';
@@ -136,4 +137,14 @@ export async function setEvalStatus(
   const updated: Evaluation = { ...evaluation, status, statusDescription: description, modifyTime: now, ...extra };
   await planner.updateEval(updated);
   return updated;
+}
+
+/** Did the plan applier commit anything of the plan (nomad progressMade)? Then a retry starts its count afresh. */
+export function progressMade(result: PlanResult): boolean {
+  return (
+    Object.keys(result.nodeUpdate).length > 0 ||
+    Object.keys(result.nodeAllocation).length > 0 ||
+    result.deployment !== null ||
+    result.deploymentUpdates.length > 0
+  );
 }
