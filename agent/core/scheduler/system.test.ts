@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Allocation, Evaluation, Job, Node, Plan } from '../structs/index.js';
 import { allocTerminalStatus } from '../structs/index.js';
 import { mockAlloc, mockEval, mockJob, mockJobVersion, mockNode, mockTask, mockTaskGroup, mockUpdateStrategy, SECOND } from '../testing/index.js';
-import { Harness } from './harness.js';
+import { Harness, HarnessNow } from './harness.js';
 import { AllocStopReasons } from './reconcile.js';
 import { MaxSystemScheduleAttempts } from './system.js';
 
@@ -206,7 +206,7 @@ describe('SystemScheduler: job updates', () => {
   // nomad scheduler_system.go: destructive updates are limited by the update
   // stanza's max_parallel (evictAndPlace) and the rest waits for a rolling-update
   // follow-up eval. system.ts replaces every node at once.
-  it.fails('limits destructive updates to update.max_parallel and creates a rolling-update follow-up eval', async () => {
+  it('limits destructive updates to update.max_parallel and creates a rolling-update follow-up eval', async () => {
     const h = cluster([node('n1'), node('n2'), node('n3')]);
     const job = h.upsertJob(systemJob('system', { update: mockUpdateStrategy({ maxParallel: 1 }), taskGroups: [mockTaskGroup({ name: 'web', count: 1, update: mockUpdateStrategy({ maxParallel: 1 }) })] }));
     seedAllocs(h, job, ['n1', 'n2', 'n3']);
@@ -215,6 +215,9 @@ describe('SystemScheduler: job updates', () => {
     expect(stopped(plan)).toHaveLength(1);
     expect(placed(plan)).toHaveLength(1);
     expect(h.createdEvals.map((e) => e.triggeredBy)).toEqual(['rolling-update']);
+    // The rest waits one stagger (30 s by default), and the eval points at its successor.
+    expect(h.createdEvals[0]!.waitUntil).toBe(HarnessNow + 30 * SECOND);
+    expect(h.evalUpdates.at(-1)?.nextEval).toBe(h.createdEvals[0]!.id);
   });
 });
 

@@ -11,7 +11,7 @@ import { EvalContext } from './context.js';
 import { readyNodesInDCs } from './feasible.js';
 import { AllocStopReasons, sameJobVersion, tasksUpdated } from './reconcile.js';
 import { SystemStack } from './stack.js';
-import { appendStop, placeAlloc, progressMade, recordFailure, setEvalStatus } from './util.js';
+import { appendStop, deriveEval, placeAlloc, progressMade, recordFailure, setEvalStatus } from './util.js';
 
 /** Plans a system eval may submit before giving up (nomad maxSystemScheduleAttempts). */
 export const MaxSystemScheduleAttempts = 5;
@@ -22,6 +22,8 @@ interface Attempt {
   queued: Record<string, number>;
   /** The plan committed something: the attempt count restarts. */
   progress: boolean;
+  /** Destructive updates held back by update.max_parallel: a rolling-update eval follows after this stagger (ms); -1 = none. */
+  staggerMs: number;
 }
 
 export class SystemScheduler implements Scheduler {
@@ -47,10 +49,18 @@ export class SystemScheduler implements Scheduler {
         return;
       }
     }
+    let nextEval = '';
+    if (last.staggerMs >= 0) {
+      // nomad Evaluation.NextRollingEval: the rest of the rolling update, one stagger later.
+      const next = deriveEval(this.deps.rng, now, evaluation, { triggeredBy: 'rolling-update', waitUntil: now + last.staggerMs, statusDescription: 'created for the next step of a rolling update' });
+      await planner.createEval(next);
+      nextEval = next.id;
+    }
     await setEvalStatus(planner, now, evaluation, 'complete', '', {
       failedTgAllocs: last.failed,
       queuedAllocations: last.queued,
       snapshotIndex: this.state.index,
+      nextEval,
     });
   }
 
@@ -59,7 +69,7 @@ export class SystemScheduler implements Scheduler {
     const state = this.state;
     const job = state.jobByID(evaluation.namespace, evaluation.jobId) ?? null;
     const plan = emptyPlan(evaluation.id, '', evaluation.priority, job, state.index);
-    const attempt: Attempt = { done: true, failed: {}, queued: {}, progress: false };
+    const attempt: Attempt = { done: true, failed: {}, queued: {}, progress: false, staggerMs: -1 };
 
     const live: Allocation[] = [];
     const terminalByKey = new Map<string, Allocation>();
@@ -114,6 +124,9 @@ export class SystemScheduler implements Scheduler {
     const stack = new SystemStack(this.sysbatch, ctx);
     stack.setJob(job);
 
+    // Destructive updates per group this pass, limited by the update block's max_parallel
+    // (nomad: a system job updates node by node, the rest in follow-up rolling evals).
+    const destructive = new Map<string, number>();
     for (const node of ready!.nodes) {
       for (const tg of job.taskGroups) {
         const k = key(node.id, tg.name);
@@ -125,6 +138,13 @@ export class SystemScheduler implements Scheduler {
             pushUpdate(plan, { ...existing, job });
             continue;
           }
+          const update = tg.update ?? job.update;
+          const done = destructive.get(tg.name) ?? 0;
+          if (update !== null && update.maxParallel > 0 && done >= update.maxParallel) {
+            attempt.staggerMs = Math.max(attempt.staggerMs, update.stagger);
+            continue;
+          }
+          destructive.set(tg.name, done + 1);
           appendStop(plan, existing, AllocStopReasons.updating);
           this.place(evaluation, job, tg, node, stack, ctx, plan, attempt, existing);
           continue;
