@@ -178,3 +178,18 @@ describe('rescheduling through the whole pipeline', () => {
     expect(c.server.state().allocsByJob('default', 'r')).toHaveLength(2);
   });
 });
+
+describe('bad requests to the server change nothing', () => {
+  it('refuses to stop an unknown job, or to change an unknown node, without consuming a log index', async () => {
+    const c = await start(3);
+    const before = c.server.stats().index;
+    const snapshot = c.server.fsm.snapshot();
+    await expect(c.server.deregisterJob('default', 'nope', false)).rejects.toThrow(/job "nope" not found/);
+    await expect(c.server.updateNodeStatus('00000000-0000-4000-8000-00000000dead', 'down')).rejects.toThrow(/node/);
+    expect(c.server.stats().index).toBe(before);
+    expect(c.server.fsm.snapshot()).toEqual(snapshot);
+    // The next good write takes the next index.
+    await c.submit(await parseJobFile('jobs/hello-web.nomad.hcl'));
+    expect(c.server.state().jobByID('default', 'hello-web')?.createIndex).toBe(before + 1);
+  });
+});
