@@ -1,0 +1,112 @@
+/**
+ * `nomadts tls ca create [-domain D] [-days N] [-common-name NAME]`: create the cluster's
+ * certificate authority in the current directory (Nomad: `nomad tls ca create`).
+ */
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { NomadError } from '../../agent/core/lib/index.js';
+import { DEFAULT_CA_DAYS, DEFAULT_DOMAIN, caFileNames, createCA, writeNewPemFiles } from '../../agent/tls/index.js';
+import type { Out } from './jobspec-io.js';
+import { processOut } from './jobspec-io.js';
+
+export interface TlsFlags {
+  values: Map<string, string>;
+  repeated: Map<string, string[]>;
+  booleans: Set<string>;
+}
+
+/**
+ * Parses Nomad-style flags (one or two dashes, `-f v` or `-f=v`): `values` take one value,
+ * `repeated` take one value each time, `booleans` none. The tls commands take no positional arguments.
+ */
+export function parseTlsFlags(args: readonly string[], spec: { values?: readonly string[]; repeated?: readonly string[]; booleans?: readonly string[] }): TlsFlags {
+  const out: TlsFlags = { values: new Map(), repeated: new Map(), booleans: new Set() };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const m = /^--?([a-z][a-z-]*)(?:=(.*))?$/s.exec(a);
+    if (m === null) throw new NomadError('invalid_argument', `unexpected argument ${JSON.stringify(a)}: this command takes only flags`);
+    const name = m[1]!;
+    if (spec.values?.includes(name) || spec.repeated?.includes(name)) {
+      const v = m[2] ?? args[++i];
+      if (v === undefined) throw new NomadError('invalid_argument', `-${name} needs a value`);
+      if (spec.repeated?.includes(name)) {
+        out.repeated.set(name, [...(out.repeated.get(name) ?? []), v]);
+      } else {
+        if (out.values.has(name)) throw new NomadError('invalid_argument', `-${name} given more than once`);
+        out.values.set(name, v);
+      }
+    } else if (spec.booleans?.includes(name)) {
+      if (m[2] !== undefined) throw new NomadError('invalid_argument', `-${name} takes no value`);
+      out.booleans.add(name);
+    } else {
+      throw new NomadError('invalid_argument', `unknown flag ${a}`);
+    }
+  }
+  return out;
+}
+
+/** A whole number of days from `-days`, or undefined when the flag is absent. */
+export function daysFlag(f: TlsFlags): number | undefined {
+  const v = f.values.get('days');
+  if (v === undefined) return undefined;
+  if (!/^[0-9]+$/.test(v)) throw new NomadError('invalid_argument', `-days must be a whole number of days, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+export function errorText(err: unknown): string {
+  return `Error: ${err instanceof Error ? err.message : String(err)}\n`;
+}
+
+/** Returns the exit code: 0 when the CA was written, 1 otherwise (nothing written). */
+export async function tlsCaCreate(args: readonly string[], out: Out, opts: { cwd?: string } = {}): Promise<number> {
+  try {
+    const f = parseTlsFlags(args, { values: ['domain', 'days', 'common-name'] });
+    const domain = f.values.get('domain') ?? DEFAULT_DOMAIN;
+    const names = caFileNames(domain);
+    const cwd = opts.cwd ?? process.cwd();
+    const commonName = f.values.get('common-name');
+    const days = daysFlag(f);
+    const ca = await createCA({ domain, ...(days === undefined ? {} : { days }), ...(commonName === undefined ? {} : { commonName }) });
+    writeNewPemFiles([
+      { path: resolve(cwd, names.cert), content: ca.certPem, secret: false },
+      { path: resolve(cwd, names.key), content: ca.keyPem, secret: true },
+    ]);
+    out.stdout(`==> CA certificate saved to: ${names.cert}\n==> CA certificate key saved to: ${names.key}\n`);
+    return 0;
+  } catch (err) {
+    out.stderr(errorText(err));
+    return 1;
+  }
+}
+
+/** The `tls` command group, created by whichever tls command registers first. */
+export function tlsGroup(program: Command): Command {
+  return program.commands.find((c) => c.name() === 'tls') ?? program.command('tls').description('Create a certificate authority and agent certificates for mutual TLS');
+}
+
+/** A subgroup of `tls` (`ca`, `cert`). */
+export function tlsSubgroup(program: Command, name: string, description: string): Command {
+  const tls = tlsGroup(program);
+  return tls.commands.find((c) => c.name() === name) ?? tls.command(name).description(description);
+}
+
+const HELP = `
+Flags (Nomad style, one or two dashes):
+  -domain <domain>      domain of the agent names the CA signs (default "${DEFAULT_DOMAIN}")
+  -days <n>             days the CA is valid (default ${DEFAULT_CA_DAYS})
+  -common-name <name>   the CA's common name (default "<domain> Agent CA <serial>")
+Writes <domain>-agent-ca.pem and <domain>-agent-ca-key.pem (mode 0600) in the current
+directory; refuses to overwrite either.
+`;
+
+export function register(program: Command): void {
+  tlsSubgroup(program, 'ca', 'Work with the certificate authority')
+    .command('create')
+    .description('Create a certificate authority for the agents')
+    .argument('[flags...]', 'Nomad-style flags')
+    .allowUnknownOption(true)
+    .addHelpText('after', HELP)
+    .action(async (args: string[]) => {
+      process.exitCode = await tlsCaCreate(args, processOut);
+    });
+}
