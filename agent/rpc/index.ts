@@ -49,3 +49,7 @@ export {
   decodeEvent,
 } from './wire.js';
 export type { WireCodec } from './wire.js';
+export { startRpcServer, toServiceError, ReadRoles, WriteRoles, MaxMessageBytes, ChannelOptions, ErrorCodeKey, ErrorFieldKey } from './server.js';
+export type { StartRpcServerOptions, RpcServerHandle, RpcServerTls } from './server.js';
+export { RpcApiClient, fromServiceError } from './client.js';
+export type { RpcClientOptions, EventBatch } from './client.js';

@@ -13,6 +13,10 @@ export type ErrorCode =
   | 'invalid_argument'
   /** A wait (e.g. for a state index) ran out of time on the injected clock. */
   | 'timeout'
+  /** The caller's identity (its TLS certificate's role or region) may not do this. */
+  | 'permission_denied'
+  /** The server could not be reached (connection refused, TLS handshake failed). */
+  | 'unavailable'
   | 'internal';
 
 export interface Position {

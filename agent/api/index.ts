@@ -1,0 +1,8 @@
+/**
+ * agent/api: the typed API client the CLI and console use to talk to a server
+ * (gRPC over mutual TLS), configured directly or from NOMADTS_* environment variables.
+ */
+export { ApiClient, DefaultAddress, optionsFromEnv, parseAddress } from './client.js';
+export type { ApiClientOptions } from './client.js';
+export type { EventBatch } from '../rpc/index.js';
+export type { AgentSelf, AgentStatus, NodeUpdateReply, PlanJobReply, QueryOptions, QueryResult, RegisterJobOptions, RegisterJobReply, WriteReply } from '../service/index.js';

@@ -1,0 +1,339 @@
+/**
+ * The public API over gRPC with mutual TLS: the adapter between grpc-js and the transport-
+ * independent handlers of agent/service. Every call is authenticated by its peer certificate
+ * (verifyPeer: this cluster's CA, this region, a role allowed for the method) before its
+ * request is decoded; a NomadError becomes the matching gRPC status with the human message,
+ * and its code and field ride along in the trailers so the API client can rebuild it.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { ErrorCode, Rng } from '../core/lib/index.js';
+import { NomadError } from '../core/lib/index.js';
+import type { Clock } from '../core/lib/index.js';
+import type { Server } from '../server/index.js';
+import type { QueryOptions as DomainQuery } from '../service/index.js';
+import { ApiService } from '../service/index.js';
+import type { Role } from '../tls/index.js';
+import { verifyPeer } from '../tls/index.js';
+import { SystemClock, systemRng } from '../runtime/index.js';
+import * as pb from '../../proto/index.js';
+import { allocMetricToProto, allocToProto } from './alloc.js';
+import { missingField } from './codec.js';
+import { evalStatusCodec, evalToProto } from './eval.js';
+import { eventToProto, topicFilterFromProto } from './event.js';
+import { jobFromProto, jobToProto } from './job.js';
+import { eligibilityCodec, nodeToProto } from './node.js';
+import { schedulerConfigFromProto, schedulerConfigToProto } from './operator.js';
+import { planAnnotationsToProto } from './plan.js';
+
+/** Who may call what: every agent role may read; writes are for operators (cli) and servers. */
+export const ReadRoles: readonly Role[] = ['cli', 'client', 'server'];
+export const WriteRoles: readonly Role[] = ['cli', 'server'];
+
+/** 16 MiB: a large job or a full node list fits; anything bigger is refused before decoding. */
+export const MaxMessageBytes = 16 * 1024 * 1024;
+
+/** grpc-js channel options shared by the server and the API client. */
+export const ChannelOptions: grpc.ChannelOptions = {
+  'grpc.max_receive_message_length': MaxMessageBytes,
+  'grpc.max_send_message_length': MaxMessageBytes,
+  'grpc.keepalive_time_ms': 60_000,
+  'grpc.keepalive_timeout_ms': 20_000,
+};
+
+/** The server also closes connections idle for 10 minutes (longer than the longest blocking query). */
+const ServerOptions: grpc.ServerOptions = {
+  ...ChannelOptions,
+  'grpc.max_connection_idle_ms': 660_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.http2.min_ping_interval_without_data_ms': 30_000,
+};
+
+/** Trailer keys carrying the NomadError's code and field. */
+export const ErrorCodeKey = 'nomadts-error-code';
+export const ErrorFieldKey = 'nomadts-error-field';
+
+const StatusOf: Record<ErrorCode, grpc.status> = {
+  not_found: grpc.status.NOT_FOUND,
+  invalid_argument: grpc.status.INVALID_ARGUMENT,
+  validation: grpc.status.INVALID_ARGUMENT,
+  parse: grpc.status.INVALID_ARGUMENT,
+  too_large: grpc.status.INVALID_ARGUMENT,
+  too_deep: grpc.status.INVALID_ARGUMENT,
+  conflict: grpc.status.FAILED_PRECONDITION,
+  timeout: grpc.status.DEADLINE_EXCEEDED,
+  permission_denied: grpc.status.PERMISSION_DENIED,
+  unavailable: grpc.status.UNAVAILABLE,
+  internal: grpc.status.INTERNAL,
+};
+
+/** A thrown value as a gRPC error: a NomadError keeps its message, code and field. */
+export function toServiceError(err: unknown): Partial<grpc.StatusObject> {
+  const metadata = new grpc.Metadata();
+  if (err instanceof NomadError) {
+    metadata.set(ErrorCodeKey, err.code);
+    if (err.field !== undefined) metadata.set(ErrorFieldKey, err.field);
+    return { code: StatusOf[err.code], details: err.message, metadata };
+  }
+  metadata.set(ErrorCodeKey, 'internal');
+  return { code: grpc.status.INTERNAL, details: `internal error: ${err instanceof Error ? err.message : String(err)}`, metadata };
+}
+
+export interface RpcServerTls {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
+export interface StartRpcServerOptions {
+  server: Server;
+  tls: RpcServerTls;
+  region: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (any free port). */
+  port?: number;
+  /** The time certificates are checked at (default the wall clock). */
+  now?: () => Date;
+  /** The handlers; default an ApiService over `server` with `clock` and `rng`. */
+  service?: ApiService;
+  clock?: Clock;
+  rng?: Rng;
+}
+
+export interface RpcServerHandle {
+  port: number;
+  service: ApiService;
+  /** Stop accepting calls, end the open ones, release the port. */
+  close(): Promise<void>;
+}
+
+interface Peer {
+  role: Role;
+  region: string;
+}
+
+type Handler<Req, Res> = (req: Req, peer: Peer) => Promise<Res>;
+
+export async function startRpcServer(opts: StartRpcServerOptions): Promise<RpcServerHandle> {
+  const now = opts.now ?? ((): Date => new Date());
+  const service =
+    opts.service ?? new ApiService({ server: opts.server, clock: opts.clock ?? new SystemClock(), rng: opts.rng ?? systemRng().rng, region: opts.region });
+  const { caPem, certPem, keyPem } = opts.tls;
+
+  const authenticate = (call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, roles: readonly Role[]): Peer => {
+    const cert = call.getAuthContext()?.sslPeerCertificate;
+    if (cert === undefined) throw new PeerRefused(grpc.status.UNAUTHENTICATED, 'no client certificate: the API needs mutual TLS');
+    const v = verifyPeer({ caPem, certPem: cert.raw, now: now(), allowedRoles: roles, region: opts.region });
+    if (!v.ok) throw new PeerRefused(grpc.status.PERMISSION_DENIED, v.reason);
+    return { role: v.role, region: v.region };
+  };
+
+  const unary = <Req, Res>(roles: readonly Role[], handler: Handler<Req, Res>): grpc.handleUnaryCall<Req, Res> => {
+    return (call, callback) => {
+      let peer: Peer;
+      try {
+        peer = authenticate(call, roles);
+      } catch (err) {
+        callback(err instanceof PeerRefused ? { code: err.status, details: err.message } : toServiceError(err));
+        return;
+      }
+      handler(call.request, peer).then(
+        (res) => callback(null, res),
+        (err: unknown) => callback(toServiceError(err)),
+      );
+    };
+  };
+
+  const unimplemented = (what: string): grpc.handleUnaryCall<unknown, unknown> => (_call, callback) => {
+    callback({ code: grpc.status.UNIMPLEMENTED, details: `${what} is not implemented yet` });
+  };
+
+  const q = (o: pb.QueryOptions | undefined): DomainQuery => ({
+    namespace: o?.namespace ?? '',
+    index: o?.minQueryIndex ?? 0,
+    waitMs: o?.maxQueryTimeMs ?? 0,
+    ...(o !== undefined && o.prefix !== '' ? { prefix: o.prefix } : {}),
+  });
+  const meta = (index: number): pb.QueryMeta => ({ index, lastContactMs: 0, knownLeader: true, nextToken: '' });
+  const writeNs = (w: pb.WriteOptions | undefined): string => w?.namespace ?? '';
+  const requireJob = (job: pb.Job | undefined): pb.Job => {
+    if (job === undefined) throw missingField('request', 'job');
+    return job;
+  };
+
+  const jobs: pb.JobServiceServer = {
+    register: unary<pb.RegisterJobRequest, pb.RegisterJobResponse>(WriteRoles, async (req) => {
+      const job = jobFromProto(requireJob(req.job));
+      const r = await service.registerJob(job, { enforceIndex: req.enforceIndex, jobModifyIndex: req.jobModifyIndex });
+      return { meta: { index: r.index }, evalId: r.evalId, evalCreateIndex: r.evalId === '' ? 0 : r.index, jobModifyIndex: r.jobModifyIndex, warnings: r.warnings };
+    }),
+    deregister: unary<pb.DeregisterJobRequest, pb.DeregisterJobResponse>(WriteRoles, async (req) => {
+      const r = await service.deregisterJob(writeNs(req.write), req.jobId, req.purge);
+      return { meta: { index: r.index }, evalId: r.evalId, evalCreateIndex: r.index, jobModifyIndex: r.index };
+    }),
+    get: unary<pb.GetJobRequest, pb.GetJobResponse>(ReadRoles, async (req) => {
+      const r = await service.getJob(req.query?.namespace ?? '', req.jobId, q(req.query));
+      return { meta: meta(r.index), job: jobToProto(r.value) };
+    }),
+    list: unary<pb.ListJobsRequest, pb.ListJobsResponse>(ReadRoles, async (req) => {
+      const r = await service.listJobs(q(req.query));
+      return { meta: meta(r.index), jobs: r.value.map((j) => jobToProto(j)) };
+    }),
+    plan: unary<pb.PlanJobRequest, pb.PlanJobResponse>(ReadRoles, async (req) => {
+      const r = await service.planJob(jobFromProto(requireJob(req.job)));
+      const failed: Record<string, pb.AllocMetric> = {};
+      for (const [g, m] of Object.entries(r.failedTgAllocs)) failed[g] = allocMetricToProto(m);
+      return {
+        meta: meta(r.index),
+        annotations: planAnnotationsToProto(r.annotations),
+        failedTgAllocs: failed,
+        jobModifyIndex: r.jobModifyIndex,
+        createdEvals: r.createdEvals.map((e) => evalToProto(e)),
+        nextPeriodicLaunchMs: 0,
+        warnings: r.warnings,
+      };
+    }),
+    versions: unary<pb.GetJobVersionsRequest, pb.GetJobVersionsResponse>(ReadRoles, async (req) => {
+      const r = await service.jobVersions(req.query?.namespace ?? '', req.jobId, q(req.query));
+      return { meta: meta(r.index), versions: r.value.map((j) => jobToProto(j)) };
+    }),
+  };
+
+  const nodes: pb.NodeServiceServer = {
+    list: unary<pb.ListNodesRequest, pb.ListNodesResponse>(ReadRoles, async (req) => {
+      const r = await service.listNodes(q(req.query));
+      return { meta: meta(r.index), nodes: r.value.map((n) => nodeToProto(n)) };
+    }),
+    get: unary<pb.GetNodeRequest, pb.GetNodeResponse>(ReadRoles, async (req) => {
+      const r = await service.getNode(req.nodeId, q(req.query));
+      return { meta: meta(r.index), node: nodeToProto(r.value) };
+    }),
+    updateEligibility: unary<pb.UpdateNodeEligibilityRequest, pb.UpdateNodeEligibilityResponse>(WriteRoles, async (req) => {
+      const eligibility = eligibilityCodec.decode(req.eligibility, 'request', 'eligibility');
+      const r = await service.updateEligibility(req.nodeId, eligibility);
+      return { update: { meta: { index: r.index }, evalIds: r.evalIds, evalCreateIndex: r.evalIds.length > 0 ? r.index : 0, nodeModifyIndex: r.nodeModifyIndex } };
+    }),
+    updateDrain: unimplemented('NodeService.UpdateDrain') as grpc.handleUnaryCall<pb.UpdateNodeDrainRequest, pb.UpdateNodeDrainResponse>,
+  };
+
+  const allocs: pb.AllocServiceServer = {
+    get: unary<pb.GetAllocRequest, pb.GetAllocResponse>(ReadRoles, async (req) => {
+      const r = await service.getAlloc(req.allocId, q(req.query));
+      return { meta: meta(r.index), alloc: allocToProto(r.value) };
+    }),
+    list: unary<pb.ListAllocsRequest, pb.ListAllocsResponse>(ReadRoles, async (req) => {
+      const r = await service.listAllocs({ jobId: req.jobId, nodeId: req.nodeId }, q(req.query));
+      return { meta: meta(r.index), allocs: r.value.map((a) => allocToProto(a)) };
+    }),
+    stop: unary<pb.StopAllocRequest, pb.StopAllocResponse>(WriteRoles, async (req) => {
+      const r = await service.stopAlloc(req.allocId);
+      return { meta: { index: r.index }, evalId: r.evalId };
+    }),
+    signal: unimplemented('AllocService.Signal') as grpc.handleUnaryCall<pb.SignalAllocRequest, pb.SignalAllocResponse>,
+    restart: unimplemented('AllocService.Restart') as grpc.handleUnaryCall<pb.RestartAllocRequest, pb.RestartAllocResponse>,
+  };
+
+  const evals: pb.EvalServiceServer = {
+    get: unary<pb.GetEvalRequest, pb.GetEvalResponse>(ReadRoles, async (req) => {
+      const r = await service.getEval(req.evalId, q(req.query));
+      return { meta: meta(r.index), eval: evalToProto(r.value) };
+    }),
+    list: unary<pb.ListEvalsRequest, pb.ListEvalsResponse>(ReadRoles, async (req) => {
+      const status = req.status === pb.EvalStatus.EVAL_STATUS_UNSPECIFIED ? undefined : evalStatusCodec.decode(req.status, 'request', 'status');
+      const r = await service.listEvals({ jobId: req.jobId, ...(status !== undefined ? { status } : {}) }, q(req.query));
+      return { meta: meta(r.index), evals: r.value.map((e) => evalToProto(e)) };
+    }),
+  };
+
+  const operator: pb.OperatorServiceServer = {
+    schedulerGetConfig: unary<pb.SchedulerGetConfigRequest, pb.SchedulerGetConfigResponse>(ReadRoles, async (req) => {
+      const r = await service.getSchedulerConfig(q(req.query));
+      return { meta: meta(r.index), config: schedulerConfigToProto(r.value) };
+    }),
+    schedulerSetConfig: unary<pb.SchedulerSetConfigRequest, pb.SchedulerSetConfigResponse>(WriteRoles, async (req) => {
+      if (req.config === undefined) throw missingField('request', 'config');
+      const r = await service.setSchedulerConfig(schedulerConfigFromProto(req.config), req.cas);
+      return { meta: { index: r.index }, updated: r.updated };
+    }),
+  };
+
+  const agent: pb.AgentServiceServer = {
+    self: unary<pb.AgentSelfRequest, pb.AgentSelfResponse>(ReadRoles, async () => service.agentSelf()),
+    status: unary<pb.AgentStatusRequest, pb.AgentStatusResponse>(ReadRoles, async () => service.agentStatus()),
+  };
+
+  const events: pb.EventServiceServer = {
+    subscribe: (call: grpc.ServerWritableStream<pb.SubscribeRequest, pb.SubscribeResponse>) => {
+      try {
+        authenticate(call, ReadRoles);
+      } catch (err) {
+        call.destroy(Object.assign(new Error(err instanceof Error ? err.message : String(err)), err instanceof PeerRefused ? { code: err.status, details: err.message } : toServiceError(err)));
+        return;
+      }
+      void streamEvents(opts.server, call);
+    },
+  };
+
+  const srv = new grpc.Server(ServerOptions);
+  srv.addService(pb.JobServiceService, jobs);
+  srv.addService(pb.NodeServiceService, nodes);
+  srv.addService(pb.AllocServiceService, allocs);
+  srv.addService(pb.EvalServiceService, evals);
+  srv.addService(pb.OperatorServiceService, operator);
+  srv.addService(pb.AgentServiceService, agent);
+  srv.addService(pb.EventServiceService, events);
+
+  const creds = grpc.ServerCredentials.createSsl(Buffer.from(caPem), [{ cert_chain: Buffer.from(certPem), private_key: Buffer.from(keyPem) }], true);
+  const host = opts.host ?? '127.0.0.1';
+  const port = await new Promise<number>((resolve, reject) => {
+    srv.bindAsync(`${host}:${opts.port ?? 0}`, creds, (err, p) => (err !== null ? reject(err) : resolve(p)));
+  });
+  service.setRpcAddr(`${host}:${port}`);
+
+  return {
+    port,
+    service,
+    close: () =>
+      new Promise<void>((resolve) => {
+        // Open blocking queries would hold a graceful shutdown for minutes: end them now.
+        srv.forceShutdown();
+        resolve();
+      }),
+  };
+}
+
+class PeerRefused extends Error {
+  constructor(
+    readonly status: grpc.status,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** EventService.Subscribe: batches from the server's event buffer until the caller goes away. */
+async function streamEvents(server: Server, call: grpc.ServerWritableStream<pb.SubscribeRequest, pb.SubscribeResponse>): Promise<void> {
+  let sub: ReturnType<Server['events']['subscribe']>;
+  try {
+    const topics = topicFilterFromProto(call.request.topics);
+    sub = server.events.subscribe({ fromIndex: call.request.index, ...(topics !== undefined ? { topics } : {}) });
+  } catch (err) {
+    call.destroy(Object.assign(new Error('subscribe refused'), toServiceError(err)));
+    return;
+  }
+  const namespace = call.request.namespace === '' ? 'default' : call.request.namespace;
+  call.on('cancelled', () => sub.close());
+  call.on('close', () => sub.close());
+  for (;;) {
+    const r = await sub.next();
+    if (r.kind === 'closed') break;
+    if (r.kind === 'lost') {
+      call.write({ index: r.resumeFrom, events: [], lostResumeFrom: r.resumeFrom });
+      continue;
+    }
+    const wanted = r.events.filter((e) => namespace === '*' || e.namespace === namespace || e.namespace === '');
+    if (wanted.length === 0) continue;
+    call.write({ index: wanted[wanted.length - 1]!.index, events: wanted.map((e) => eventToProto(e)), lostResumeFrom: 0 });
+  }
+  call.end();
+}

@@ -1,0 +1,18 @@
+/**
+ * agent/service: the public API's handlers over a Server, independent of the transport.
+ * The gRPC adapter (agent/rpc) and any later HTTP API serve these same handlers.
+ */
+export { ApiService, DefaultMaxQueryTimeMs, MaxQueryTimeMs } from './service.js';
+export type {
+  AgentSelf,
+  AgentStatus,
+  ApiServiceOptions,
+  NodeUpdateReply,
+  PlanJobReply,
+  QueryOptions,
+  QueryResult,
+  RegisterJobOptions,
+  RegisterJobReply,
+  WriteReply,
+} from './service.js';
+export { annotate } from './plan.js';
