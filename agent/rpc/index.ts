@@ -53,3 +53,6 @@ export { startRpcServer, toServiceError, ReadRoles, WriteRoles, MaxMessageBytes,
 export type { StartRpcServerOptions, RpcServerHandle, RpcServerTls } from './server.js';
 export { RpcApiClient, fromServiceError } from './client.js';
 export type { RpcClientOptions, EventBatch } from './client.js';
+export { addClientService, startAgentRpcServer, ClientRoles } from './client-server.js';
+export type { AddClientServiceOptions } from './client-server.js';
+export { ClientRpcClient } from './node-client.js';

@@ -98,6 +98,8 @@ export interface StartRpcServerOptions {
   service?: ApiService;
   clock?: Clock;
   rng?: Rng;
+  /** Adds further services (e.g. agent/rpc addClientService) to the same listener before it binds. */
+  addServices?: (srv: grpc.Server) => void;
 }
 
 export interface RpcServerHandle {
@@ -282,6 +284,7 @@ export async function startRpcServer(opts: StartRpcServerOptions): Promise<RpcSe
   srv.addService(pb.OperatorServiceService, operator);
   srv.addService(pb.AgentServiceService, agent);
   srv.addService(pb.EventServiceService, events);
+  opts.addServices?.(srv);
 
   const creds = grpc.ServerCredentials.createSsl(Buffer.from(caPem), [{ cert_chain: Buffer.from(certPem), private_key: Buffer.from(keyPem) }], true);
   const host = opts.host ?? '127.0.0.1';

@@ -16,3 +16,18 @@ export type {
   WriteReply,
 } from './service.js';
 export { annotate } from './plan.js';
+export {
+  ClientRpcService,
+  HeartbeatGraceMs,
+  MaxHeartbeatsPerSecond,
+  MinHeartbeatTtlMs,
+  heartbeatTtlMs,
+  rateScaledIntervalMs,
+} from './client-rpc.js';
+export type {
+  ClientHeartbeatReply,
+  ClientRegisterReply,
+  ClientRpcServiceOptions,
+  NodeAllocsUpdate,
+  WatchAllocationsOptions,
+} from './client-rpc.js';

@@ -1,0 +1,275 @@
+/**
+ * The server's half of the client agent's RPCs (nomad/node_endpoint.go and heartbeat.go):
+ * register a node, keep it alive with heartbeats on a TTL, stream its allocations, and take
+ * the client's status reports about them. Independent of the transport: agent/rpc
+ * (client-server.ts) serves it over gRPC.
+ *
+ * Heartbeats follow Nomad: the TTL grows with the number of nodes so the servers see at most
+ * `maxHeartbeatsPerSecond` heartbeats (ttl = max(minTTL, nodes / rate)), plus a random stagger
+ * up to the TTL so a restarted cluster's clients do not all beat at once; the server waits
+ * TTL + grace before it marks the node down. Only nodes that registered or heartbeated through
+ * this service have timers (nodes registered in-process, e.g. simulated ones, are left alone).
+ */
+import type { Clock, Rng, TimerHandle } from '../core/lib/index.js';
+import { NomadError, uuid } from '../core/lib/index.js';
+import type { ClientAllocUpdate } from '../core/state/index.js';
+import type { Allocation, Evaluation, Job, Node } from '../core/structs/index.js';
+import { lookupTaskGroup, newEvaluation } from '../core/structs/index.js';
+import type { Server } from '../server/index.js';
+
+/** Nomad's defaults (nomad/config.go: MinHeartbeatTTL, MaxHeartbeatsPerSecond, HeartbeatGrace). */
+export const MinHeartbeatTtlMs = 10_000;
+export const MaxHeartbeatsPerSecond = 50;
+export const HeartbeatGraceMs = 10_000;
+
+export interface ClientRpcServiceOptions {
+  server: Server;
+  clock: Clock;
+  rng: Rng;
+  minHeartbeatTtlMs?: number;
+  maxHeartbeatsPerSecond?: number;
+  /** Extra time past the TTL before a silent node is marked down. */
+  heartbeatGraceMs?: number;
+  /** Longest a watch waits on the state before looking again (default 5 minutes). */
+  watchWaitMs?: number;
+}
+
+export interface ClientRegisterReply {
+  index: number;
+  nodeModifyIndex: number;
+  heartbeatTtlMs: number;
+}
+
+export interface ClientHeartbeatReply {
+  index: number;
+  nodeModifyIndex: number;
+  heartbeatTtlMs: number;
+}
+
+/** One message of an allocation watch. */
+export interface NodeAllocsUpdate {
+  /** The allocs table index this reflects (pass it back as minIndex when reconnecting). */
+  index: number;
+  /** Every allocation on the node → its allocModifyIndex. */
+  allocModifyIndex: Record<string, number>;
+  /** The allocations new or changed (allocModifyIndex) since the last message or `known`. */
+  changed: Allocation[];
+}
+
+export interface WatchAllocationsOptions {
+  /** Send the first message once the allocs table is past this index (0 = at once). */
+  minIndex?: number;
+  /** allocModifyIndex of the allocations the caller already holds. */
+  known?: Record<string, number>;
+  signal?: AbortSignal;
+}
+
+/** max(min, n / rate) in ms: the interval that keeps n periodic callers under `rate` calls per second (Nomad's lib.RateScaledInterval). */
+export function rateScaledIntervalMs(ratePerSecond: number, minMs: number, n: number): number {
+  if (ratePerSecond <= 0) return minMs;
+  return Math.max(minMs, Math.ceil((n / ratePerSecond) * 1000));
+}
+
+/** The TTL a node is given: the rate-scaled interval plus a random stagger in [0, interval). */
+export function heartbeatTtlMs(nodeCount: number, rng: Rng, opts: { minTtlMs?: number; maxPerSecond?: number } = {}): number {
+  const base = rateScaledIntervalMs(opts.maxPerSecond ?? MaxHeartbeatsPerSecond, opts.minTtlMs ?? MinHeartbeatTtlMs, nodeCount);
+  return base + Math.floor(rng.next() * base);
+}
+
+function checkNodeId(nodeId: string): void {
+  if (typeof nodeId !== 'string' || nodeId === '') throw new NomadError('invalid_argument', 'nodeId is required', { field: 'nodeId' });
+}
+
+export class ClientRpcService {
+  private readonly server: Server;
+  private readonly clock: Clock;
+  private readonly rng: Rng;
+  private readonly minTtlMs: number;
+  private readonly maxPerSecond: number;
+  private readonly graceMs: number;
+  private readonly watchWaitMs: number;
+  private readonly timers = new Map<string, TimerHandle>();
+  private stopped = false;
+
+  constructor(opts: ClientRpcServiceOptions) {
+    this.server = opts.server;
+    this.clock = opts.clock;
+    this.rng = opts.rng;
+    this.minTtlMs = opts.minHeartbeatTtlMs ?? MinHeartbeatTtlMs;
+    this.maxPerSecond = opts.maxHeartbeatsPerSecond ?? MaxHeartbeatsPerSecond;
+    this.graceMs = opts.heartbeatGraceMs ?? HeartbeatGraceMs;
+    this.watchWaitMs = opts.watchWaitMs ?? 300_000;
+  }
+
+  /** Nodes with a running heartbeat timer. */
+  heartbeatCount(): number {
+    return this.timers.size;
+  }
+
+  /** Register (or re-register) a node as ready and start its heartbeat timer. */
+  async register(node: Node): Promise<ClientRegisterReply> {
+    if (typeof node !== 'object' || node === null) throw new NomadError('invalid_argument', 'node is required', { field: 'node' });
+    checkNodeId(node.id);
+    if (node.datacenter === '') throw new NomadError('invalid_argument', 'node.datacenter is required', { field: 'node.datacenter' });
+    if (node.name === '') throw new NomadError('invalid_argument', 'node.name is required', { field: 'node.name' });
+    const index = await this.server.registerNode({ ...node, status: 'ready', statusUpdatedAt: this.clock.now() });
+    const ttl = this.resetTimer(node.id);
+    return { index, nodeModifyIndex: this.server.state().nodeByID(node.id)?.modifyIndex ?? index, heartbeatTtlMs: ttl };
+  }
+
+  /**
+   * The node is alive: reset its timer. A node the server marked down comes back ready (and
+   * its jobs are evaluated); an unknown node gets `not_found` and must register again.
+   */
+  async heartbeat(nodeId: string): Promise<ClientHeartbeatReply> {
+    checkNodeId(nodeId);
+    const node = this.server.state().nodeByID(nodeId);
+    if (node === undefined) throw new NomadError('not_found', `node "${nodeId}" not found: register it first`, { field: 'nodeId' });
+    let index = this.server.state().index;
+    if (node.status !== 'ready') index = await this.server.updateNodeStatus(nodeId, 'ready');
+    const ttl = this.resetTimer(nodeId);
+    return { index, nodeModifyIndex: this.server.state().nodeByID(nodeId)?.modifyIndex ?? index, heartbeatTtlMs: ttl };
+  }
+
+  /**
+   * The node's allocations, first once the allocs table is past `minIndex`, then each time the
+   * node's allocation list changes, until `signal` aborts. Only allocations whose
+   * allocModifyIndex is new to the caller are sent in full.
+   */
+  async *watchAllocations(nodeId: string, opts: WatchAllocationsOptions = {}): AsyncGenerator<NodeAllocsUpdate> {
+    checkNodeId(nodeId);
+    let minIndex = opts.minIndex ?? 0;
+    if (!Number.isSafeInteger(minIndex) || minIndex < 0) throw new NomadError('invalid_argument', `minIndex must be a whole number ≥ 0, got ${minIndex}`, { field: 'minIndex' });
+    if (this.server.state().nodeByID(nodeId) === undefined) throw new NomadError('not_found', `node "${nodeId}" not found: register it first`, { field: 'nodeId' });
+    const known = new Map<string, number>(Object.entries(opts.known ?? {}));
+    const signal = opts.signal;
+    let lastView: readonly Allocation[] | undefined;
+    const done = (): boolean => signal?.aborted === true || this.stopped;
+    while (!done()) {
+      const snap = minIndex === 0 ? this.server.state() : await this.blockingQuery(minIndex, signal);
+      if (done()) return;
+      const index = Math.max(1, snap.tableIndex('allocs'));
+      if (index <= minIndex) continue; // the wait ran out with nothing new
+      minIndex = index;
+      // The per-node view keeps its identity until the node's allocations change: O(1) to skip.
+      const view = snap.allocsByNodeView(nodeId);
+      if (view === lastView) continue;
+      lastView = view;
+      const map: Record<string, number> = {};
+      const changed: Allocation[] = [];
+      const seen = new Set<string>();
+      for (const a of view) {
+        map[a.id] = a.allocModifyIndex;
+        seen.add(a.id);
+        if (known.get(a.id) !== a.allocModifyIndex) {
+          changed.push(a);
+          known.set(a.id, a.allocModifyIndex);
+        }
+      }
+      for (const id of known.keys()) if (!seen.has(id)) known.delete(id);
+      yield { index, allocModifyIndex: map, changed };
+    }
+  }
+
+  /**
+   * The client's reports, applied in one FSM write. An allocation that became failed gets an
+   * `alloc-failure` evaluation of its job (one per job) when its reschedule policy allows, so
+   * the scheduler replaces it (Nomad's Node.UpdateAlloc).
+   */
+  async updateAllocs(nodeId: string, updates: readonly ClientAllocUpdate[]): Promise<{ index: number; evalIds: string[] }> {
+    checkNodeId(nodeId);
+    const given: unknown = updates;
+    if (!Array.isArray(given) || updates.length === 0) throw new NomadError('invalid_argument', 'updates must hold at least one allocation update', { field: 'updates' });
+    const state = this.server.state();
+    if (state.nodeByID(nodeId) === undefined) throw new NomadError('not_found', `node "${nodeId}" not found: register it first`, { field: 'nodeId' });
+    const now = this.clock.now();
+    const evals = new Map<string, Evaluation>();
+    updates.forEach((u, i) => {
+      const prev = state.allocByID(u.id);
+      if (prev === undefined) return; // garbage collected: the FSM skips it too
+      if (prev.nodeId !== nodeId) {
+        throw new NomadError('invalid_argument', `updates[${i}]: allocation "${u.id}" runs on node "${prev.nodeId}", not "${nodeId}"`, { field: `updates[${i}].id` });
+      }
+      if (u.clientStatus !== 'failed' || prev.clientStatus === 'failed' || prev.followupEvalId !== '') return;
+      const job = state.jobByID(prev.namespace, prev.jobId);
+      if (job === undefined || job.stop || !rescheduleEligible(prev, job, now)) return;
+      const key = `${job.namespace}/${job.id}`;
+      if (!evals.has(key)) evals.set(key, this.newEval(job, now));
+    });
+    const list = [...evals.values()];
+    const index = await this.server.apply({ type: 'UpdateAllocsFromClient', allocs: [...updates], ...(list.length > 0 ? { evals: list } : {}) });
+    return { index, evalIds: list.map((e) => e.id) };
+  }
+
+  /** Cancel every heartbeat timer (the server is stopping or lost leadership); end the watches. */
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers.values()) t.cancel();
+    this.timers.clear();
+  }
+
+  private resetTimer(nodeId: string): number {
+    this.timers.get(nodeId)?.cancel();
+    const ttl = heartbeatTtlMs(this.timers.size + (this.timers.has(nodeId) ? 0 : 1), this.rng, { minTtlMs: this.minTtlMs, maxPerSecond: this.maxPerSecond });
+    if (!this.stopped) this.timers.set(nodeId, this.clock.setTimer(ttl + this.graceMs, () => this.expire(nodeId)));
+    return ttl;
+  }
+
+  /** A missed TTL: the node is down, and every job with allocations there is evaluated. */
+  private expire(nodeId: string): void {
+    this.timers.delete(nodeId);
+    const node = this.server.state().nodeByID(nodeId);
+    if (node === undefined || node.status === 'down') return;
+    this.server.updateNodeStatus(nodeId, 'down').catch(() => {
+      // The node went away meanwhile (the FSM refused the write): nothing to mark.
+    });
+  }
+
+  /** A blocking query on the allocs table that also gives up when `signal` aborts. */
+  private async blockingQuery(minIndex: number, signal: AbortSignal | undefined): Promise<ReturnType<Server['state']>> {
+    const query = this.server.fsm.store.blockingQuery(['allocs'], minIndex, { clock: this.clock, timeoutMs: this.watchWaitMs });
+    if (signal === undefined) return query;
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => resolve(this.server.state());
+      signal.addEventListener('abort', onAbort, { once: true });
+      query.then(
+        (s) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(s);
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
+  }
+
+  private newEval(job: Job, now: number): Evaluation {
+    return newEvaluation({
+      id: uuid(this.rng),
+      namespace: job.namespace,
+      priority: job.priority,
+      type: job.type,
+      triggeredBy: 'alloc-failure',
+      jobId: job.id,
+      jobModifyIndex: job.jobModifyIndex,
+      createTime: now,
+      modifyTime: now,
+    });
+  }
+}
+
+/**
+ * Nomad's Allocation.RescheduleEligible: the group has a reschedule policy that allows another
+ * attempt within its interval (unlimited, or fewer attempts than allowed so far).
+ */
+function rescheduleEligible(alloc: Allocation, job: Job, now: number): boolean {
+  const policy = lookupTaskGroup(alloc.job, alloc.taskGroup)?.reschedule ?? lookupTaskGroup(job, alloc.taskGroup)?.reschedule ?? null;
+  if (policy === null) return false;
+  if (policy.unlimited) return true;
+  if (policy.attempts <= 0) return false;
+  let attempted = 0;
+  for (const e of alloc.rescheduleTracker) if (now - e.rescheduleTime < policy.interval) attempted++;
+  return attempted < policy.attempts;
+}
