@@ -231,6 +231,16 @@ describe('blocking queries and the rest of the API', () => {
     expect(seen).toContain('Job:hello-web');
   });
 
+  it('refuses an event stream to a peer from another region with a status, not a hang', async () => {
+    const cli = connect(certs.otherRegion);
+    const consume = async () => {
+      for await (const _batch of cli.subscribe({ index: 0 })) {
+        // never reached
+      }
+    };
+    await expect(consume()).rejects.toThrow(/region/);
+  });
+
   it('deregisters a job and its allocations are told to stop', async () => {
     const cli = connect(certs.cli);
     const r = await cli.deregisterJob('default', 'hello-web', false);

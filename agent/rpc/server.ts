@@ -269,7 +269,8 @@ export async function startRpcServer(opts: StartRpcServerOptions): Promise<RpcSe
       try {
         authenticate(call, ReadRoles);
       } catch (err) {
-        call.destroy(Object.assign(new Error(err instanceof Error ? err.message : String(err)), err instanceof PeerRefused ? { code: err.status, details: err.message } : toServiceError(err)));
+        // emit('error'), not destroy(): grpc-js sends a status only for an emitted error.
+        call.emit('error', Object.assign(new Error(err instanceof Error ? err.message : String(err)), err instanceof PeerRefused ? { code: err.status, details: err.message } : toServiceError(err)));
         return;
       }
       void streamEvents(opts.server, call);
@@ -321,7 +322,7 @@ async function streamEvents(server: Server, call: grpc.ServerWritableStream<pb.S
     const topics = topicFilterFromProto(call.request.topics);
     sub = server.events.subscribe({ fromIndex: call.request.index, ...(topics !== undefined ? { topics } : {}) });
   } catch (err) {
-    call.destroy(Object.assign(new Error('subscribe refused'), toServiceError(err)));
+    call.emit('error', Object.assign(new Error('subscribe refused'), toServiceError(err)));
     return;
   }
   const namespace = call.request.namespace === '' ? 'default' : call.request.namespace;
