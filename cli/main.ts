@@ -5,12 +5,13 @@
  */
 import { Command } from 'commander';
 import { registerCommands } from './commands/index.js';
+import { packageVersion } from './commands/version.js';
 
 const program = new Command();
 program
   .name('nomadts')
   .description('A workload orchestrator in the spirit of HashiCorp Nomad')
-  .version('0.1.0')
+  .version(`nomadts v${packageVersion()}`)
   .showHelpAfterError()
   .configureOutput({ outputError: (str, write) => write(str) });
 

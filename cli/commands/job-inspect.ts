@@ -1,41 +1,29 @@
-/**
- * `nomadts job run -output [-var k=v]... [-var-file f]... <file>`: print the canonical JSON
- * of a job without submitting it. (Nomad's `job inspect` reads a registered job; that
- * arrives with the API. Submitting — `job run` without -output — needs a running agent.)
- */
+/** `nomadts job inspect [-json] <job>`: the registered job (latest version) as JSON. */
 import type { Command } from 'commander';
 import { jobToJSON } from '../../agent/jobspec/index.js';
+import type { Env } from './api-io.js';
+import { Exit, positionals, resolveId, withClient } from './api-io.js';
 import type { Out } from './jobspec-io.js';
-import { VAR_HELP, formatErrors, jobGroup, parseJobArgs, processOut, readJob } from './jobspec-io.js';
+import { jobGroup, processOut } from './jobspec-io.js';
 
-export const NEEDS_AGENT = 'Submitting a job needs a running nomadts agent, which this build does not have yet (it arrives with the client/server work). Use -output to print the canonical job JSON, or `nomadts job validate` to check it.';
-
-export async function jobRun(args: readonly string[], out: Out): Promise<number> {
-  let output: boolean;
-  try {
-    const a = parseJobArgs(args, ['output']);
-    output = a.flags.has('output');
-    const job = await readJob(a);
-    if (output) {
-      out.stdout(jobToJSON(job));
-      return 0;
-    }
-  } catch (err) {
-    out.stderr(`Error parsing job:\n${formatErrors(err)}\n`);
-    return 1;
-  }
-  out.stderr(`${NEEDS_AGENT}\n`);
-  return 1;
+export async function jobInspect(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
+  return withClient(out, env, args, { bool: ['json'] }, async (client, f) => {
+    const [prefix] = positionals(f, ['job']);
+    const id = await resolveId('job', prefix!, (p) => client.listJobs({ prefix: p }));
+    const job = (await client.getJob('', id)).value;
+    // Always JSON (-json is accepted for symmetry with Nomad); `job run` and `job validate` read it back.
+    out.stdout(jobToJSON(job));
+    return Exit.ok;
+  });
 }
 
 export function register(program: Command): void {
   jobGroup(program)
-    .command('run')
-    .description('Submit a job (needs an agent); with -output, print its canonical JSON instead')
-    .argument('[args...]', 'flags and the job file')
+    .command('inspect')
+    .description('Print a registered job as JSON')
+    .argument('[args...]', '[-json] [-address host:port] <job id or prefix>')
     .allowUnknownOption(true)
-    .addHelpText('after', `${VAR_HELP}  -output            print the canonical JSON and do not submit\n`)
     .action(async (args: string[]) => {
-      process.exitCode = await jobRun(args, processOut);
+      process.exitCode = await jobInspect(args, processOut);
     });
 }

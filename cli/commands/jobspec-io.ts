@@ -51,8 +51,8 @@ export function parseJobArgs(args: readonly string[], booleanFlags: readonly str
   return { file: files[0]!, vars, varFiles, flags };
 }
 
-export function readJob(a: JobArgs): Promise<Job> {
-  return parseJobFile(a.file, { vars: a.vars, varFiles: a.varFiles, env: process.env });
+export function readJob(a: JobArgs, env: Readonly<Record<string, string | undefined>> = process.env): Promise<Job> {
+  return parseJobFile(a.file, { vars: a.vars, varFiles: a.varFiles, env });
 }
 
 /** Every error on its own line. */
@@ -64,7 +64,7 @@ export function formatErrors(err: unknown): string {
 
 /** The `job` command group, created by whichever command registers first. */
 export function jobGroup(program: Command): Command {
-  return program.commands.find((c) => c.name() === 'job') ?? program.command('job').description('Work with jobs: validate, run');
+  return program.commands.find((c) => c.name() === 'job') ?? program.command('job').description('Work with jobs: run, status, stop, plan, inspect, validate');
 }
 
 export const VAR_HELP = `

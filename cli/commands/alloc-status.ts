@@ -1,0 +1,57 @@
+/**
+ * `nomadts alloc status [-json] <alloc>`: one allocation, its tasks, and why it landed where it
+ * did (nodes evaluated / filtered / exhausted and the score parts of the best nodes).
+ */
+import type { Command } from 'commander';
+import type { Env } from './api-io.js';
+import { Exit, commandGroup, formatAllocMetrics, formatScores, formatTime, json, keyValues, positionals, registerRaw, resolveId, shortId, table, withClient } from './api-io.js';
+import type { Out } from './jobspec-io.js';
+
+export async function allocStatus(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
+  return withClient(out, env, args, { bool: ['json'] }, async (client, f) => {
+    const [prefix] = positionals(f, ['alloc']);
+    const id = await resolveId('allocation', prefix!, (p) => client.listAllocs({}, { prefix: p, namespace: '*' }));
+    const a = (await client.getAlloc(id)).value;
+    if (f.bool.has('json')) {
+      out.stdout(json(a));
+      return Exit.ok;
+    }
+    let s = keyValues([
+      ['ID', a.id],
+      ['Eval ID', shortId(a.evalId)],
+      ['Name', a.name],
+      ['Node ID', shortId(a.nodeId)],
+      ['Node Name', a.nodeName],
+      ['Job ID', a.jobId],
+      ['Job Version', a.job.version],
+      ['Client Status', a.clientStatus],
+      ['Client Description', a.clientDescription === '' ? '<none>' : a.clientDescription],
+      ['Desired Status', a.desiredStatus],
+      ['Desired Description', a.desiredDescription === '' ? '<none>' : a.desiredDescription],
+      ['Created', formatTime(a.createTime)],
+      ['Modified', formatTime(a.modifyTime)],
+      ...(a.previousAllocation !== '' ? [['Replaces', shortId(a.previousAllocation)] as const] : []),
+      ...(a.nextAllocation !== '' ? [['Replaced By', shortId(a.nextAllocation)] as const] : []),
+    ]);
+    s += '\nResources\n';
+    s += table(
+      ['CPU', 'Memory', 'Disk', 'Ports'],
+      [[`${a.resources.cpu} MHz`, `${a.resources.memoryMB} MiB`, `${a.resources.diskMB} MiB`, a.resources.ports.map((p) => `${p.label}:${p.value}`).join(' ')]],
+    );
+    const tasks = Object.entries(a.taskStates).sort((x, y) => (x[0] < y[0] ? -1 : 1));
+    if (tasks.length > 0) {
+      s += '\nTasks\n';
+      s += table(['Task', 'State', 'Failed', 'Restarts', 'Last Event'], tasks.map(([name, t]) => [name, t.state, String(t.failed), String(t.restarts), t.events.at(-1)?.message ?? '']));
+    }
+    s += '\nPlacement Metrics\n';
+    s += formatAllocMetrics(a.metrics, '  ');
+    const scores = formatScores(a.metrics);
+    if (scores !== '') s += `\n${scores}`;
+    out.stdout(s);
+    return Exit.ok;
+  });
+}
+
+export function register(program: Command): void {
+  registerRaw(commandGroup(program, 'alloc', 'Work with allocations: status'), 'status', 'Show an allocation and why it was placed where it is', '[-json] [-address host:port] <alloc id or prefix>', allocStatus);
+}

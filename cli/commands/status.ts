@@ -1,0 +1,27 @@
+/** `nomadts status [-json]`: Nomad's top-level status, the list of jobs. */
+import type { Command } from 'commander';
+import type { Env } from './api-io.js';
+import { Exit, json, positionals, withClient } from './api-io.js';
+import { jobsTable } from './job-status.js';
+import type { Out } from './jobspec-io.js';
+import { processOut } from './jobspec-io.js';
+
+export async function status(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
+  return withClient(out, env, args, { bool: ['json'] }, async (client, f) => {
+    positionals(f, []);
+    const jobs = (await client.listJobs()).value;
+    out.stdout(f.bool.has('json') ? json(jobs) : jobsTable(jobs));
+    return Exit.ok;
+  });
+}
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description('List the jobs of the cluster')
+    .argument('[args...]', '[-json] [-address host:port]')
+    .allowUnknownOption(true)
+    .action(async (args: string[]) => {
+      process.exitCode = await status(args, processOut);
+    });
+}
