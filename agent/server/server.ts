@@ -168,7 +168,8 @@ export class Server {
     return b.ready === 0 && b.unacked === 0 && b.pending === 0 && this.planApplier.stats().queueDepth === 0;
   }
 
-  private newEval(job: Job, trigger: EvalTrigger, nodeId = ''): Evaluation {
+  /** A new pending evaluation of `job` (not yet written). */
+  newEval(job: Job, trigger: EvalTrigger, nodeId = ''): Evaluation {
     const now = this.clock.now();
     return newEvaluation({
       id: uuid(this.rng),
@@ -185,7 +186,7 @@ export class Server {
   }
 
   /** One eval per job touched by a node change: system jobs, and jobs with live allocations on the node. */
-  private nodeEvals(nodeId: string, trigger: EvalTrigger): Evaluation[] {
+  nodeEvals(nodeId: string, trigger: EvalTrigger): Evaluation[] {
     const state = this.state();
     const jobs = new Map<string, Job>();
     for (const job of state.jobs()) {

@@ -6,7 +6,7 @@
  * through the Server (and so through the log and the FSM).
  */
 import type { Clock, Rng } from '../core/lib/index.js';
-import { NomadError, uuid } from '../core/lib/index.js';
+import { NomadError } from '../core/lib/index.js';
 import type { StateSnapshot } from '../core/state/index.js';
 import type { DesiredUpdates } from '../core/scheduler/index.js';
 import type {
@@ -14,14 +14,12 @@ import type {
   Allocation,
   Evaluation,
   EvalStatus,
-  EvalTrigger,
   Job,
   Node,
   SchedulerConfiguration,
   SchedulingEligibility,
   TableName,
 } from '../core/structs/index.js';
-import { isSystemType, newEvaluation } from '../core/structs/index.js';
 import { validateJob } from '../jobspec/index.js';
 import type { Server } from '../server/index.js';
 import { dryRunPlan } from './plan.js';
@@ -240,7 +238,7 @@ export class ApiService {
     if (eligibility === 'eligible' && node.drainStrategy !== null) {
       throw new NomadError('conflict', `node "${nodeId}" is draining: cancel the drain to make it eligible`, { field: 'eligibility' });
     }
-    const evals = eligibility === 'eligible' && node.schedulingEligibility !== 'eligible' ? this.nodeEvals(state, nodeId) : [];
+    const evals = eligibility === 'eligible' && node.schedulingEligibility !== 'eligible' ? this.server.nodeEvals(nodeId, 'node-update') : [];
     const index = await this.server.apply({ type: 'UpdateNodeEligibility', nodeId, eligibility, evals });
     return { index, evalIds: evals.map((e) => e.id), nodeModifyIndex: this.server.state().nodeByID(nodeId)?.modifyIndex ?? index };
   }
@@ -283,7 +281,7 @@ export class ApiService {
     const alloc = state.allocByID(allocId);
     if (alloc === undefined) throw new NomadError('not_found', `allocation "${allocId}" not found`, { field: 'allocId' });
     const job = state.jobByID(alloc.namespace, alloc.jobId) ?? alloc.job;
-    const ev = this.newEval(job, 'alloc-stop');
+    const ev = this.server.newEval(job, 'alloc-stop');
     const index = await this.server.apply({ type: 'UpdateAllocDesiredTransition', transitions: [{ allocId, transition: { migrate: true } }], evals: [ev] });
     return { index, evalId: ev.id };
   }
@@ -363,34 +361,6 @@ export class ApiService {
     return { snap, index: Math.max(index, 1) };
   }
 
-  private newEval(job: Job, trigger: EvalTrigger, nodeId = ''): Evaluation {
-    const now = this.clock.now();
-    return newEvaluation({
-      id: uuid(this.rng),
-      namespace: job.namespace,
-      priority: job.priority,
-      type: job.type,
-      triggeredBy: trigger,
-      jobId: job.id,
-      jobModifyIndex: job.jobModifyIndex,
-      nodeId,
-      createTime: now,
-      modifyTime: now,
-    });
-  }
-
-  /** Evals for the system jobs and the jobs with allocations on a node (Nomad's createNodeEvals). */
-  private nodeEvals(state: StateSnapshot, nodeId: string): Evaluation[] {
-    const jobs = new Map<string, Job>();
-    for (const job of state.jobs()) {
-      if (isSystemType(job.type) && !job.stop && job.periodic === null && job.parameterized === null) jobs.set(`${job.namespace}/${job.id}`, job);
-    }
-    for (const a of state.allocsByNode(nodeId)) {
-      const job = state.jobByID(a.namespace, a.jobId);
-      if (job !== undefined) jobs.set(`${job.namespace}/${job.id}`, job);
-    }
-    return [...jobs.values()].map((job) => this.newEval(job, 'node-update', nodeId));
-  }
 }
 
 function cmp(a: string, b: string): number {
