@@ -10,7 +10,7 @@ import { Server } from '../server/index.js';
 import { simulatedNodes } from '../sim/index.js';
 import type { CertificateBundle } from '../tls/index.js';
 import { createCA, createCert } from '../tls/index.js';
-import { ApiClient, optionsFromEnv, parseAddress } from './index.js';
+import { ApiClient, discoveryFilePath, optionsFromEnv, parseAddress, parseDiscovery, pidAlive, readDiscovery } from './index.js';
 
 function thrown(fn: () => unknown): NomadError {
   try {
@@ -57,6 +57,67 @@ describe('optionsFromEnv', () => {
     expect(thrown(() => optionsFromEnv({ NOMADTS_CACERT: '/nope.pem', NOMADTS_CLIENT_CERT: '/cli.pem', NOMADTS_CLIENT_KEY: '/cli-key.pem' }, read)).message).toBe(
       'NOMADTS_CACERT: cannot read /nope.pem: ENOENT: no such file',
     );
+  });
+});
+
+describe('optionsFromEnv with a dev agent on this machine (discovery file)', () => {
+  const runtime = '/run/user/1000';
+  const discovery = { rpcAddr: '127.0.0.1:5000', region: 'eu', caFile: '/dev/ca.pem', certFile: '/dev/cli.pem', keyFile: '/dev/cli-key.pem', pid: 4242, dataDir: '/tmp/d' };
+  const files: Record<string, string> = {
+    [join(runtime, 'nomadts-dev-agent.json')]: JSON.stringify(discovery),
+    '/dev/ca.pem': 'DEV-CA', '/dev/cli.pem': 'DEV-CERT', '/dev/cli-key.pem': 'DEV-KEY',
+    '/ca.pem': 'CA', '/cli.pem': 'CERT', '/cli-key.pem': 'KEY',
+  };
+  const read = (p: string): string => {
+    const v = files[p];
+    if (v === undefined) throw new Error(`ENOENT: ${p}`);
+    return v;
+  };
+  const alive = (pid: number): boolean => pid === 4242;
+  const env = { XDG_RUNTIME_DIR: runtime };
+
+  it('lives in $XDG_RUNTIME_DIR, else the OS temp dir', () => {
+    expect(discoveryFilePath(env)).toBe(join(runtime, 'nomadts-dev-agent.json'));
+    expect(discoveryFilePath({})).toBe(join(tmpdir(), 'nomadts-dev-agent.json'));
+    expect(discoveryFilePath({ XDG_RUNTIME_DIR: '' })).toBe(join(tmpdir(), 'nomadts-dev-agent.json'));
+  });
+
+  it('takes the address, region and cli certificate of a live agent when nothing is set', () => {
+    expect(optionsFromEnv(env, read, alive)).toEqual({ address: '127.0.0.1:5000', caPem: 'DEV-CA', certPem: 'DEV-CERT', keyPem: 'DEV-KEY', region: 'eu' });
+  });
+
+  it('lets every variable that is set win over the discovery file', () => {
+    expect(optionsFromEnv({ ...env, NOMADTS_ADDR: 'other:1', NOMADTS_REGION: 'us' }, read, alive)).toEqual({
+      address: 'other:1', caPem: 'DEV-CA', certPem: 'DEV-CERT', keyPem: 'DEV-KEY', region: 'us',
+    });
+    expect(optionsFromEnv({ ...env, NOMADTS_CACERT: '/ca.pem', NOMADTS_CLIENT_CERT: '/cli.pem', NOMADTS_CLIENT_KEY: '/cli-key.pem' }, read, alive)).toEqual({
+      address: '127.0.0.1:5000', caPem: 'CA', certPem: 'CERT', keyPem: 'KEY', region: 'eu',
+    });
+    const all = { ...env, NOMADTS_ADDR: 'x:2', NOMADTS_REGION: 'r', NOMADTS_CACERT: '/ca.pem', NOMADTS_CLIENT_CERT: '/cli.pem', NOMADTS_CLIENT_KEY: '/cli-key.pem' };
+    let discoveryRead = false;
+    const spy = (p: string): string => {
+      if (p.endsWith('nomadts-dev-agent.json')) discoveryRead = true;
+      return read(p);
+    };
+    expect(optionsFromEnv(all, spy, alive)).toEqual({ address: 'x:2', caPem: 'CA', certPem: 'CERT', keyPem: 'KEY', region: 'r' });
+    expect(discoveryRead).toBe(false);
+  });
+
+  it('ignores the file of an agent that is gone, and a malformed file', () => {
+    expect(thrown(() => optionsFromEnv(env, read, () => false)).message).toBe(
+      'NOMADTS_CACERT is not set: the API needs the cluster CA certificate (PEM file) for mutual TLS',
+    );
+    expect(readDiscovery(env, () => '{"rpcAddr": 5}', alive)).toBeUndefined();
+    expect(readDiscovery(env, () => 'not json', alive)).toBeUndefined();
+    expect(parseDiscovery(JSON.stringify({ ...discovery, pid: '4242' }))).toBeUndefined();
+    expect(parseDiscovery(JSON.stringify({ ...discovery, region: undefined }))?.region).toBe('global');
+  });
+
+  it('tells a live pid from a dead one', () => {
+    expect(pidAlive(process.pid)).toBe(true);
+    expect(pidAlive(0)).toBe(false);
+    expect(pidAlive(-1)).toBe(false);
+    expect(pidAlive(2 ** 30)).toBe(false);
   });
 });
 

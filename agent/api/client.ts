@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { NomadError } from '../core/lib/index.js';
 import type { RpcClientOptions } from '../rpc/index.js';
 import { RpcApiClient } from '../rpc/index.js';
+import { pidAlive, readDiscovery } from './discovery.js';
 
 /** Where a server listens when NOMADTS_ADDR is not set. */
 export const DefaultAddress = '127.0.0.1:4647';
@@ -17,18 +18,31 @@ export class ApiClient extends RpcApiClient {
   /**
    * From NOMADTS_ADDR (host:port, an `https://` prefix is accepted; default 127.0.0.1:4647),
    * NOMADTS_CACERT, NOMADTS_CLIENT_CERT and NOMADTS_CLIENT_KEY (PEM file paths, all required),
-   * and NOMADTS_REGION (default `global`).
+   * and NOMADTS_REGION (default `global`). Each one left unset is taken from the dev agent
+   * running on this machine, when there is one (see discovery.ts).
    */
   static fromEnv(env: Readonly<Record<string, string | undefined>>, read: (path: string) => string = (p) => readFileSync(p, 'utf8')): ApiClient {
     return new ApiClient(optionsFromEnv(env, read));
   }
 }
 
-export function optionsFromEnv(env: Readonly<Record<string, string | undefined>>, read: (path: string) => string = (p) => readFileSync(p, 'utf8')): ApiClientOptions {
-  const address = parseAddress(env.NOMADTS_ADDR ?? DefaultAddress);
-  const file = (name: string, what: string): string => {
-    const path = env[name];
-    if (path === undefined || path === '') {
+/**
+ * The API client's options from the environment. A variable that is set always wins; each one
+ * that is not falls back to the dev agent published in the discovery file (when present and its
+ * process alive), then to the default (address) or an error naming the variable (certificates).
+ */
+export function optionsFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  read: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+  alive: (pid: number) => boolean = pidAlive,
+): ApiClientOptions {
+  const set = (name: string): string | undefined => (env[name] !== undefined && env[name] !== '' ? env[name] : undefined);
+  const needsDiscovery = ['NOMADTS_ADDR', 'NOMADTS_CACERT', 'NOMADTS_CLIENT_CERT', 'NOMADTS_CLIENT_KEY', 'NOMADTS_REGION'].some((n) => set(n) === undefined);
+  const dev = needsDiscovery ? readDiscovery(env, read, alive) : undefined;
+  const address = parseAddress(set('NOMADTS_ADDR') ?? dev?.rpcAddr ?? DefaultAddress);
+  const file = (name: string, fallback: string | undefined, what: string): string => {
+    const path = set(name) ?? fallback;
+    if (path === undefined) {
       throw new NomadError('invalid_argument', `${name} is not set: the API needs ${what} (PEM file) for mutual TLS`, { field: name });
     }
     try {
@@ -37,13 +51,13 @@ export function optionsFromEnv(env: Readonly<Record<string, string | undefined>>
       throw new NomadError('invalid_argument', `${name}: cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`, { field: name });
     }
   };
-  const region = env.NOMADTS_REGION;
+  const region = set('NOMADTS_REGION') ?? dev?.region;
   return {
     address,
-    caPem: file('NOMADTS_CACERT', 'the cluster CA certificate'),
-    certPem: file('NOMADTS_CLIENT_CERT', 'a cli certificate'),
-    keyPem: file('NOMADTS_CLIENT_KEY', "the cli certificate's private key"),
-    ...(region !== undefined && region !== '' ? { region } : {}),
+    caPem: file('NOMADTS_CACERT', dev?.caFile, 'the cluster CA certificate'),
+    certPem: file('NOMADTS_CLIENT_CERT', dev?.certFile, 'a cli certificate'),
+    keyPem: file('NOMADTS_CLIENT_KEY', dev?.keyFile, "the cli certificate's private key"),
+    ...(region !== undefined ? { region } : {}),
   };
 }
 

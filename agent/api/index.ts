@@ -4,5 +4,7 @@
  */
 export { ApiClient, DefaultAddress, optionsFromEnv, parseAddress } from './client.js';
 export type { ApiClientOptions } from './client.js';
+export { DiscoveryFileName, discoveryFilePath, parseDiscovery, pidAlive, readDiscovery } from './discovery.js';
+export type { AgentDiscovery } from './discovery.js';
 export type { EventBatch } from '../rpc/index.js';
 export type { AgentSelf, AgentStatus, NodeUpdateReply, PlanJobReply, QueryOptions, QueryResult, RegisterJobOptions, RegisterJobReply, WriteReply } from '../service/index.js';

@@ -79,7 +79,12 @@ export function connect(env: Env, f: ParsedFlags): ApiClient {
 /** The error as a person should read it; an unreachable server gets a hint. */
 export function errorText(err: unknown): string {
   if (err instanceof NomadError && err.code === 'unavailable') {
-    return `Error: ${err.message}\nIs a nomadts agent running at that address? Start one with \`nomadts agent -dev\`, or point -address / NOMADTS_ADDR at a server.\n`;
+    // A server that refuses our certificate ends the TLS handshake; gRPC reports that as
+    // "cannot connect" too (ECONNRESET or "Failed to connect"), so both causes are named.
+    return (
+      `Error: ${err.message}\nIs a nomadts agent running at that address? Start one with \`nomadts agent -dev\`, or point -address / NOMADTS_ADDR at a server.\n` +
+      'If one is, the TLS handshake failed: NOMADTS_CACERT must be the CA that signed the server\'s certificate, and NOMADTS_CLIENT_CERT / NOMADTS_CLIENT_KEY a cli certificate that CA signed.\n'
+    );
   }
   return `Error: ${err instanceof Error ? err.message : String(err)}\n`;
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as registerAgent } from './agent.js';
 import { register as registerAllocStatus } from './alloc-status.js';
 import { register as registerEvalList } from './eval-list.js';
 import { register as registerEvalStatus } from './eval-status.js';
@@ -18,6 +19,7 @@ import { register as registerVersion } from './version.js';
 
 /** Each command file exports one `register(program)`; the order here is the order in `--help`. */
 const registrars: ((program: Command) => void)[] = [
+  registerAgent,
   registerJobRun,
   registerJobStatus,
   registerJobStop,

@@ -1,0 +1,7 @@
+/**
+ * agent/dev: the agent wiring at the edge — `nomadts agent -dev` as one call. A Server (leader),
+ * the mutual-TLS gRPC listener with the public API and ClientService, a ClientAgent with
+ * raw_exec and mock drivers and its alloc runners, and the discovery file the CLI reads.
+ */
+export { DevDatacenter, startAgent } from './agent.js';
+export type { AgentEvent, RunningAgent, StartAgentOptions } from './agent.js';

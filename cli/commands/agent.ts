@@ -1,0 +1,167 @@
+/**
+ * `nomadts agent -dev [-data-dir D] [-bind ADDR] [-rpc-port N] [-region R]`: a server and a
+ * client in this process (Nomad's dev agent), every connection on mutual TLS with certificates
+ * it creates under the data dir. Prints a banner, the NOMADTS_* exports for another terminal,
+ * and one log line per notable event; SIGINT/SIGTERM stop it (tasks included) and exit 0.
+ * Without -dev it refuses: only dev mode exists for now.
+ */
+import type { Command } from 'commander';
+import { NomadError } from '../../agent/core/lib/index.js';
+import type { AgentEvent, RunningAgent } from '../../agent/dev/index.js';
+import { startAgent } from '../../agent/dev/index.js';
+import { Exit, errorText, parseFlags, shortId } from './api-io.js';
+import type { Out } from './jobspec-io.js';
+import { processOut } from './jobspec-io.js';
+import { packageVersion } from './version.js';
+
+export interface AgentArgs {
+  dev: boolean;
+  dataDir?: string;
+  bindAddr: string;
+  rpcPort: number;
+  region: string;
+}
+
+export function parseAgentArgs(args: readonly string[]): AgentArgs {
+  const f = parseFlags(args, { bool: ['dev'], value: ['data-dir', 'bind', 'rpc-port', 'region'] });
+  if (f.value.has('address')) throw new NomadError('invalid_argument', 'unknown flag -address (the agent listens on -bind and -rpc-port)');
+  if (f.positional.length > 0) throw new NomadError('invalid_argument', `unexpected argument ${f.positional.join(' ')}`);
+  const rawPort = f.value.get('rpc-port') ?? '4647';
+  const rpcPort = Number(rawPort);
+  if (!/^\d+$/.test(rawPort) || rpcPort > 65535) throw new NomadError('invalid_argument', `-rpc-port must be a port number (0 picks a free one), got ${JSON.stringify(rawPort)}`);
+  const dataDir = f.value.get('data-dir');
+  return {
+    dev: f.bool.has('dev'),
+    ...(dataDir !== undefined ? { dataDir } : {}),
+    bindAddr: f.value.get('bind') ?? '127.0.0.1',
+    rpcPort,
+    region: f.value.get('region') ?? 'global',
+  };
+}
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function formatEvent(e: AgentEvent): string {
+  switch (e.kind) {
+    case 'node-registered': return `[INFO]  client: node registered: id=${shortId(e.nodeId)} name=${e.nodeName}`;
+    case 'eval-complete': return `[INFO]  server: eval ${shortId(e.evalId)} ${e.status}: job=${e.jobId} triggered_by=${e.triggeredBy} placements=${e.placements}`;
+    case 'alloc-status': return `[INFO]  client: alloc ${shortId(e.allocId)} ${e.name} is ${e.status}${e.description !== '' ? `: ${e.description}` : ''}`;
+    case 'task-event': return `[INFO]  client: alloc ${shortId(e.allocId)} task ${e.task}: ${e.type}${e.message !== '' ? `: ${e.message}` : ''}`;
+    case 'restored': return `[INFO]  client: restored alloc ${shortId(e.allocId)}: ${e.kept ? 'kept' : 'unknown to the server, stopped and removed'}`;
+    case 'error': return `[WARN]  agent: ${e.what}: ${e.message}`;
+  }
+}
+
+export function banner(agent: RunningAgent, version: string): string {
+  const lines = [
+    '==> No configuration files loaded',
+    '==> Starting nomadts agent in dev mode (server and client in one process; state is in memory)...',
+    '==> nomadts agent configuration:',
+    '',
+    `       Version: ${version}`,
+    `        Region: ${agent.region} (DC: dc1)`,
+    `        Server: true (leader of a one-server cluster)`,
+    `        Client: true (node ${agent.client.node?.name ?? ''}, drivers raw_exec + mock)`,
+    `     Bind Addr: ${agent.rpcAddr}`,
+    `      RPC Addr: ${agent.cliEnv.NOMADTS_ADDR ?? agent.rpcAddr} (gRPC, mutual TLS)`,
+    `      Data Dir: ${agent.dataDir}`,
+    `          Seed: ${agent.seed}`,
+    '',
+    '==> The CLI on this machine finds this agent by itself (discovery file',
+    `    ${agent.discoveryFile}). From elsewhere, or to be explicit:`,
+    '',
+    ...Object.entries(agent.cliEnv).map(([k, v]) => `    export ${k}=${shellQuote(v)}`),
+    '',
+    '==> nomadts agent started! Log data will stream in below (Ctrl-C stops the agent and its tasks):',
+    '',
+  ];
+  return lines.join('\n') + '\n';
+}
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'"'"'`)}'`;
+}
+
+/**
+ * Runs the agent until `until` resolves (a signal), then stops it. Returns the exit code.
+ * Prints `==> ... ready` once the node has registered.
+ */
+export async function runAgent(args: readonly string[], out: Out, until: (agent: RunningAgent) => Promise<string>): Promise<number> {
+  let parsed: AgentArgs;
+  try {
+    parsed = parseAgentArgs(args);
+  } catch (err) {
+    out.stderr(errorText(err));
+    return Exit.error;
+  }
+  if (!parsed.dev) {
+    out.stderr('Error: only dev mode exists for now: run `nomadts agent -dev` (a server and a client in one process).\n');
+    return Exit.error;
+  }
+  let agent: RunningAgent;
+  try {
+    agent = await startAgent({
+      dev: true,
+      ...(parsed.dataDir !== undefined ? { dataDir: parsed.dataDir } : {}),
+      region: parsed.region,
+      bindAddr: parsed.bindAddr,
+      rpcPort: parsed.rpcPort,
+      onEvent: (e) => out.stdout(`    ${timestamp()} ${formatEvent(e)}\n`),
+    });
+  } catch (err) {
+    out.stderr(errorText(err));
+    return Exit.error;
+  }
+  out.stdout(banner(agent, `nomadts v${packageVersion()}`));
+  void agent.client.registered().then(() => out.stdout(`==> nomadts agent ready: rpc ${agent.cliEnv.NOMADTS_ADDR ?? agent.rpcAddr}\n`));
+  const why = await until(agent);
+  out.stdout(`==> Caught ${why}, shutting down (stopping every task)...\n`);
+  try {
+    await agent.stop();
+  } catch (err) {
+    out.stderr(errorText(err));
+    return Exit.error;
+  }
+  out.stdout('==> nomadts agent stopped\n');
+  return Exit.ok;
+}
+
+/** Resolves with the name of the first SIGINT or SIGTERM. */
+function signalled(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+export function register(program: Command): void {
+  program
+    .command('agent')
+    .description('Run a nomadts agent; -dev runs a server and a client in this process')
+    .argument('[args...]', '-dev [-data-dir D] [-bind ADDR] [-rpc-port N] [-region R]')
+    .allowUnknownOption(true)
+    .addHelpText(
+      'after',
+      `
+  -dev             server + client in one process, dev certificates, in-memory state (required for now)
+  -data-dir D      where certificates, alloc dirs and client state live (default: a temporary dir, removed on exit)
+  -bind ADDR       address of the RPC listener (default 127.0.0.1)
+  -rpc-port N      port of the RPC listener (default 4647; 0 picks a free one)
+  -region R        region of the agent and its certificates (default global)
+Then, in another terminal: nomadts job run jobs/batch-retry.nomad.hcl; nomadts job status
+`,
+    )
+    .action(async (args: string[]) => {
+      const code = await runAgent(args, processOut, () => signalled());
+      process.exitCode = code;
+      // grpc and driver timers may hold the loop; the agent is fully stopped by now.
+      process.exit(code);
+    });
+}
