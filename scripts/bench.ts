@@ -2,10 +2,14 @@
  * `npm run bench -- <name>`: run one benchmark and print its figures, the last
  * line being one JSON object. See docs/benchmarks.md for what each measures.
  */
+import { cliBench } from './bench/cli.js';
+import { jobLatencyBench } from './bench/job-latency.js';
 import { schedulerBench } from './bench/scheduler.js';
 
 const benches: Record<string, (args: string[]) => Promise<Record<string, unknown>>> = {
   scheduler: schedulerBench,
+  cli: cliBench,
+  'job-latency': jobLatencyBench,
 };
 
 async function main(): Promise<void> {

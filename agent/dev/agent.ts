@@ -27,8 +27,8 @@ import { defaultClientConfig, rawExecEnabled } from '../client/fingerprint/index
 import type { Clock } from '../core/lib/index.js';
 import { NomadError } from '../core/lib/index.js';
 import type { Allocation, TaskState } from '../core/structs/index.js';
-import type { RpcServerHandle } from '../rpc/index.js';
-import { startAgentRpcServer } from '../rpc/index.js';
+import type { RpcServerHandle } from '../rpc-server/index.js';
+import { startAgentRpcServer } from '../rpc-server/index.js';
 import { SystemClock, systemRng } from '../runtime/index.js';
 import { Server } from '../server/index.js';
 import { ClientRpcService } from '../service/index.js';

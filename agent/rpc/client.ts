@@ -27,7 +27,7 @@ import { jobFromProto, jobToProto } from './job.js';
 import { eligibilityCodec, nodeFromProto } from './node.js';
 import { schedulerConfigFromProto, schedulerConfigToProto } from './operator.js';
 import { planAnnotationsFromProto } from './plan.js';
-import { ChannelOptions, ErrorCodeKey, ErrorFieldKey } from './server.js';
+import { ChannelOptions, ErrorCodeKey, ErrorFieldKey } from './options.js';
 
 export interface RpcClientOptions {
   /** host:port of a server's RPC listener. */

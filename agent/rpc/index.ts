@@ -5,6 +5,10 @@
  * `xToProto`/`xFromProto` pairs. Conversions are lossless for every domain field; decoding
  * refuses an unknown enum value, a missing required message or id, or malformed bytes with a
  * NomadError (code `invalid_argument`) whose `field` is the domain path of the bad field.
+ *
+ * This module is the client side (converters, the API and node clients): it loads grpc-js and
+ * the generated code but nothing of the server, so the CLI starts fast. The gRPC servers live
+ * in agent/rpc-server.
  */
 export { jobToProto, jobFromProto } from './job.js';
 export { nodeToProto, nodeFromProto } from './node.js';
@@ -49,10 +53,11 @@ export {
   decodeEvent,
 } from './wire.js';
 export type { WireCodec } from './wire.js';
-export { startRpcServer, toServiceError, ReadRoles, WriteRoles, MaxMessageBytes, ChannelOptions, ErrorCodeKey, ErrorFieldKey } from './server.js';
-export type { StartRpcServerOptions, RpcServerHandle, RpcServerTls } from './server.js';
+// Shared with agent/rpc-server (the only other module that sees the wire types).
+export { missingField } from './codec.js';
+export { evalStatusCodec } from './eval.js';
+export { eligibilityCodec } from './node.js';
+export { MaxMessageBytes, ChannelOptions, ErrorCodeKey, ErrorFieldKey } from './options.js';
 export { RpcApiClient, fromServiceError } from './client.js';
 export type { RpcClientOptions, EventBatch } from './client.js';
-export { addClientService, startAgentRpcServer, ClientRoles } from './client-server.js';
-export type { AddClientServiceOptions } from './client-server.js';
 export { ClientRpcClient } from './node-client.js';

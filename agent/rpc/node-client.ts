@@ -11,7 +11,7 @@ import { allocClientUpdateToProto, allocFromProto } from './alloc.js';
 import type { RpcClientOptions } from './client.js';
 import { fromServiceError } from './client.js';
 import { nodeToProto } from './node.js';
-import { ChannelOptions } from './server.js';
+import { ChannelOptions } from './options.js';
 
 type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall;
 

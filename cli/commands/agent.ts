@@ -5,13 +5,11 @@
  * and one log line per notable event; SIGINT/SIGTERM stop it (tasks included) and exit 0.
  * Without -dev it refuses: only dev mode exists for now.
  */
-import type { Command } from 'commander';
 import { NomadError } from '../../agent/core/lib/index.js';
 import type { AgentEvent, RunningAgent } from '../../agent/dev/index.js';
 import { startAgent } from '../../agent/dev/index.js';
 import { Exit, errorText, parseFlags, shortId } from './api-io.js';
 import type { Out } from './jobspec-io.js';
-import { processOut } from './jobspec-io.js';
 import { packageVersion } from './version.js';
 
 export interface AgentArgs {
@@ -128,6 +126,11 @@ export async function runAgent(args: readonly string[], out: Out, until: (agent:
   return Exit.ok;
 }
 
+/** `nomadts agent`: runs until the first SIGINT or SIGTERM. */
+export function agentMain(args: readonly string[], out: Out): Promise<number> {
+  return runAgent(args, out, () => signalled());
+}
+
 /** Resolves with the name of the first SIGINT or SIGTERM. */
 function signalled(): Promise<string> {
   return new Promise((resolve) => {
@@ -141,27 +144,3 @@ function signalled(): Promise<string> {
   });
 }
 
-export function register(program: Command): void {
-  program
-    .command('agent')
-    .description('Run a nomadts agent; -dev runs a server and a client in this process')
-    .argument('[args...]', '-dev [-data-dir D] [-bind ADDR] [-rpc-port N] [-region R]')
-    .allowUnknownOption(true)
-    .addHelpText(
-      'after',
-      `
-  -dev             server + client in one process, dev certificates, in-memory state (required for now)
-  -data-dir D      where certificates, alloc dirs and client state live (default: a temporary dir, removed on exit)
-  -bind ADDR       address of the RPC listener (default 127.0.0.1)
-  -rpc-port N      port of the RPC listener (default 4647; 0 picks a free one)
-  -region R        region of the agent and its certificates (default global)
-Then, in another terminal: nomadts job run jobs/batch-retry.nomad.hcl; nomadts job status
-`,
-    )
-    .action(async (args: string[]) => {
-      const code = await runAgent(args, processOut, () => signalled());
-      process.exitCode = code;
-      // grpc and driver timers may hold the loop; the agent is fully stopped by now.
-      process.exit(code);
-    });
-}

@@ -2,9 +2,8 @@
  * `nomadts alloc status [-json] <alloc>`: one allocation, its tasks, and why it landed where it
  * did (nodes evaluated / filtered / exhausted and the score parts of the best nodes).
  */
-import type { Command } from 'commander';
 import type { Env } from './api-io.js';
-import { Exit, commandGroup, formatAllocMetrics, formatScores, formatTime, json, keyValues, positionals, registerRaw, resolveId, shortId, table, withClient } from './api-io.js';
+import { Exit, formatAllocMetrics, formatScores, formatTime, json, keyValues, positionals, resolveId, shortId, table, withClient } from './api-io.js';
 import type { Out } from './jobspec-io.js';
 
 export async function allocStatus(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
@@ -52,6 +51,3 @@ export async function allocStatus(args: readonly string[], out: Out, env: Env = 
   });
 }
 
-export function register(program: Command): void {
-  registerRaw(commandGroup(program, 'alloc', 'Work with allocations: status'), 'status', 'Show an allocation and why it was placed where it is', '[-json] [-address host:port] <alloc id or prefix>', allocStatus);
-}

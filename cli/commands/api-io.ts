@@ -3,12 +3,10 @@
  * ...), connecting through the API client, id prefixes, tables that fit 80 columns, the
  * placement-failure explanation and the error/exit-code conventions.
  */
-import type { Command } from 'commander';
 import { ApiClient } from '../../agent/api/index.js';
 import { NomadError } from '../../agent/core/lib/index.js';
 import type { AllocMetric } from '../../agent/core/structs/index.js';
 import type { Out } from './jobspec-io.js';
-import { processOut } from './jobspec-io.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -221,19 +219,3 @@ export function formatScores(m: AllocMetric): string {
   return table(['Node', ...names, 'final score'], rows);
 }
 
-/** A command group (`node`, `eval`, `alloc`), created by whichever command registers first. */
-export function commandGroup(program: Command, name: string, description: string): Command {
-  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
-}
-
-/** Registers `<group> <name>` taking raw Nomad-style arguments. */
-export function registerRaw(parent: Command, name: string, description: string, usage: string, run: (args: readonly string[], out: Out) => Promise<number>): void {
-  parent
-    .command(name)
-    .description(description)
-    .argument('[args...]', usage)
-    .allowUnknownOption(true)
-    .action(async (args: string[]) => {
-      process.exitCode = await run(args, processOut);
-    });
-}

@@ -1,10 +1,8 @@
 /** `nomadts eval list [-json] [-job <job>] [-status <status>]`: evaluations, oldest first. */
-import type { Command } from 'commander';
 import { NomadError } from '../../agent/core/lib/index.js';
 import type { EvalStatus } from '../../agent/core/structs/index.js';
 import type { Env } from './api-io.js';
-import { Exit, json, positionals, registerRaw, withClient } from './api-io.js';
-import { evalGroup } from './eval-status.js';
+import { Exit, json, positionals, withClient } from './api-io.js';
 import { evalsTable } from './job-status.js';
 import type { Out } from './jobspec-io.js';
 
@@ -24,6 +22,3 @@ export async function evalList(args: readonly string[], out: Out, env: Env = pro
   });
 }
 
-export function register(program: Command): void {
-  registerRaw(evalGroup(program), 'list', 'List evaluations', '[-json] [-job <job id>] [-status <status>] [-address host:port]', evalList);
-}

@@ -2,14 +2,9 @@
  * `nomadts eval status [-json] <eval>`: one evaluation, its placement failures (nodes
  * evaluated, filtered by which constraint, exhausted on which dimension) and what it placed.
  */
-import type { Command } from 'commander';
 import type { Env } from './api-io.js';
-import { Exit, commandGroup, formatFailedGroups, formatTime, json, keyValues, positionals, registerRaw, resolveId, shortId, table, withClient } from './api-io.js';
+import { Exit, formatFailedGroups, formatTime, json, keyValues, positionals, resolveId, shortId, table, withClient } from './api-io.js';
 import type { Out } from './jobspec-io.js';
-
-export function evalGroup(program: Command): Command {
-  return commandGroup(program, 'eval', 'Work with evaluations: status, list');
-}
 
 export async function evalStatus(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
   return withClient(out, env, args, { bool: ['json'] }, async (client, f) => {
@@ -53,6 +48,3 @@ export async function evalStatus(args: readonly string[], out: Out, env: Env = p
   });
 }
 
-export function register(program: Command): void {
-  registerRaw(evalGroup(program), 'status', 'Show an evaluation and why its placements failed', '[-json] [-address host:port] <eval id or prefix>', evalStatus);
-}

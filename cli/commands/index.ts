@@ -1,43 +1,46 @@
+/**
+ * The `nomadts` commands, registered from the light table in table.ts: each command's
+ * implementation module is imported only when that command runs.
+ */
 import type { Command } from 'commander';
-import { register as registerAgent } from './agent.js';
-import { register as registerAllocStatus } from './alloc-status.js';
-import { register as registerEvalList } from './eval-list.js';
-import { register as registerEvalStatus } from './eval-status.js';
-import { register as registerJobInspect } from './job-inspect.js';
-import { register as registerJobPlan } from './job-plan.js';
-import { register as registerJobRun } from './job-run.js';
-import { register as registerJobStatus } from './job-status.js';
-import { register as registerJobStop } from './job-stop.js';
-import { register as registerJobValidate } from './job-validate.js';
-import { register as registerNodeEligibility } from './node-eligibility.js';
-import { register as registerNodeStatus } from './node-status.js';
-import { register as registerSimulate } from './simulate.js';
-import { register as registerStatus } from './status.js';
-import { register as registerTlsCaCreate } from './tls-ca-create.js';
-import { register as registerTlsCertCreate } from './tls-cert-create.js';
-import { register as registerVersion } from './version.js';
+import { processOut } from './out.js';
+import type { CommandSpec } from './table.js';
+import { commandTable, groupDescriptions } from './table.js';
 
-/** Each command file exports one `register(program)`; the order here is the order in `--help`. */
-const registrars: ((program: Command) => void)[] = [
-  registerAgent,
-  registerJobRun,
-  registerJobStatus,
-  registerJobStop,
-  registerJobPlan,
-  registerJobInspect,
-  registerJobValidate,
-  registerNodeStatus,
-  registerNodeEligibility,
-  registerEvalStatus,
-  registerEvalList,
-  registerAllocStatus,
-  registerStatus,
-  registerSimulate,
-  registerTlsCaCreate,
-  registerTlsCertCreate,
-  registerVersion,
-];
+export { commandTable, groupDescriptions } from './table.js';
+export type { CommandRun, CommandSpec } from './table.js';
+export type { Out } from './out.js';
+export { processOut } from './out.js';
+export { packageVersion } from './version.js';
 
+/** The group command at `path` under `program`, created (with its description) on first use. */
+function group(program: Command, path: readonly string[]): Command {
+  let parent = program;
+  for (let i = 0; i < path.length; i++) {
+    const name = path[i]!;
+    const found = parent.commands.find((c) => c.name() === name);
+    parent = found ?? parent.command(name).description(groupDescriptions[path.slice(0, i + 1).join(' ')] ?? '');
+  }
+  return parent;
+}
+
+function registerOne(program: Command, spec: CommandSpec): void {
+  const name = spec.path[spec.path.length - 1]!;
+  const cmd = group(program, spec.path.slice(0, -1))
+    .command(name)
+    .description(spec.description)
+    .argument(`[${spec.argName ?? 'args'}...]`, spec.usage ?? '')
+    .allowUnknownOption(true);
+  if (spec.help !== undefined) cmd.addHelpText('after', spec.help);
+  cmd.action(async (args: string[]) => {
+    const run = await spec.load();
+    const code = await run(args, processOut);
+    process.exitCode = code;
+    if (spec.exitWhenDone === true) process.exit(code);
+  });
+}
+
+/** Registers every command of the table on `program`, in `--help` order. */
 export function registerCommands(program: Command): void {
-  for (const register of registrars) register(program);
+  for (const spec of commandTable) registerOne(program, spec);
 }

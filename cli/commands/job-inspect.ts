@@ -1,10 +1,8 @@
 /** `nomadts job inspect [-json] <job>`: the registered job (latest version) as JSON. */
-import type { Command } from 'commander';
 import { jobToJSON } from '../../agent/jobspec/index.js';
 import type { Env } from './api-io.js';
 import { Exit, positionals, resolveId, withClient } from './api-io.js';
 import type { Out } from './jobspec-io.js';
-import { jobGroup, processOut } from './jobspec-io.js';
 
 export async function jobInspect(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
   return withClient(out, env, args, { bool: ['json'] }, async (client, f) => {
@@ -17,13 +15,3 @@ export async function jobInspect(args: readonly string[], out: Out, env: Env = p
   });
 }
 
-export function register(program: Command): void {
-  jobGroup(program)
-    .command('inspect')
-    .description('Print a registered job as JSON')
-    .argument('[args...]', '[-json] [-address host:port] <job id or prefix>')
-    .allowUnknownOption(true)
-    .action(async (args: string[]) => {
-      process.exitCode = await jobInspect(args, processOut);
-    });
-}

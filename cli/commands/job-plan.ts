@@ -4,14 +4,12 @@
  * happen per task group and why placements would fail.
  * Exit codes, as Nomad: 0 no changes, 1 allocations would be created, stopped or updated, 255 error.
  */
-import type { Command } from 'commander';
 import type { PlanJobReply } from '../../agent/api/index.js';
 import { NomadError } from '../../agent/core/lib/index.js';
 import type { Env } from './api-io.js';
 import { connect, errorText, formatFailedGroups, json } from './api-io.js';
 import { readJobArgs } from './job-run.js';
 import type { Out } from './jobspec-io.js';
-import { VAR_HELP, jobGroup, processOut } from './jobspec-io.js';
 
 export const PlanExit = { noChanges: 0, changes: 1, error: 255 } as const;
 
@@ -79,14 +77,3 @@ export async function jobPlan(args: readonly string[], out: Out, env: Env = proc
   }
 }
 
-export function register(program: Command): void {
-  jobGroup(program)
-    .command('plan')
-    .description('Dry-run the scheduler for a job file: what would be placed, stopped or updated')
-    .argument('[args...]', 'flags and the job file')
-    .allowUnknownOption(true)
-    .addHelpText('after', `${VAR_HELP}  -json              print the plan as JSON\nExit codes: 0 no changes, 1 changes, 255 error.\n`)
-    .action(async (args: string[]) => {
-      process.exitCode = await jobPlan(args, processOut);
-    });
-}

@@ -4,7 +4,6 @@
  * with -output print the canonical JSON without contacting anyone.
  * Exit codes: 0 placed, 1 an error, 2 some allocations could not be placed.
  */
-import type { Command } from 'commander';
 import { NomadError } from '../../agent/core/lib/index.js';
 import type { Job } from '../../agent/core/structs/index.js';
 import { jobToJSON } from '../../agent/jobspec/index.js';
@@ -12,7 +11,7 @@ import type { Env, ParsedFlags } from './api-io.js';
 import { Exit, connect, errorText, parseFlags } from './api-io.js';
 import { monitorEval } from './eval-monitor.js';
 import type { Out } from './jobspec-io.js';
-import { VAR_HELP, formatErrors, jobGroup, processOut, readJob } from './jobspec-io.js';
+import { formatErrors, readJob } from './jobspec-io.js';
 
 const Flags = { bool: ['detach', 'output'], value: ['check-index'], multi: ['var', 'var-file'] } as const;
 
@@ -74,22 +73,3 @@ export async function jobRun(args: readonly string[], out: Out, env: Env = proce
   }
 }
 
-export function register(program: Command): void {
-  jobGroup(program)
-    .command('run')
-    .description('Submit a job and monitor its evaluation; with -output, print its canonical JSON instead')
-    .argument('[args...]', 'flags and the job file')
-    .allowUnknownOption(true)
-    .addHelpText(
-      'after',
-      `${VAR_HELP}  -detach            print the evaluation id and return without monitoring
-  -check-index N     register only if the job's modify index is N (0: only if it is new)
-  -output            print the canonical JSON and do not submit
-  -address host:port the server (default NOMADTS_ADDR, then 127.0.0.1:4647)
-Exit codes: 0 placed, 1 error, 2 some allocations could not be placed.
-`,
-    )
-    .action(async (args: string[]) => {
-      process.exitCode = await jobRun(args, processOut);
-    });
-}

@@ -3,14 +3,12 @@
  * (desired / placed / running / failed / lost from its allocations), latest evaluations,
  * placement failures while an evaluation is blocked, and allocations.
  */
-import type { Command } from 'commander';
 import type { ApiClient } from '../../agent/api/index.js';
 import type { Allocation, Evaluation, Job } from '../../agent/core/structs/index.js';
 import { allocServerTerminal } from '../../agent/core/structs/index.js';
 import type { Env } from './api-io.js';
 import { Exit, formatFailedGroups, formatTime, json, keyValues, positionals, resolveId, shortId, table, withClient } from './api-io.js';
 import type { Out } from './jobspec-io.js';
-import { jobGroup, processOut } from './jobspec-io.js';
 
 export function jobsTable(jobs: readonly Job[]): string {
   if (jobs.length === 0) return 'No running jobs\n';
@@ -122,13 +120,3 @@ export async function jobStatus(args: readonly string[], out: Out, env: Env = pr
   });
 }
 
-export function register(program: Command): void {
-  jobGroup(program)
-    .command('status')
-    .description('List jobs, or show one job: group summary, evaluations, allocations')
-    .argument('[args...]', '[-json] [-address host:port] [<job id or prefix>]')
-    .allowUnknownOption(true)
-    .action(async (args: string[]) => {
-      process.exitCode = await jobStatus(args, processOut);
-    });
-}

@@ -2,12 +2,10 @@
  * `nomadts job stop [-purge] [-detach] <job>`: deregister a job (its allocations are stopped);
  * -purge also removes it from the state. Monitors the resulting evaluation unless -detach.
  */
-import type { Command } from 'commander';
 import type { Env } from './api-io.js';
-import { Exit, positionals, registerRaw, resolveId, withClient } from './api-io.js';
+import { Exit, positionals, resolveId, withClient } from './api-io.js';
 import { monitorEval } from './eval-monitor.js';
 import type { Out } from './jobspec-io.js';
-import { jobGroup } from './jobspec-io.js';
 
 export async function jobStop(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
   return withClient(out, env, args, { bool: ['purge', 'detach', 'yes'] }, async (client, f) => {
@@ -27,6 +25,3 @@ export async function jobStop(args: readonly string[], out: Out, env: Env = proc
   });
 }
 
-export function register(program: Command): void {
-  registerRaw(jobGroup(program), 'stop', 'Stop a job (-purge: also remove it)', '[-purge] [-detach] [-address host:port] <job id or prefix>', jobStop);
-}

@@ -1,7 +1,6 @@
 /** `nomadts job validate [-var k=v]... [-var-file f]... <file>`: parse and validate offline. */
-import type { Command } from 'commander';
 import type { Out } from './jobspec-io.js';
-import { VAR_HELP, formatErrors, jobGroup, parseJobArgs, processOut, readJob } from './jobspec-io.js';
+import { formatErrors, parseJobArgs, readJob } from './jobspec-io.js';
 
 /** Returns the exit code: 0 when the job is valid, 1 otherwise (every error printed). */
 export async function jobValidate(args: readonly string[], out: Out): Promise<number> {
@@ -16,14 +15,3 @@ export async function jobValidate(args: readonly string[], out: Out): Promise<nu
   }
 }
 
-export function register(program: Command): void {
-  jobGroup(program)
-    .command('validate')
-    .description('Check a job file (HCL or JSON) for errors without submitting it')
-    .argument('[args...]', 'flags and the job file')
-    .allowUnknownOption(true)
-    .addHelpText('after', VAR_HELP)
-    .action(async (args: string[]) => {
-      process.exitCode = await jobValidate(args, processOut);
-    });
-}

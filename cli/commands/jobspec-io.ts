@@ -3,20 +3,13 @@
  * -output) parsed from the raw arguments, the job file read through agent/jobspec's
  * parseJobFile, and errors printed one per line.
  */
-import type { Command } from 'commander';
 import { MultiError, NomadError } from '../../agent/core/lib/index.js';
 import type { Job } from '../../agent/core/structs/index.js';
 import { parseJobFile } from '../../agent/jobspec/index.js';
 
-export interface Out {
-  stdout: (s: string) => void;
-  stderr: (s: string) => void;
-}
-
-export const processOut: Out = {
-  stdout: (s) => { process.stdout.write(s); },
-  stderr: (s) => { process.stderr.write(s); },
-};
+export type { Out } from './out.js';
+export { processOut } from './out.js';
+export { VAR_HELP } from './help.js';
 
 export interface JobArgs {
   file: string;
@@ -62,14 +55,3 @@ export function formatErrors(err: unknown): string {
   return `  * ${String(err)}`;
 }
 
-/** The `job` command group, created by whichever command registers first. */
-export function jobGroup(program: Command): Command {
-  return program.commands.find((c) => c.name() === 'job') ?? program.command('job').description('Work with jobs: run, status, stop, plan, inspect, validate');
-}
-
-export const VAR_HELP = `
-Flags (Nomad style, one or two dashes):
-  -var 'name=value'   set an input variable (repeatable)
-  -var-file <file>    read variables from an HCL (name = value) or JSON file (repeatable)
-Variables can also come from NOMAD_VAR_<name> environment variables.
-`;

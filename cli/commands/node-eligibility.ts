@@ -1,10 +1,8 @@
 /** `nomadts node eligibility -enable|-disable <node>`: allow or forbid new placements on a node. */
-import type { Command } from 'commander';
 import { NomadError } from '../../agent/core/lib/index.js';
 import type { Env } from './api-io.js';
-import { Exit, positionals, registerRaw, resolveId, shortId, withClient } from './api-io.js';
+import { Exit, positionals, resolveId, shortId, withClient } from './api-io.js';
 import type { Out } from './jobspec-io.js';
-import { nodeGroup } from './node-status.js';
 
 export async function nodeEligibility(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
   return withClient(out, env, args, { bool: ['enable', 'disable', 'self'] }, async (client, f) => {
@@ -19,6 +17,3 @@ export async function nodeEligibility(args: readonly string[], out: Out, env: En
   });
 }
 
-export function register(program: Command): void {
-  registerRaw(nodeGroup(program), 'eligibility', 'Mark a node eligible or ineligible for new placements', '-enable|-disable [-address host:port] <node id or prefix>', nodeEligibility);
-}

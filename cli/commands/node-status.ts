@@ -1,14 +1,9 @@
 /** `nomadts node status [-json] [<node>]`: every client node, or one node with its allocations. */
-import type { Command } from 'commander';
 import type { Node } from '../../agent/core/structs/index.js';
 import type { Env } from './api-io.js';
-import { Exit, commandGroup, formatTime, json, keyValues, positionals, registerRaw, resolveId, shortId, table, withClient } from './api-io.js';
+import { Exit, formatTime, json, keyValues, positionals, resolveId, shortId, table, withClient } from './api-io.js';
 import { allocsTable } from './job-status.js';
 import type { Out } from './jobspec-io.js';
-
-export function nodeGroup(program: Command): Command {
-  return commandGroup(program, 'node', 'Work with client nodes: status, eligibility');
-}
 
 export function nodesTable(nodes: readonly Node[]): string {
   if (nodes.length === 0) return 'No nodes registered\n';
@@ -62,6 +57,3 @@ export async function nodeStatus(args: readonly string[], out: Out, env: Env = p
   });
 }
 
-export function register(program: Command): void {
-  registerRaw(nodeGroup(program), 'status', 'List client nodes, or show one node and its allocations', '[-json] [-address host:port] [<node id or prefix>]', nodeStatus);
-}

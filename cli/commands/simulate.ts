@@ -6,7 +6,6 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from 'commander';
 import { NomadError, SeededRng } from '../../agent/core/lib/index.js';
 import type { AllocMetric, Allocation, Job } from '../../agent/core/structs/index.js';
 import { allocTerminalStatus } from '../../agent/core/structs/index.js';
@@ -14,7 +13,7 @@ import { parseJobFile } from '../../agent/jobspec/index.js';
 import { SystemClock, systemRng } from '../../agent/runtime/index.js';
 import { SimCluster } from '../../agent/sim/index.js';
 import type { Out } from './jobspec-io.js';
-import { formatErrors, processOut } from './jobspec-io.js';
+import { formatErrors } from './jobspec-io.js';
 
 interface SimArgs {
   nodes: number;
@@ -163,13 +162,3 @@ export async function simulate(args: readonly string[], out: Out): Promise<numbe
   return 0;
 }
 
-export function register(program: Command): void {
-  program
-    .command('simulate')
-    .description('Run the real scheduler on a simulated cluster and explain each placement')
-    .argument('[args...]', '-nodes N (100), -seed S, -workers W (2), then job files (default: jobs/*.nomad.hcl)')
-    .allowUnknownOption(true)
-    .action(async (args: string[]) => {
-      process.exitCode = await simulate(args, processOut);
-    });
-}

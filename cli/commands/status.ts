@@ -1,10 +1,8 @@
 /** `nomadts status [-json]`: Nomad's top-level status, the list of jobs. */
-import type { Command } from 'commander';
 import type { Env } from './api-io.js';
 import { Exit, json, positionals, withClient } from './api-io.js';
 import { jobsTable } from './job-status.js';
 import type { Out } from './jobspec-io.js';
-import { processOut } from './jobspec-io.js';
 
 export async function status(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
   return withClient(out, env, args, { bool: ['json'] }, async (client, f) => {
@@ -15,13 +13,3 @@ export async function status(args: readonly string[], out: Out, env: Env = proce
   });
 }
 
-export function register(program: Command): void {
-  program
-    .command('status')
-    .description('List the jobs of the cluster')
-    .argument('[args...]', '[-json] [-address host:port]')
-    .allowUnknownOption(true)
-    .action(async (args: string[]) => {
-      process.exitCode = await status(args, processOut);
-    });
-}

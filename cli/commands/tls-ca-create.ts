@@ -2,12 +2,10 @@
  * `nomadts tls ca create [-domain D] [-days N] [-common-name NAME]`: create the cluster's
  * certificate authority in the current directory (Nomad: `nomad tls ca create`).
  */
-import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { NomadError } from '../../agent/core/lib/index.js';
-import { DEFAULT_CA_DAYS, DEFAULT_DOMAIN, caFileNames, createCA, writeNewPemFiles } from '../../agent/tls/index.js';
+import { DEFAULT_DOMAIN, caFileNames, createCA, writeNewPemFiles } from '../../agent/tls/index.js';
 import type { Out } from './jobspec-io.js';
-import { processOut } from './jobspec-io.js';
 
 export interface TlsFlags {
   values: Map<string, string>;
@@ -79,34 +77,3 @@ export async function tlsCaCreate(args: readonly string[], out: Out, opts: { cwd
   }
 }
 
-/** The `tls` command group, created by whichever tls command registers first. */
-export function tlsGroup(program: Command): Command {
-  return program.commands.find((c) => c.name() === 'tls') ?? program.command('tls').description('Create a certificate authority and agent certificates for mutual TLS');
-}
-
-/** A subgroup of `tls` (`ca`, `cert`). */
-export function tlsSubgroup(program: Command, name: string, description: string): Command {
-  const tls = tlsGroup(program);
-  return tls.commands.find((c) => c.name() === name) ?? tls.command(name).description(description);
-}
-
-const HELP = `
-Flags (Nomad style, one or two dashes):
-  -domain <domain>      domain of the agent names the CA signs (default "${DEFAULT_DOMAIN}")
-  -days <n>             days the CA is valid (default ${DEFAULT_CA_DAYS})
-  -common-name <name>   the CA's common name (default "<domain> Agent CA <serial>")
-Writes <domain>-agent-ca.pem and <domain>-agent-ca-key.pem (mode 0600) in the current
-directory; refuses to overwrite either.
-`;
-
-export function register(program: Command): void {
-  tlsSubgroup(program, 'ca', 'Work with the certificate authority')
-    .command('create')
-    .description('Create a certificate authority for the agents')
-    .argument('[flags...]', 'Nomad-style flags')
-    .allowUnknownOption(true)
-    .addHelpText('after', HELP)
-    .action(async (args: string[]) => {
-      process.exitCode = await tlsCaCreate(args, processOut);
-    });
-}

@@ -3,14 +3,12 @@
  * [-additional-dnsname N]... [-additional-ipaddress IP]...`: an agent certificate signed by the
  * CA (Nomad: `nomad tls cert create`), written as `<region>-<role>-<domain>.pem` and `-key.pem`.
  */
-import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { NomadError } from '../../agent/core/lib/index.js';
 import type { Role } from '../../agent/tls/index.js';
-import { DEFAULT_CERT_DAYS, DEFAULT_DOMAIN, DEFAULT_REGION, ROLES, caFileNames, certFileNames, checkDomain, checkRegion, createCert, readPemFile, writeNewPemFiles } from '../../agent/tls/index.js';
+import { DEFAULT_DOMAIN, DEFAULT_REGION, ROLES, caFileNames, certFileNames, checkDomain, checkRegion, createCert, readPemFile, writeNewPemFiles } from '../../agent/tls/index.js';
 import type { Out } from './jobspec-io.js';
-import { processOut } from './jobspec-io.js';
-import { daysFlag, errorText, parseTlsFlags, tlsSubgroup } from './tls-ca-create.js';
+import { daysFlag, errorText, parseTlsFlags } from './tls-ca-create.js';
 
 const ROLE_TITLE: Record<Role, string> = { server: 'Server', client: 'Client', cli: 'Cli' };
 
@@ -59,29 +57,3 @@ export async function tlsCertCreate(args: readonly string[], out: Out, opts: { c
   }
 }
 
-const HELP = `
-Flags (Nomad style, one or two dashes):
-  -server | -client | -cli        which certificate (exactly one)
-  -region <region>                the agent's region (default "${DEFAULT_REGION}")
-  -domain <domain>                the CA's domain (default "${DEFAULT_DOMAIN}")
-  -days <n>                       days the certificate is valid (default ${DEFAULT_CERT_DAYS})
-  -ca <file>                      CA certificate (default <domain>-agent-ca.pem)
-  -key <file>                     CA key (default <domain>-agent-ca-key.pem)
-  -additional-dnsname <name>      another DNS name for the certificate (repeatable)
-  -additional-ipaddress <ip>      another IP address for the certificate (repeatable)
-Names: server.<region>.<domain> and client.<region>.<domain> (both also localhost and
-127.0.0.1), cli.<region>.<domain>. Writes <region>-<role>-<domain>.pem and
-<region>-<role>-<domain>-key.pem (mode 0600) in the current directory; refuses to overwrite.
-`;
-
-export function register(program: Command): void {
-  tlsSubgroup(program, 'cert', 'Work with agent certificates')
-    .command('create')
-    .description('Create a server, client or cli certificate signed by the CA')
-    .argument('[flags...]', 'Nomad-style flags')
-    .allowUnknownOption(true)
-    .addHelpText('after', HELP)
-    .action(async (args: string[]) => {
-      process.exitCode = await tlsCertCreate(args, processOut);
-    });
-}

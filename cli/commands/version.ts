@@ -1,8 +1,6 @@
 /** `nomadts version`: the version of this build, from package.json. Contacts nothing. */
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
-import type { Out } from './jobspec-io.js';
-import { processOut } from './jobspec-io.js';
+import type { Out } from './out.js';
 
 /** The version in the package.json two levels above this file (cli/commands → root; dist/cli/commands → dist/..). */
 export function packageVersion(): string {
@@ -26,13 +24,3 @@ export async function version(args: readonly string[], out: Out): Promise<number
   return 0;
 }
 
-export function register(program: Command): void {
-  program
-    .command('version')
-    .description('Print the version of nomadts')
-    .argument('[args...]')
-    .allowUnknownOption(true)
-    .action(async (args: string[]) => {
-      process.exitCode = await version(args, processOut);
-    });
-}

@@ -9,9 +9,7 @@ import type { ClientRpcService } from '../service/index.js';
 import type { Role } from '../tls/index.js';
 import { verifyPeer } from '../tls/index.js';
 import * as pb from '../../proto/index.js';
-import { allocClientUpdateFromProto, allocToProto } from './alloc.js';
-import { missingField } from './codec.js';
-import { nodeFromProto } from './node.js';
+import { allocClientUpdateFromProto, allocToProto, missingField, nodeFromProto } from '../rpc/index.js';
 import type { RpcServerHandle, StartRpcServerOptions } from './server.js';
 import { startRpcServer, toServiceError } from './server.js';
 

@@ -16,29 +16,29 @@ import type { Role } from '../tls/index.js';
 import { verifyPeer } from '../tls/index.js';
 import { SystemClock, systemRng } from '../runtime/index.js';
 import * as pb from '../../proto/index.js';
-import { allocMetricToProto, allocToProto } from './alloc.js';
-import { missingField } from './codec.js';
-import { evalStatusCodec, evalToProto } from './eval.js';
-import { eventToProto, topicFilterFromProto } from './event.js';
-import { jobFromProto, jobToProto } from './job.js';
-import { eligibilityCodec, nodeToProto } from './node.js';
-import { schedulerConfigFromProto, schedulerConfigToProto } from './operator.js';
-import { planAnnotationsToProto } from './plan.js';
+import {
+  ChannelOptions,
+  ErrorCodeKey,
+  ErrorFieldKey,
+  allocMetricToProto,
+  allocToProto,
+  eligibilityCodec,
+  evalStatusCodec,
+  evalToProto,
+  eventToProto,
+  jobFromProto,
+  jobToProto,
+  missingField,
+  nodeToProto,
+  planAnnotationsToProto,
+  schedulerConfigFromProto,
+  schedulerConfigToProto,
+  topicFilterFromProto,
+} from '../rpc/index.js';
 
 /** Who may call what: every agent role may read; writes are for operators (cli) and servers. */
 export const ReadRoles: readonly Role[] = ['cli', 'client', 'server'];
 export const WriteRoles: readonly Role[] = ['cli', 'server'];
-
-/** 16 MiB: a large job or a full node list fits; anything bigger is refused before decoding. */
-export const MaxMessageBytes = 16 * 1024 * 1024;
-
-/** grpc-js channel options shared by the server and the API client. */
-export const ChannelOptions: grpc.ChannelOptions = {
-  'grpc.max_receive_message_length': MaxMessageBytes,
-  'grpc.max_send_message_length': MaxMessageBytes,
-  'grpc.keepalive_time_ms': 60_000,
-  'grpc.keepalive_timeout_ms': 20_000,
-};
 
 /** The server also closes connections idle for 10 minutes (longer than the longest blocking query). */
 const ServerOptions: grpc.ServerOptions = {
@@ -47,10 +47,6 @@ const ServerOptions: grpc.ServerOptions = {
   'grpc.keepalive_permit_without_calls': 1,
   'grpc.http2.min_ping_interval_without_data_ms': 30_000,
 };
-
-/** Trailer keys carrying the NomadError's code and field. */
-export const ErrorCodeKey = 'nomadts-error-code';
-export const ErrorFieldKey = 'nomadts-error-field';
 
 const StatusOf: Record<ErrorCode, grpc.status> = {
   not_found: grpc.status.NOT_FOUND,

@@ -14,8 +14,9 @@ import { simulatedNodes } from '../sim/index.js';
 import type { CertificateBundle } from '../tls/index.js';
 import { createCA, createCert } from '../tls/index.js';
 import * as pb from '../../proto/index.js';
+import { RpcApiClient, jobToProto } from '../rpc/index.js';
 import type { RpcServerHandle } from './index.js';
-import { RpcApiClient, jobToProto, startRpcServer } from './index.js';
+import { startRpcServer } from './index.js';
 
 const jobFile = fileURLToPath(new URL('../../jobs/hello-web.nomad.hcl', import.meta.url));
 

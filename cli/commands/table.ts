@@ -1,0 +1,152 @@
+/**
+ * The command table: every `nomadts` command's name, description, usage and help text, and a
+ * loader for its implementation. Only this table (and commander) is loaded at start-up; a
+ * command's module, which may pull in grpc-js, the jobspec parser or the whole agent, is
+ * imported when that command runs. So `nomadts version` and `--help` stay fast.
+ */
+import { AGENT_HELP, JOB_PLAN_HELP, JOB_RUN_HELP, TLS_CA_CREATE_HELP, TLS_CERT_CREATE_HELP, VAR_HELP } from './help.js';
+import type { Out } from './out.js';
+
+/** A command's implementation: raw Nomad-style arguments in, exit code out. */
+export type CommandRun = (args: readonly string[], out: Out) => Promise<number>;
+
+export interface CommandSpec {
+  /** Words after `nomadts`: ['job', 'run']. Every word but the last names a group. */
+  path: readonly string[];
+  description: string;
+  /** Shown as the description of the `[args...]` argument in `--help`. */
+  usage?: string;
+  /** Printed after the usage in `--help`. */
+  help?: string;
+  /** The argument's name in `--help` (default `args`). */
+  argName?: string;
+  /** Imports the implementation; called only when the command runs. */
+  load: () => Promise<CommandRun>;
+  /** Exit the process with the code once the command returns (the agent: grpc timers hold the loop). */
+  exitWhenDone?: boolean;
+}
+
+/** Descriptions of the command groups, by path joined with a space. */
+export const groupDescriptions: Readonly<Record<string, string>> = {
+  job: 'Work with jobs: run, status, stop, plan, inspect, validate',
+  node: 'Work with client nodes: status, eligibility',
+  eval: 'Work with evaluations: status, list',
+  alloc: 'Work with allocations: status',
+  tls: 'Create a certificate authority and agent certificates for mutual TLS',
+  'tls ca': 'Work with the certificate authority',
+  'tls cert': 'Work with agent certificates',
+};
+
+/** In `--help` order. */
+export const commandTable: readonly CommandSpec[] = [
+  {
+    path: ['agent'],
+    description: 'Run a nomadts agent; -dev runs a server and a client in this process',
+    usage: '-dev [-data-dir D] [-bind ADDR] [-rpc-port N] [-region R]',
+    help: AGENT_HELP,
+    load: async () => (await import('./agent.js')).agentMain,
+    exitWhenDone: true,
+  },
+  {
+    path: ['job', 'run'],
+    description: 'Submit a job and monitor its evaluation; with -output, print its canonical JSON instead',
+    usage: 'flags and the job file',
+    help: JOB_RUN_HELP,
+    load: async () => (await import('./job-run.js')).jobRun,
+  },
+  {
+    path: ['job', 'status'],
+    description: 'List jobs, or show one job: group summary, evaluations, allocations',
+    usage: '[-json] [-address host:port] [<job id or prefix>]',
+    load: async () => (await import('./job-status.js')).jobStatus,
+  },
+  {
+    path: ['job', 'stop'],
+    description: 'Stop a job (-purge: also remove it)',
+    usage: '[-purge] [-detach] [-address host:port] <job id or prefix>',
+    load: async () => (await import('./job-stop.js')).jobStop,
+  },
+  {
+    path: ['job', 'plan'],
+    description: 'Dry-run the scheduler for a job file: what would be placed, stopped or updated',
+    usage: 'flags and the job file',
+    help: JOB_PLAN_HELP,
+    load: async () => (await import('./job-plan.js')).jobPlan,
+  },
+  {
+    path: ['job', 'inspect'],
+    description: 'Print a registered job as JSON',
+    usage: '[-json] [-address host:port] <job id or prefix>',
+    load: async () => (await import('./job-inspect.js')).jobInspect,
+  },
+  {
+    path: ['job', 'validate'],
+    description: 'Check a job file (HCL or JSON) for errors without submitting it',
+    usage: 'flags and the job file',
+    help: VAR_HELP,
+    load: async () => (await import('./job-validate.js')).jobValidate,
+  },
+  {
+    path: ['node', 'status'],
+    description: 'List client nodes, or show one node and its allocations',
+    usage: '[-json] [-address host:port] [<node id or prefix>]',
+    load: async () => (await import('./node-status.js')).nodeStatus,
+  },
+  {
+    path: ['node', 'eligibility'],
+    description: 'Mark a node eligible or ineligible for new placements',
+    usage: '-enable|-disable [-address host:port] <node id or prefix>',
+    load: async () => (await import('./node-eligibility.js')).nodeEligibility,
+  },
+  {
+    path: ['eval', 'status'],
+    description: 'Show an evaluation and why its placements failed',
+    usage: '[-json] [-address host:port] <eval id or prefix>',
+    load: async () => (await import('./eval-status.js')).evalStatus,
+  },
+  {
+    path: ['eval', 'list'],
+    description: 'List evaluations',
+    usage: '[-json] [-job <job id>] [-status <status>] [-address host:port]',
+    load: async () => (await import('./eval-list.js')).evalList,
+  },
+  {
+    path: ['alloc', 'status'],
+    description: 'Show an allocation and why it was placed where it is',
+    usage: '[-json] [-address host:port] <alloc id or prefix>',
+    load: async () => (await import('./alloc-status.js')).allocStatus,
+  },
+  {
+    path: ['status'],
+    description: 'List the jobs of the cluster',
+    usage: '[-json] [-address host:port]',
+    load: async () => (await import('./status.js')).status,
+  },
+  {
+    path: ['simulate'],
+    description: 'Run the real scheduler on a simulated cluster and explain each placement',
+    usage: '-nodes N (100), -seed S, -workers W (2), then job files (default: jobs/*.nomad.hcl)',
+    load: async () => (await import('./simulate.js')).simulate,
+  },
+  {
+    path: ['tls', 'ca', 'create'],
+    description: 'Create a certificate authority for the agents',
+    usage: 'Nomad-style flags',
+    argName: 'flags',
+    help: TLS_CA_CREATE_HELP,
+    load: async () => (await import('./tls-ca-create.js')).tlsCaCreate,
+  },
+  {
+    path: ['tls', 'cert', 'create'],
+    description: 'Create a server, client or cli certificate signed by the CA',
+    usage: 'Nomad-style flags',
+    argName: 'flags',
+    help: TLS_CERT_CREATE_HELP,
+    load: async () => (await import('./tls-cert-create.js')).tlsCertCreate,
+  },
+  {
+    path: ['version'],
+    description: 'Print the version of nomadts',
+    load: async () => (await import('./version.js')).version,
+  },
+];
