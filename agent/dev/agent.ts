@@ -13,7 +13,7 @@
  * (tasks stopped, alloc dirs and persisted state removed), then the client, the listener and
  * the server stop, the discovery file is removed, and a temporary data dir is deleted.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AgentDiscovery } from '../api/index.js';
@@ -24,10 +24,11 @@ import { ClientAgent } from '../client/agent/index.js';
 import type { TaskDriver } from '../client/drivers/index.js';
 import { MockDriver, RawExecDriver } from '../client/drivers/index.js';
 import { defaultClientConfig, rawExecEnabled } from '../client/fingerprint/index.js';
+import { AllocDir, TaskLogs } from '../client/taskrunner/index.js';
 import type { Clock } from '../core/lib/index.js';
 import { NomadError } from '../core/lib/index.js';
 import type { Allocation, TaskState } from '../core/structs/index.js';
-import type { RpcServerHandle } from '../rpc-server/index.js';
+import type { AllocLogSource, RpcServerHandle } from '../rpc-server/index.js';
 import { startAgentRpcServer } from '../rpc-server/index.js';
 import { SystemClock, systemRng } from '../runtime/index.js';
 import { Server } from '../server/index.js';
@@ -138,6 +139,19 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     server.start();
     cleanups.push(() => server.stop());
 
+    // `alloc logs` for this agent's own client: its alloc dirs' log files (set once the client exists).
+    let localNodeId = (): string | undefined => undefined;
+    const logs: AllocLogSource = {
+      servesNode: (nodeId) => nodeId !== '' && nodeId === localNodeId(),
+      read: (allocId, task, stream, o) => {
+        const dir = new AllocDir(dataDir, allocId).logDir;
+        if (!existsSync(dir)) {
+          throw new NomadError('not_found', `allocation ${allocId} has no log directory on this node (not started yet, or garbage-collected)`, { field: 'alloc_id' });
+        }
+        return new TaskLogs(dir, clock).readLogs(task, stream, o);
+      },
+    };
+
     const clientService = new ClientRpcService({ server, clock, rng: rng.fork() });
     cleanups.push(() => clientService.stop());
     let rpc: RpcServerHandle;
@@ -151,6 +165,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
         clock,
         rng: rng.fork(),
         clientService,
+        logs,
       });
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
@@ -254,6 +269,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       onError: (what, err) => emit({ kind: 'error', what, message: err instanceof Error ? err.message : String(err) }),
     });
     cleanups.push(() => client.stop());
+    localNodeId = () => client.node?.id;
     await client.start();
 
     // A client restart: pick the persisted allocations up again. The server keeps what it still

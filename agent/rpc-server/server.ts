@@ -96,6 +96,30 @@ export interface StartRpcServerOptions {
   rng?: Rng;
   /** Adds further services (e.g. agent/rpc addClientService) to the same listener before it binds. */
   addServices?: (srv: grpc.Server) => void;
+  /** Task logs of the allocations this agent's own client runs (AllocService.Logs); none: no logs here. */
+  logs?: AllocLogSource;
+}
+
+export type AllocLogStream = 'stdout' | 'stderr';
+
+export interface AllocLogReadOptions {
+  /** Bytes from the origin (default 0). */
+  offset?: number;
+  /** `start` (default) or `end` (offset counts back from the end). */
+  origin?: 'start' | 'end';
+  /** Keep yielding new bytes until `signal` aborts. */
+  follow?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * Where AllocService.Logs reads from: the task logs of the allocations of the nodes this agent
+ * runs a client for (agent/dev wires its alloc runners' log directories). Remote nodes come later.
+ */
+export interface AllocLogSource {
+  /** Whether this agent runs the client of `nodeId` (so has its allocations' logs). */
+  servesNode(nodeId: string): boolean;
+  read(allocId: string, task: string, stream: AllocLogStream, opts: AllocLogReadOptions): AsyncGenerator<Buffer>;
 }
 
 export interface RpcServerHandle {
@@ -227,6 +251,15 @@ export async function startRpcServer(opts: StartRpcServerOptions): Promise<RpcSe
       const r = await service.stopAlloc(req.allocId);
       return { meta: { index: r.index }, evalId: r.evalId };
     }),
+    logs: (call: grpc.ServerWritableStream<pb.AllocLogsRequest, pb.AllocLogsChunk>) => {
+      try {
+        authenticate(call, ReadRoles);
+      } catch (err) {
+        call.emit('error', Object.assign(new Error(err instanceof Error ? err.message : String(err)), err instanceof PeerRefused ? { code: err.status, details: err.message } : toServiceError(err)));
+        return;
+      }
+      void streamLogs(service, opts.logs, call);
+    },
     signal: unimplemented('AllocService.Signal') as grpc.handleUnaryCall<pb.SignalAllocRequest, pb.SignalAllocResponse>,
     restart: unimplemented('AllocService.Restart') as grpc.handleUnaryCall<pb.RestartAllocRequest, pb.RestartAllocResponse>,
   };
@@ -308,6 +341,67 @@ class PeerRefused extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/** The request's stream and origin, checked (empty = the default). */
+function logRequest(req: pb.AllocLogsRequest): { stream: AllocLogStream; origin: 'start' | 'end' } {
+  const stream = req.stream === '' ? 'stdout' : req.stream;
+  if (stream !== 'stdout' && stream !== 'stderr') {
+    throw new NomadError('invalid_argument', `log stream must be "stdout" or "stderr", got ${JSON.stringify(req.stream)}`, { field: 'stream' });
+  }
+  const origin = req.origin === '' ? 'start' : req.origin;
+  if (origin !== 'start' && origin !== 'end') {
+    throw new NomadError('invalid_argument', `log origin must be "start" or "end", got ${JSON.stringify(req.origin)}`, { field: 'origin' });
+  }
+  if (!Number.isSafeInteger(req.offset) || req.offset < 0) {
+    throw new NomadError('invalid_argument', `log offset must be a non-negative integer, got ${req.offset}`, { field: 'offset' });
+  }
+  return { stream, origin };
+}
+
+/**
+ * AllocService.Logs: the allocation must exist, the task be one of its group's, and its node
+ * be run by this agent; then the log's bytes until its end (or, following, until the caller
+ * goes away).
+ */
+async function streamLogs(service: ApiService, source: AllocLogSource | undefined, call: grpc.ServerWritableStream<pb.AllocLogsRequest, pb.AllocLogsChunk>): Promise<void> {
+  const abort = new AbortController();
+  call.on('cancelled', () => abort.abort());
+  call.on('close', () => abort.abort());
+  const req = call.request;
+  try {
+    const { stream, origin } = logRequest(req);
+    if (req.allocId === '') throw missingField('request', 'alloc_id');
+    const alloc = (await service.getAlloc(req.allocId, { namespace: '', index: 0, waitMs: 0 })).value;
+    const tasks = alloc.job.taskGroups.find((g) => g.name === alloc.taskGroup)?.tasks.map((t) => t.name) ?? [];
+    if (!tasks.includes(req.task)) {
+      const what = req.task === '' ? 'no task given' : `unknown task ${JSON.stringify(req.task)}`;
+      throw new NomadError('not_found', `${what} in allocation ${alloc.id}; its tasks: ${tasks.join(', ')}`, { field: 'task' });
+    }
+    if (source === undefined || !source.servesNode(alloc.nodeId)) {
+      throw new NomadError('not_found', `logs of allocation ${alloc.id} are on node ${alloc.nodeId} (${alloc.nodeName}), which this agent does not run`, { field: 'alloc_id' });
+    }
+    let sent = 0;
+    const file = `${req.task}.${stream}`;
+    for await (const data of source.read(alloc.id, req.task, stream, { offset: req.offset, origin, follow: req.follow, signal: abort.signal })) {
+      if (abort.signal.aborted) break;
+      const more = call.write({ data, file, offset: sent });
+      sent += data.length;
+      // Respect the caller's pace: wait for the transport to drain before reading on.
+      if (!more) await new Promise<void>((resolve) => {
+        const done = (): void => {
+          call.off('drain', done);
+          abort.signal.removeEventListener('abort', done);
+          resolve();
+        };
+        call.on('drain', done);
+        abort.signal.addEventListener('abort', done, { once: true });
+      });
+    }
+    if (!abort.signal.aborted) call.end();
+  } catch (err) {
+    if (!abort.signal.aborted) call.emit('error', Object.assign(new Error('logs refused'), toServiceError(err)));
   }
 }
 

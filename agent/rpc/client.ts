@@ -221,6 +221,32 @@ export class RpcApiClient {
     return { index: res.meta?.index ?? 0, evalId: res.evalId };
   }
 
+  /**
+   * A task's stdout (default) or stderr log: its bytes from `origin` (`start`, or `end` with
+   * `offset` counting back) until the end, or with `follow` until `signal` aborts. Only the agent
+   * whose client runs the allocation serves its logs.
+   */
+  async *allocLogs(
+    allocId: string,
+    task: string,
+    opts: { stream?: 'stdout' | 'stderr'; follow?: boolean; origin?: 'start' | 'end'; offset?: number; signal?: AbortSignal } = {},
+  ): AsyncGenerator<Buffer> {
+    const call = this.allocs.logs({ allocId, task, stream: opts.stream ?? 'stdout', follow: opts.follow ?? false, origin: opts.origin ?? 'start', offset: opts.offset ?? 0 });
+    const abort = (): void => call.cancel();
+    if (opts.signal?.aborted === true) call.cancel();
+    opts.signal?.addEventListener('abort', abort, { once: true });
+    try {
+      for await (const chunk of call as AsyncIterable<pb.AllocLogsChunk>) yield chunk.data;
+    } catch (err) {
+      const e = err as grpc.ServiceError;
+      if (e.code === grpc.status.CANCELLED && opts.signal?.aborted === true) return;
+      throw fromServiceError(e, this.address);
+    } finally {
+      opts.signal?.removeEventListener('abort', abort);
+      call.cancel();
+    }
+  }
+
   // ---- Evaluations ---------------------------------------------------------------
 
   async getEval(evalId: string, q: QueryOptions = {}): Promise<QueryResult<Evaluation>> {

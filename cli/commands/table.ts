@@ -31,7 +31,7 @@ export const groupDescriptions: Readonly<Record<string, string>> = {
   job: 'Work with jobs: run, status, stop, plan, inspect, validate',
   node: 'Work with client nodes: status, eligibility',
   eval: 'Work with evaluations: status, list',
-  alloc: 'Work with allocations: status',
+  alloc: 'Work with allocations: status, logs',
   tls: 'Create a certificate authority and agent certificates for mutual TLS',
   'tls ca': 'Work with the certificate authority',
   'tls cert': 'Work with agent certificates',
@@ -115,6 +115,12 @@ export const commandTable: readonly CommandSpec[] = [
     description: 'Show an allocation and why it was placed where it is',
     usage: '[-json] [-address host:port] <alloc id or prefix>',
     load: async () => (await import('./alloc-status.js')).allocStatus,
+  },
+  {
+    path: ['alloc', 'logs'],
+    description: "Print a task's stdout (or -stderr) log; -f follows it, -tail -n N shows the last N lines",
+    usage: '[-stderr] [-f] [-tail] [-n lines] [-address host:port] <alloc id or prefix> [<task>]',
+    load: async () => (await import('./alloc-logs.js')).allocLogs,
   },
   {
     path: ['status'],

@@ -279,6 +279,29 @@ export interface RestartAllocRequest {
 export interface RestartAllocResponse {
 }
 
+export interface AllocLogsRequest {
+  allocId: string;
+  task: string;
+  /** "stdout" (default when empty) or "stderr". */
+  stream: string;
+  /** Keep streaming new bytes until the caller cancels. */
+  follow: boolean;
+  /**
+   * "start" (default when empty): offset bytes from the start of the oldest log file;
+   * "end": offset bytes back from the end (a tail).
+   */
+  origin: string;
+  offset: number;
+}
+
+export interface AllocLogsChunk {
+  data: Buffer;
+  /** The log the bytes come from, `<task>.<stream>` (its rotated files are read in order). */
+  file: string;
+  /** Bytes of this response stream sent before this chunk. */
+  offset: number;
+}
+
 export interface GetEvalRequest {
   query?: QueryOptions | undefined;
   evalId: string;
@@ -2930,6 +2953,200 @@ export const RestartAllocResponse: MessageFns<RestartAllocResponse> = {
   },
 };
 
+function createBaseAllocLogsRequest(): AllocLogsRequest {
+  return { allocId: "", task: "", stream: "", follow: false, origin: "", offset: 0 };
+}
+
+export const AllocLogsRequest: MessageFns<AllocLogsRequest> = {
+  encode(message: AllocLogsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.allocId !== "") {
+      writer.uint32(10).string(message.allocId);
+    }
+    if (message.task !== "") {
+      writer.uint32(18).string(message.task);
+    }
+    if (message.stream !== "") {
+      writer.uint32(26).string(message.stream);
+    }
+    if (message.follow !== false) {
+      writer.uint32(32).bool(message.follow);
+    }
+    if (message.origin !== "") {
+      writer.uint32(42).string(message.origin);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(48).int64(message.offset);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AllocLogsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAllocLogsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.allocId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.task = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.stream = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.follow = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.origin = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<AllocLogsRequest>): AllocLogsRequest {
+    return AllocLogsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AllocLogsRequest>): AllocLogsRequest {
+    const message = createBaseAllocLogsRequest();
+    message.allocId = object.allocId ?? "";
+    message.task = object.task ?? "";
+    message.stream = object.stream ?? "";
+    message.follow = object.follow ?? false;
+    message.origin = object.origin ?? "";
+    message.offset = object.offset ?? 0;
+    return message;
+  },
+};
+
+function createBaseAllocLogsChunk(): AllocLogsChunk {
+  return { data: Buffer.alloc(0), file: "", offset: 0 };
+}
+
+export const AllocLogsChunk: MessageFns<AllocLogsChunk> = {
+  encode(message: AllocLogsChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.data.length !== 0) {
+      writer.uint32(10).bytes(message.data);
+    }
+    if (message.file !== "") {
+      writer.uint32(18).string(message.file);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(24).int64(message.offset);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AllocLogsChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAllocLogsChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.file = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<AllocLogsChunk>): AllocLogsChunk {
+    return AllocLogsChunk.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AllocLogsChunk>): AllocLogsChunk {
+    const message = createBaseAllocLogsChunk();
+    message.data = object.data ?? Buffer.alloc(0);
+    message.file = object.file ?? "";
+    message.offset = object.offset ?? 0;
+    return message;
+  },
+};
+
 function createBaseGetEvalRequest(): GetEvalRequest {
   return { query: undefined, evalId: "" };
 }
@@ -4988,6 +5205,20 @@ export const AllocServiceService = {
       Buffer.from(RestartAllocResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RestartAllocResponse => RestartAllocResponse.decode(value),
   },
+  /**
+   * A task's stdout or stderr log, as Nomad's /v1/client/fs/logs. Served by the agent whose
+   * client runs the allocation; ends at the end of the log unless following (then it ends
+   * when the caller cancels).
+   */
+  logs: {
+    path: "/nomadts.v1.AllocService/Logs" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: AllocLogsRequest): Buffer => Buffer.from(AllocLogsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AllocLogsRequest => AllocLogsRequest.decode(value),
+    responseSerialize: (value: AllocLogsChunk): Buffer => Buffer.from(AllocLogsChunk.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AllocLogsChunk => AllocLogsChunk.decode(value),
+  },
 } as const;
 
 export interface AllocServiceServer extends UntypedServiceImplementation {
@@ -4996,6 +5227,12 @@ export interface AllocServiceServer extends UntypedServiceImplementation {
   stop: handleUnaryCall<StopAllocRequest, StopAllocResponse>;
   signal: handleUnaryCall<SignalAllocRequest, SignalAllocResponse>;
   restart: handleUnaryCall<RestartAllocRequest, RestartAllocResponse>;
+  /**
+   * A task's stdout or stderr log, as Nomad's /v1/client/fs/logs. Served by the agent whose
+   * client runs the allocation; ends at the end of the log unless following (then it ends
+   * when the caller cancels).
+   */
+  logs: handleServerStreamingCall<AllocLogsRequest, AllocLogsChunk>;
 }
 
 export interface AllocServiceClient extends Client {
@@ -5074,6 +5311,17 @@ export interface AllocServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RestartAllocResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * A task's stdout or stderr log, as Nomad's /v1/client/fs/logs. Served by the agent whose
+   * client runs the allocation; ends at the end of the log unless following (then it ends
+   * when the caller cancels).
+   */
+  logs(request: AllocLogsRequest, options?: Partial<CallOptions>): ClientReadableStream<AllocLogsChunk>;
+  logs(
+    request: AllocLogsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<AllocLogsChunk>;
 }
 
 export const AllocServiceClient = makeGenericClientConstructor(
