@@ -28,7 +28,7 @@ import { AllocDir, TaskLogs } from '../client/taskrunner/index.js';
 import type { Clock } from '../core/lib/index.js';
 import { NomadError } from '../core/lib/index.js';
 import type { Allocation, TaskState } from '../core/structs/index.js';
-import type { AllocLogSource, RpcServerHandle } from '../rpc-server/index.js';
+import type { AllocLogSource, AllocTaskControl, RpcServerHandle } from '../rpc-server/index.js';
 import { startAgentRpcServer } from '../rpc-server/index.js';
 import { SystemClock, systemRng } from '../runtime/index.js';
 import { Server } from '../server/index.js';
@@ -152,6 +152,19 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       },
     };
 
+    // `alloc signal` / `alloc restart` for this agent's own client: its alloc runners (set once they exist).
+    let localRunner: (allocId: string) => AllocRunner | undefined = () => undefined;
+    const runnerOf = (allocId: string): AllocRunner => {
+      const ar = localRunner(allocId);
+      if (ar === undefined) throw new NomadError('conflict', `allocation ${allocId} is not running on this agent's client (not started yet, or already stopped)`, { field: 'alloc_id' });
+      return ar;
+    };
+    const tasks: AllocTaskControl = {
+      servesNode: (nodeId) => nodeId !== '' && nodeId === localNodeId(),
+      signal: (allocId, task, sig) => runnerOf(allocId).signalTasks(task, sig),
+      restart: (allocId, task) => runnerOf(allocId).restartTasks(task),
+    };
+
     const clientService = new ClientRpcService({ server, clock, rng: rng.fork() });
     cleanups.push(() => clientService.stop());
     let rpc: RpcServerHandle;
@@ -166,6 +179,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
         rng: rng.fork(),
         clientService,
         logs,
+        tasks,
       });
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
@@ -182,6 +196,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     const byName = new Map(drivers.map((d) => [d.name, d]));
 
     const runners = new Map<string, AllocRunner>();
+    localRunner = (allocId) => runners.get(allocId);
     const updates = new Map<string, Promise<void>>();
     const names = new Map<string, string>();
     const lastStatus = new Map<string, string>();

@@ -10,6 +10,7 @@ import type { ErrorCode, Rng } from '../core/lib/index.js';
 import { NomadError } from '../core/lib/index.js';
 import type { Clock } from '../core/lib/index.js';
 import type { Server } from '../server/index.js';
+import type { Allocation } from '../core/structs/index.js';
 import type { QueryOptions as DomainQuery } from '../service/index.js';
 import { ApiService } from '../service/index.js';
 import type { Role } from '../tls/index.js';
@@ -98,6 +99,21 @@ export interface StartRpcServerOptions {
   addServices?: (srv: grpc.Server) => void;
   /** Task logs of the allocations this agent's own client runs (AllocService.Logs); none: no logs here. */
   logs?: AllocLogSource;
+  /** Signals and restarts of the tasks this agent's own client runs (AllocService.Signal/Restart); none: refused. */
+  tasks?: AllocTaskControl;
+}
+
+/**
+ * Where AllocService.Signal and Restart act: the task runners of the nodes this agent runs a
+ * client for (agent/dev wires its alloc runners). Remote nodes come later.
+ */
+export interface AllocTaskControl {
+  /** Whether this agent runs the client of `nodeId`. */
+  servesNode(nodeId: string): boolean;
+  /** Signal `task`, or every running task when ''. */
+  signal(allocId: string, task: string, signal: string): Promise<void>;
+  /** Restart `task` in place, or every running task when ''. */
+  restart(allocId: string, task: string): Promise<void>;
 }
 
 export type AllocLogStream = 'stdout' | 'stderr';
@@ -260,8 +276,17 @@ export async function startRpcServer(opts: StartRpcServerOptions): Promise<RpcSe
       }
       void streamLogs(service, opts.logs, call);
     },
-    signal: unimplemented('AllocService.Signal') as grpc.handleUnaryCall<pb.SignalAllocRequest, pb.SignalAllocResponse>,
-    restart: unimplemented('AllocService.Restart') as grpc.handleUnaryCall<pb.RestartAllocRequest, pb.RestartAllocResponse>,
+    signal: unary<pb.SignalAllocRequest, pb.SignalAllocResponse>(WriteRoles, async (req) => {
+      const alloc = await localAlloc(service, opts.tasks, req.allocId, req.task, 'signalled');
+      // Nomad's default signal for alloc signal.
+      await opts.tasks!.signal(alloc.id, req.task, req.signal === '' ? 'SIGKILL' : req.signal);
+      return {};
+    }),
+    restart: unary<pb.RestartAllocRequest, pb.RestartAllocResponse>(WriteRoles, async (req) => {
+      const alloc = await localAlloc(service, opts.tasks, req.allocId, req.task, 'restarted');
+      await opts.tasks!.restart(alloc.id, req.task);
+      return {};
+    }),
   };
 
   const evals: pb.EvalServiceServer = {
@@ -358,6 +383,23 @@ function logRequest(req: pb.AllocLogsRequest): { stream: AllocLogStream; origin:
     throw new NomadError('invalid_argument', `log offset must be a non-negative integer, got ${req.offset}`, { field: 'offset' });
   }
   return { stream, origin };
+}
+
+/**
+ * The allocation of a Signal or Restart: it must exist, `task` (when given) be one of its
+ * group's, and its node be run by this agent.
+ */
+async function localAlloc(service: ApiService, control: AllocTaskControl | undefined, allocId: string, task: string, what: string): Promise<Allocation> {
+  if (allocId === '') throw missingField('request', 'alloc_id');
+  const alloc = (await service.getAlloc(allocId, { namespace: '', index: 0, waitMs: 0 })).value;
+  const tasks = alloc.job.taskGroups.find((g) => g.name === alloc.taskGroup)?.tasks.map((t) => t.name) ?? [];
+  if (task !== '' && !tasks.includes(task)) {
+    throw new NomadError('not_found', `unknown task ${JSON.stringify(task)} in allocation ${alloc.id}; its tasks: ${tasks.join(', ')}`, { field: 'task' });
+  }
+  if (control === undefined || !control.servesNode(alloc.nodeId)) {
+    throw new NomadError('not_found', `tasks of allocation ${alloc.id} run on node ${alloc.nodeId} (${alloc.nodeName}), which this agent does not run, so they cannot be ${what} here`, { field: 'alloc_id' });
+  }
+  return alloc;
 }
 
 /**

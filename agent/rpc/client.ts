@@ -222,6 +222,22 @@ export class RpcApiClient {
   }
 
   /**
+   * Send `signal` (e.g. `SIGUSR1`; default SIGKILL, as Nomad) to a task of an allocation, or to
+   * its running tasks when `task` is ''. Only the agent whose client runs the allocation can.
+   */
+  async signalAlloc(allocId: string, task: string, signal: string): Promise<void> {
+    await this.call<pb.SignalAllocRequest, pb.SignalAllocResponse>(this.allocs, 'signal', { write: writeOpts(), allocId, task, signal });
+  }
+
+  /**
+   * Restart a task of an allocation in place (or its running tasks when `task` is ''), outside
+   * the restart policy. Resolves once the old processes have exited.
+   */
+  async restartAlloc(allocId: string, task = ''): Promise<void> {
+    await this.call<pb.RestartAllocRequest, pb.RestartAllocResponse>(this.allocs, 'restart', { write: writeOpts(), allocId, task, allTasks: false });
+  }
+
+  /**
    * A task's stdout (default) or stderr log: its bytes from `origin` (`start`, or `end` with
    * `offset` counting back) until the end, or with `follow` until `signal` aborts. Only the agent
    * whose client runs the allocation serves its logs.

@@ -55,3 +55,20 @@ Names: server.<region>.<domain> and client.<region>.<domain> (both also localhos
 127.0.0.1), cli.<region>.<domain>. Writes <region>-<role>-<domain>.pem and
 <region>-<role>-<domain>-key.pem (mode 0600) in the current directory; refuses to overwrite.
 `;
+
+export const ALLOC_SIGNAL_HELP = `
+  -s SIG             the signal, e.g. SIGUSR1 or USR1 (default SIGKILL, as Nomad)
+Without <task> every running task of the allocation gets the signal. Served by the agent whose
+client runs the allocation; a task that is not running is refused.
+`;
+
+export const ALLOC_RESTART_HELP = `
+Stops the task with its kill_signal and kill_timeout and starts it again at once. The restart is
+counted in the task's restarts but not against its restart policy. Without <task> every running
+task of the allocation restarts.
+`;
+
+export const JOB_INIT_HELP = `
+  -short             leave out the explanatory comments
+Refuses to overwrite an existing file. The example runs a raw_exec task on nomadts agent -dev.
+`;

@@ -4,7 +4,7 @@
  * command's module, which may pull in grpc-js, the jobspec parser or the whole agent, is
  * imported when that command runs. So `nomadts version` and `--help` stay fast.
  */
-import { AGENT_HELP, JOB_PLAN_HELP, JOB_RUN_HELP, TLS_CA_CREATE_HELP, TLS_CERT_CREATE_HELP, VAR_HELP } from './help.js';
+import { AGENT_HELP, ALLOC_RESTART_HELP, ALLOC_SIGNAL_HELP, JOB_INIT_HELP, JOB_PLAN_HELP, JOB_RUN_HELP, TLS_CA_CREATE_HELP, TLS_CERT_CREATE_HELP, VAR_HELP } from './help.js';
 import type { Out } from './out.js';
 
 /** A command's implementation: raw Nomad-style arguments in, exit code out. */
@@ -28,10 +28,10 @@ export interface CommandSpec {
 
 /** Descriptions of the command groups, by path joined with a space. */
 export const groupDescriptions: Readonly<Record<string, string>> = {
-  job: 'Work with jobs: run, status, stop, plan, inspect, validate',
+  job: 'Work with jobs: init, run, status, stop, plan, inspect, validate',
   node: 'Work with client nodes: status, eligibility',
   eval: 'Work with evaluations: status, list',
-  alloc: 'Work with allocations: status, logs',
+  alloc: 'Work with allocations: status, logs, signal, restart, stop',
   tls: 'Create a certificate authority and agent certificates for mutual TLS',
   'tls ca': 'Work with the certificate authority',
   'tls cert': 'Work with agent certificates',
@@ -59,6 +59,13 @@ export const commandTable: readonly CommandSpec[] = [
     description: 'List jobs, or show one job: group summary, evaluations, allocations',
     usage: '[-json] [-address host:port] [<job id or prefix>]',
     load: async () => (await import('./job-status.js')).jobStatus,
+  },
+  {
+    path: ['job', 'init'],
+    description: 'Write an example job file (default example.nomad.hcl) to start from',
+    usage: '[-short] [<file>]',
+    help: JOB_INIT_HELP,
+    load: async () => (await import('./job-init.js')).jobInit,
   },
   {
     path: ['job', 'stop'],
@@ -121,6 +128,26 @@ export const commandTable: readonly CommandSpec[] = [
     description: "Print a task's stdout (or -stderr) log; -f follows it, -tail -n N shows the last N lines",
     usage: '[-stderr] [-f] [-tail] [-n lines] [-address host:port] <alloc id or prefix> [<task>]',
     load: async () => (await import('./alloc-logs.js')).allocLogs,
+  },
+  {
+    path: ['alloc', 'signal'],
+    description: 'Send a signal (-s, default SIGKILL) to a task of an allocation, or to all its running tasks',
+    usage: '[-s signal] [-address host:port] <alloc id or prefix> [<task>]',
+    help: ALLOC_SIGNAL_HELP,
+    load: async () => (await import('./alloc-control.js')).allocSignal,
+  },
+  {
+    path: ['alloc', 'restart'],
+    description: 'Restart a task of an allocation (or all its running tasks) in place, outside the restart policy',
+    usage: '[-address host:port] <alloc id or prefix> [<task>]',
+    help: ALLOC_RESTART_HELP,
+    load: async () => (await import('./alloc-control.js')).allocRestart,
+  },
+  {
+    path: ['alloc', 'stop'],
+    description: 'Stop an allocation (the scheduler places a replacement); monitors the evaluation unless -detach',
+    usage: '[-detach] [-address host:port] <alloc id or prefix>',
+    load: async () => (await import('./alloc-control.js')).allocStop,
   },
   {
     path: ['status'],

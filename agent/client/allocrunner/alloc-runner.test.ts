@@ -261,6 +261,55 @@ describe('AllocRunner restart policy', () => {
   });
 });
 
+describe('AllocRunner user signal and restart (mock driver)', () => {
+  it('signals a running task (names normalised), refuses an unknown signal, task or a dead task', async () => {
+    const job = jobWith([mtask('main'), mtask('short', { config: { run_for: '1s' } })], 'batch');
+    let d!: MockDriver;
+    const h = harness(allocOf(job), (clock) => (d = new MockDriver({ clock })));
+    await h.ar.run();
+    await runFor(h.clock, 10);
+    await h.ar.signalTasks('main', 'usr1');
+    const handle = h.ar.taskRunner('main')!.handle!;
+    expect(d.signalsReceived(handle.taskId)).toEqual(['SIGUSR1']);
+    expect(h.ar.taskStates()['main']!.events.at(-1)).toMatchObject({ type: 'Signaling', message: 'Task being sent signal SIGUSR1' });
+    await expect(h.ar.signalTasks('main', 'NOPE')).rejects.toThrow('mock: unknown signal "SIGNOPE"');
+    await expect(h.ar.signalTasks('nope', 'SIGHUP')).rejects.toThrow('unknown task "nope" in allocation alloc-');
+    await runFor(h.clock, 2000);
+    expect(h.ar.taskStates()['short']!.state).toBe('dead');
+    await expect(h.ar.signalTasks('short', 'SIGHUP')).rejects.toThrow('task "short" is not running (state dead); only a running task can be signalled');
+    // '' = the running tasks only: the dead one is skipped.
+    await h.ar.signalTasks('', 'SIGHUP');
+    expect(d.signalsReceived(handle.taskId)).toEqual(['SIGUSR1', 'SIGHUP']);
+  });
+
+  it('restarts in place outside the restart policy (attempts = 0, mode fail): counted, not failed', async () => {
+    const job = jobWith([mtask('main', { restart: mockRestartPolicy({ attempts: 0, delay: 1000, interval: 60_000, mode: 'fail' }) })]);
+    const h = harness(allocOf(job));
+    await h.ar.run();
+    await runFor(h.clock, 10);
+    const first = h.ar.taskRunner('main')!.handle!.taskId;
+    const done = h.ar.restartTasks('');
+    await expect(h.ar.restartTasks('main')).rejects.toThrow('task "main" is already restarting');
+    await runFor(h.clock, 10);
+    await done;
+    await runFor(h.clock, 10);
+    const st = h.ar.taskStates()['main']!;
+    expect(st).toMatchObject({ state: 'running', failed: false, restarts: 1 });
+    expect(types(st).slice(-5)).toEqual(['Restart Signaled', 'Terminated', 'Restarting', 'Task Setup', 'Started']);
+    expect(h.ar.taskRunner('main')!.handle!.taskId).not.toBe(first);
+    // A second user restart works as well; the policy (no restarts allowed) is never consulted.
+    const again = h.ar.restartTasks('main');
+    await runFor(h.clock, 10);
+    await again;
+    await runFor(h.clock, 10);
+    expect(h.ar.taskStates()['main']).toMatchObject({ state: 'running', failed: false, restarts: 2 });
+    const stopped = h.ar.stop();
+    await runFor(h.clock, 10_000);
+    await stopped;
+    await expect(h.ar.restartTasks('')).rejects.toThrow('has no running task to restart');
+  });
+});
+
 describe('AllocRunner completion and kills', () => {
   it('a batch task that exits 0 completes the alloc', async () => {
     const job = jobWith([mtask('main', { config: { run_for: '5s', exit_code: 0 } })], 'batch');

@@ -166,6 +166,34 @@ export class AllocRunner {
     return this.byName.get(name);
   }
 
+  /**
+   * Signal one task (`task` named) or every running task (`task` ''; Nomad's alloc signal).
+   * An unknown task name lists the group's tasks; none running is a `conflict`.
+   */
+  async signalTasks(task: string, signal: string): Promise<void> {
+    for (const tr of this.targets(task, 'signal')) await tr.signal(signal);
+  }
+
+  /**
+   * Restart one task (`task` named) or every running task (`task` '') in place, outside the
+   * restart policy (Nomad's alloc restart). Resolves once the old processes have exited.
+   */
+  async restartTasks(task: string): Promise<void> {
+    await Promise.all(this.targets(task, 'restart').map((tr) => tr.restart()));
+  }
+
+  /** The named task's runner, or (for '') the running ones; errors a person can act on. */
+  private targets(task: string, what: string): TaskRunner[] {
+    if (task !== '') {
+      const tr = this.byName.get(task);
+      if (tr === undefined) throw new NomadError('not_found', `unknown task ${JSON.stringify(task)} in allocation ${this.id}; its tasks: ${this.taskNames().join(', ')}`, { field: 'task' });
+      return [tr];
+    }
+    const running = this.runners.filter((r) => r.state().state === 'running');
+    if (running.length === 0) throw new NomadError('conflict', `allocation ${this.id} has no running task to ${what}`, { field: 'alloc_id' });
+    return running;
+  }
+
   taskStates(): Record<string, TaskState> {
     const out: Record<string, TaskState> = {};
     for (const r of this.runners) out[r.name] = r.state();

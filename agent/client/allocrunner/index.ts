@@ -6,7 +6,7 @@
  */
 export { AllocRunner, allocGroup } from './alloc-runner.js';
 export type { AllocHook, AllocRunnerOptions, AllocUpdateFn } from './alloc-runner.js';
-export { MaxTaskEvents, TaskEventType, TaskRunner } from './task-runner.js';
+export { MaxTaskEvents, normalizeSignal, TaskEventType, TaskRunner } from './task-runner.js';
 export type { TaskEvent, TaskHook, TaskRunnerOptions, TaskSetup } from './task-runner.js';
 export { getClientStatus } from './status.js';
 export type { ClientStatus } from './status.js';

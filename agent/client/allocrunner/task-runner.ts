@@ -25,7 +25,7 @@ import type { Clock, Rng, TimerHandle } from '../../core/lib/index.js';
 import { NomadError } from '../../core/lib/index.js';
 import type { Allocation, Node, Task, TaskState } from '../../core/structs/index.js';
 import type { ExitResult, TaskConfig, TaskDriver, TaskHandle, TaskUsage } from '../drivers/index.js';
-import { canRecover, canStats } from '../drivers/index.js';
+import { canRecover, canSignal, canStats } from '../drivers/index.js';
 import type { AllocDir, RestartDecision, TaskDirPaths, TaskEnv } from '../taskrunner/index.js';
 import { buildTaskEnv, interpolateConfig, logFileName, RestartTracker, TaskTemplates } from '../taskrunner/index.js';
 import type { PersistedTask } from './persist.js';
@@ -49,7 +49,19 @@ export const TaskEventType = {
   SiblingFailed: 'Sibling Task Failed',
   LeaderDead: 'Leader Task Dead',
   MainDead: 'Main Tasks Dead',
+  Signaling: 'Signaling',
+  RestartSignal: 'Restart Signaled',
 } as const;
+
+/**
+ * A signal name as the drivers take it: upper case with the `SIG` prefix (`usr1`, `USR1` and
+ * `SIGUSR1` all give `SIGUSR1`); '' stays '' (the caller picks the default).
+ */
+export function normalizeSignal(name: string): string {
+  const up = name.trim().toUpperCase();
+  if (up === '') return '';
+  return up.startsWith('SIG') ? up : `SIG${up}`;
+}
 
 export interface TaskEvent {
   type: string;
@@ -129,6 +141,8 @@ export class TaskRunner {
   private started = false;
   private finished = false;
   private killRequested = false;
+  /** A user restart is under way: the next exit restarts at once, outside the restart policy. */
+  private userRestart = false;
   private busyOps = 0;
   private detached = false;
   private wake: (() => void) | null = null;
@@ -300,6 +314,49 @@ export class TaskRunner {
     return this.done;
   }
 
+  /**
+   * Send a signal to the running task (Nomad's `alloc signal`): event `Signaling` once the
+   * driver has sent it. Refuses a task that is not running and a driver that cannot signal;
+   * the driver refuses an unknown signal name.
+   */
+  async signal(signal: string): Promise<void> {
+    const h = this.runningHandle('signalled');
+    const d = this.driver!;
+    if (!canSignal(d)) throw new NomadError('invalid_argument', `task "${this.name}": driver "${d.name}" cannot send signals to its tasks`, { field: 'task' });
+    const sig = normalizeSignal(signal);
+    await d.signal(h.taskId, sig);
+    this.emitEvent(TaskEventType.Signaling, `Task being sent signal ${sig}`);
+  }
+
+  /**
+   * Restart the running task in place (Nomad's user restart): event `Restart Signaled`, the task
+   * is stopped with its kill signal and timeout, then started again at once; the restart is
+   * counted in the task's `restarts` but not against its restart policy. Resolves once the old
+   * process has exited. Refuses a task that is not running or is already restarting.
+   */
+  async restart(): Promise<void> {
+    const h = this.runningHandle('restarted');
+    if (this.userRestart) throw new NomadError('conflict', `task "${this.name}" is already restarting`, { field: 'task' });
+    this.userRestart = true;
+    this.emitEvent(TaskEventType.RestartSignal, 'User requested task to restart');
+    try {
+      await this.driver!.stop(h.taskId, this.task.killTimeout, this.task.killSignal);
+    } catch (e) {
+      this.emitEvent(TaskEventType.DriverFailure, `failed to stop task: ${errorMessage(e)}`);
+      await this.driver!.destroy(h.taskId).catch(() => undefined);
+    }
+  }
+
+  /** The handle of the running task, or a `conflict` error saying why there is none. */
+  private runningHandle(what: string): TaskHandle {
+    const h = this.currentHandle;
+    if (this.finished || this.killRequested || this.detached || h === null || this.st.state !== 'running' || this.driver === undefined) {
+      const why = this.killRequested && !this.finished ? 'being killed' : `not running (state ${this.st.state})`;
+      throw new NomadError('conflict', `task "${this.name}" is ${why}; only a running task can be ${what}`, { field: 'task' });
+    }
+    return h;
+  }
+
   /** The allocation could not be set up: a task that has not started is dead and failed. */
   failBeforeStart(type: string, message: string): void {
     if (this.started || this.finished) return;
@@ -395,7 +452,9 @@ export class TaskRunner {
       if (exit.err !== null) detail.push(`Error: ${exit.err}`);
       this.setState({}, { type: TaskEventType.Terminated, message: detail.join(', ') }, null);
       if (this.killRequested) break;
-      const go = await this.apply(this.tracker.onExit({ exitCode: exit.exitCode, signal: exit.signal === null ? 0 : 1, oomKilled: exit.oomKilled }));
+      const user = this.userRestart;
+      this.userRestart = false;
+      const go = await this.apply(user ? this.tracker.onUserRestart() : this.tracker.onExit({ exitCode: exit.exitCode, signal: exit.signal === null ? 0 : 1, oomKilled: exit.oomKilled }));
       if (!go) break;
     }
     if (this.detached || this.finished) return;

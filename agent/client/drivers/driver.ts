@@ -97,10 +97,16 @@ export interface TaskDriver {
   stats?(taskId: string): Promise<TaskUsage>;
   /** Reattaches to a task started by an earlier agent; refuses a handle whose process is gone. */
   recover?(handle: TaskHandle): Promise<void>;
+  /**
+   * Sends `signal` (a name such as `SIGUSR1`) to the running task without stopping it (Nomad's
+   * SignalTask); refuses an unknown signal (`invalid_argument`) and an exited task.
+   */
+  signal?(taskId: string, signal: string): Promise<void>;
 }
 
 export type StatsDriver = TaskDriver & Required<Pick<TaskDriver, 'stats'>>;
 export type RecoverableDriver = TaskDriver & Required<Pick<TaskDriver, 'recover'>>;
+export type SignalDriver = TaskDriver & Required<Pick<TaskDriver, 'signal'>>;
 
 export function canStats(d: TaskDriver): d is StatsDriver {
   return typeof d.stats === 'function';
@@ -108,4 +114,8 @@ export function canStats(d: TaskDriver): d is StatsDriver {
 
 export function canRecover(d: TaskDriver): d is RecoverableDriver {
   return typeof d.recover === 'function';
+}
+
+export function canSignal(d: TaskDriver): d is SignalDriver {
+  return typeof d.signal === 'function';
 }

@@ -2,9 +2,9 @@
  * Task drivers (after nomad plugins/drivers): one interface, a `raw_exec` driver that
  * runs plain processes, and a deterministic `mock` driver for tests of the layers above.
  */
-export { canRecover, canStats } from './driver.js';
+export { canRecover, canSignal, canStats } from './driver.js';
 export type {
-  DriverInfo, ExitResult, RecoverableDriver, StatsDriver, TaskConfig, TaskDriver, TaskHandle, TaskState, TaskStatus, TaskUsage,
+  DriverInfo, ExitResult, RecoverableDriver, SignalDriver, StatsDriver, TaskConfig, TaskDriver, TaskHandle, TaskState, TaskStatus, TaskUsage,
 } from './driver.js';
 export { RawExecDriver } from './raw-exec.js';
 export type { RawExecOptions } from './raw-exec.js';

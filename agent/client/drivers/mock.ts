@@ -46,6 +46,8 @@ interface MockTask {
   resolveExit: (r: ExitResult) => void;
   timer: TimerHandle | null;
   stopping: boolean;
+  /** Signals received through `signal` (they do not end a mock task). */
+  signals: string[];
 }
 
 export class MockDriver implements TaskDriver {
@@ -111,6 +113,21 @@ export class MockDriver implements TaskDriver {
     await t.exited;
   }
 
+  /** Records the signal; a mock task does not react to it. */
+  async signal(taskId: string, signal: string): Promise<void> {
+    const t = this.get(taskId);
+    if (!Object.prototype.hasOwnProperty.call(osConstants.signals, signal)) {
+      throw new NomadError('invalid_argument', `mock: unknown signal ${JSON.stringify(signal)}`, { field: 'signal' });
+    }
+    if (t.exit !== null) throw new NomadError('conflict', `mock: task ${taskId} has exited; there is no process to signal`);
+    t.signals.push(signal);
+  }
+
+  /** The signals a task received through `signal`, oldest first. */
+  signalsReceived(taskId: string): readonly string[] {
+    return [...this.get(taskId).signals];
+  }
+
   async destroy(taskId: string): Promise<void> {
     const t = this.get(taskId);
     if (t.exit === null) this.finish(t, bySignal('SIGKILL'));
@@ -149,7 +166,7 @@ export class MockDriver implements TaskDriver {
   private launch(cfg: TaskConfig, mc: MockConfig, handle: TaskHandle, runFor: number | undefined): void {
     let resolveExit!: (r: ExitResult) => void;
     const exited = new Promise<ExitResult>((res) => { resolveExit = res; });
-    const task: MockTask = { cfg, mc, handle, exit: null, completedAt: 0, exited, resolveExit, timer: null, stopping: false };
+    const task: MockTask = { cfg, mc, handle, exit: null, completedAt: 0, exited, resolveExit, timer: null, stopping: false, signals: [] };
     this.tasks.set(cfg.id, task);
     if (runFor !== undefined) {
       task.timer = this.clock.setTimer(runFor, () => this.finish(task, { exitCode: mc.exitCode, signal: null, oomKilled: false, err: null }));

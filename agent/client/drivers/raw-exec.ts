@@ -153,6 +153,13 @@ export class RawExecDriver implements TaskDriver {
     }
   }
 
+  async signal(taskId: string, signal: string): Promise<void> {
+    const t = this.get(taskId);
+    if (!isSignal(signal)) throw new NomadError('invalid_argument', `raw_exec: unknown signal ${JSON.stringify(signal)}`, { field: 'signal' });
+    if (t.exit !== null) throw new NomadError('conflict', `raw_exec: task ${taskId} has exited; there is no process to signal`);
+    signalGroup(t.pgid, signal);
+  }
+
   async destroy(taskId: string): Promise<void> {
     const t = this.get(taskId);
     if (t.exit === null) {
