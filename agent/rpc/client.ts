@@ -27,7 +27,7 @@ import { jobFromProto, jobToProto } from './job.js';
 import { eligibilityCodec, nodeFromProto } from './node.js';
 import { schedulerConfigFromProto, schedulerConfigToProto } from './operator.js';
 import { planAnnotationsFromProto } from './plan.js';
-import { ChannelOptions, ErrorCodeKey, ErrorFieldKey } from './options.js';
+import { clientChannel, ErrorCodeKey, ErrorFieldKey } from './options.js';
 
 export interface RpcClientOptions {
   /** host:port of a server's RPC listener. */
@@ -104,13 +104,10 @@ export class RpcApiClient {
   constructor(opts: RpcClientOptions) {
     this.address = opts.address;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
-    const creds = grpc.credentials.createSsl(Buffer.from(opts.caPem), Buffer.from(opts.keyPem), Buffer.from(opts.certPem));
-    const options: grpc.ChannelOptions = {
-      ...ChannelOptions,
-      'grpc.ssl_target_name_override': opts.serverName ?? `server.${opts.region ?? 'global'}.nomadts`,
-      // One TCP connection shared by every service client of this address.
-      'grpc.use_local_subchannel_pool': 0,
-    };
+    const channel = clientChannel(opts);
+    const creds = channel.creds;
+    // One TCP connection shared by every service client of this address.
+    const options: grpc.ChannelOptions = { ...channel.options, 'grpc.use_local_subchannel_pool': 0 };
     this.jobs = new pb.JobServiceClient(opts.address, creds, options);
     const channelOverride = this.jobs.getChannel();
     const shared = { ...options, channelOverride };

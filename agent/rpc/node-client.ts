@@ -11,7 +11,7 @@ import { allocClientUpdateToProto, allocFromProto } from './alloc.js';
 import type { RpcClientOptions } from './client.js';
 import { fromServiceError } from './client.js';
 import { nodeToProto } from './node.js';
-import { ChannelOptions } from './options.js';
+import { clientChannel } from './options.js';
 
 type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall;
 
@@ -25,11 +25,8 @@ export class ClientRpcClient {
   constructor(opts: RpcClientOptions) {
     this.address = opts.address;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
-    const creds = grpc.credentials.createSsl(Buffer.from(opts.caPem), Buffer.from(opts.keyPem), Buffer.from(opts.certPem));
-    this.client = new pb.ClientServiceClient(opts.address, creds, {
-      ...ChannelOptions,
-      'grpc.ssl_target_name_override': opts.serverName ?? `server.${opts.region ?? 'global'}.nomadts`,
-    });
+    const { creds, options } = clientChannel(opts);
+    this.client = new pb.ClientServiceClient(opts.address, creds, options);
   }
 
   close(): void {
