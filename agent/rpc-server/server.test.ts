@@ -232,6 +232,79 @@ describe('blocking queries and the rest of the API', () => {
     expect(seen).toContain('Job:hello-web');
   });
 
+  it("streams a job's evaluation through the broker and plan applier as operational events", async () => {
+    const cli = connect(certs.cli);
+    const ac = new AbortController();
+    const stream = cli.subscribe({ ops: { Broker: '*', Plan: '*' }, signal: ac.signal });
+    const job = { ...helloWeb, id: 'ops-web', name: 'ops-web' };
+    const subscribers = server.ops.subscribers();
+    const first = stream.next(); // the call starts when the first frame is asked for
+    while (server.ops.subscribers() === subscribers) await new Promise((r) => setTimeout(r, 5));
+    const reg = await cli.registerJob(job);
+    const steps: string[] = [];
+    let applied: Record<string, unknown> | undefined;
+    let frame = await first;
+    for (;;) {
+      if (frame.done === true) break;
+      expect(frame.value.events).toEqual([]); // only operational topics were asked for
+      for (const e of frame.value.ops) {
+        if (e.key !== reg.evalId) continue;
+        steps.push(e.type);
+        if (e.type === 'PlanApplied') applied = e.payload;
+      }
+      if (steps.includes('EvalAcked')) break;
+      frame = await stream.next();
+    }
+    ac.abort();
+    expect(steps).toEqual(['EvalEnqueued', 'EvalDequeued', 'PlanSubmitted', 'PlanApplied', 'EvalAcked']);
+    expect(applied).toMatchObject({ jobId: 'ops-web', placed: 2, stopped: 0, rejected: [] });
+    expect((applied!.scores as unknown[]).length).toBeGreaterThan(0);
+  });
+
+  it('sends heartbeat frames on a quiet stream and refuses an unknown operational topic', async () => {
+    const cli = connect(certs.cli);
+    const ac = new AbortController();
+    for await (const batch of cli.subscribe({ ops: { Drain: ['no-such-node'] }, heartbeatMs: 30, signal: ac.signal })) {
+      expect(batch.heartbeat).toBe(true);
+      expect(batch.ops).toEqual([]);
+      ac.abort();
+    }
+    const bad = async () => {
+      for await (const _b of cli.subscribe({ ops: { Gossip: '*' } as never })) {
+        // never reached
+      }
+    };
+    await expect(bad()).rejects.toThrow(/unknown operational topic "Gossip"/);
+  });
+
+  it('tells a subscriber that stopped reading how many operational events it lost, instead of buffering them all', async () => {
+    const cli = connect(certs.cli);
+    const ac = new AbortController();
+    const stream = cli.subscribe({ ops: { Member: ['flood'] }, signal: ac.signal });
+    const subscribers = server.ops.subscribers();
+    const first = stream.next();
+    while (server.ops.subscribers() === subscribers) await new Promise((r) => setTimeout(r, 5));
+    const total = 60_000;
+    for (let i = 0; i < total; i++) {
+      server.ops.emit('Member', 'MemberUpdate', 'flood', { i, note: 'x'.repeat(64) });
+      if (i % 1_000 === 999) await new Promise((r) => setImmediate(r));
+    }
+    // The reader was not reading: the server's writes waited for the transport, the bus moved on.
+    let received = 0;
+    let lost = 0;
+    let frame = await first;
+    while (frame.done !== true) {
+      received += frame.value.ops.length;
+      lost += frame.value.opsLost;
+      const last = frame.value.ops[frame.value.ops.length - 1];
+      if (last !== undefined && last.payload.i === total - 1) break;
+      frame = await stream.next();
+    }
+    ac.abort();
+    expect(lost).toBeGreaterThan(0);
+    expect(received + lost).toBe(total);
+  });
+
   it('refuses an event stream to a peer from another region with a status, not a hang', async () => {
     const cli = connect(certs.otherRegion);
     const consume = async () => {

@@ -27,6 +27,8 @@ import {
   evalStatusCodec,
   evalToProto,
   eventToProto,
+  opsEventToProto,
+  opsFilterFromProto,
   jobFromProto,
   jobToProto,
   missingField,
@@ -447,29 +449,88 @@ async function streamLogs(service: ApiService, source: AllocLogSource | undefine
   }
 }
 
-/** EventService.Subscribe: batches from the server's event buffer until the caller goes away. */
+/**
+ * EventService.Subscribe: state events from the server's event buffer and
+ * operational events from its ops bus, until the caller goes away. Writes wait
+ * for the transport to drain, so a slow reader falls behind in the server's
+ * bounded buffers (and is told what it lost) instead of growing the server's
+ * memory; a quiet stream gets a heartbeat frame every `heartbeat_ms`.
+ */
 async function streamEvents(server: Server, call: grpc.ServerWritableStream<pb.SubscribeRequest, pb.SubscribeResponse>): Promise<void> {
-  let sub: ReturnType<Server['events']['subscribe']>;
+  const req = call.request;
+  let stateSub: ReturnType<Server['events']['subscribe']> | undefined;
+  let opsSub: ReturnType<Server['ops']['subscribe']> | undefined;
   try {
-    const topics = topicFilterFromProto(call.request.topics);
-    sub = server.events.subscribe({ fromIndex: call.request.index, ...(topics !== undefined ? { topics } : {}) });
+    const topics = topicFilterFromProto(req.topics);
+    const opsTopics = opsFilterFromProto(req.opsTopics);
+    const wantState = topics !== undefined || opsTopics === undefined;
+    const wantOps = opsTopics !== undefined || topics === undefined;
+    if (req.heartbeatMs < 0) throw new NomadError('invalid_argument', `heartbeat_ms must be >= 0, got ${req.heartbeatMs}`, { field: 'heartbeat_ms' });
+    if (wantState) stateSub = server.events.subscribe({ fromIndex: req.index, ...(topics !== undefined ? { topics } : {}) });
+    if (wantOps) opsSub = server.ops.subscribe({ fromSeq: req.opsFromSeq, ...(opsTopics !== undefined ? { filter: opsTopics } : {}) });
   } catch (err) {
+    stateSub?.close();
     call.emit('error', Object.assign(new Error('subscribe refused'), toServiceError(err)));
     return;
   }
-  const namespace = call.request.namespace === '' ? 'default' : call.request.namespace;
-  call.on('cancelled', () => sub.close());
-  call.on('close', () => sub.close());
-  for (;;) {
-    const r = await sub.next();
-    if (r.kind === 'closed') break;
-    if (r.kind === 'lost') {
-      call.write({ index: r.resumeFrom, events: [], lostResumeFrom: r.resumeFrom });
-      continue;
+  const namespace = req.namespace === '' ? 'default' : req.namespace;
+  let open = true;
+  let wrote = false;
+  const drained: (() => void)[] = [];
+  const wakeAll = (): void => {
+    for (const w of drained.splice(0)) w();
+  };
+  const close = (): void => {
+    if (!open) return;
+    open = false;
+    stateSub?.close();
+    opsSub?.close();
+    wakeAll();
+  };
+  call.on('cancelled', close);
+  call.on('close', close);
+  call.on('error', close);
+  call.on('drain', wakeAll);
+  const send = async (frame: Partial<pb.SubscribeResponse>): Promise<void> => {
+    if (!open) return;
+    wrote = true;
+    const full: pb.SubscribeResponse = { index: server.events.lastIndex(), events: [], lostResumeFrom: 0, ops: [], heartbeat: false, opsLost: 0, opsResumeFrom: 0, ...frame };
+    if (!call.write(full)) await new Promise<void>((resolve) => drained.push(resolve));
+  };
+  const heartbeatMs = req.heartbeatMs > 0 ? req.heartbeatMs : 10_000;
+  const heartbeat = setInterval(() => {
+    if (!wrote) void send({ heartbeat: true });
+    wrote = false;
+  }, heartbeatMs);
+  heartbeat.unref();
+  const pumpState = async (): Promise<void> => {
+    if (stateSub === undefined) return;
+    while (open) {
+      const r = await stateSub.next();
+      if (r.kind === 'closed') break;
+      if (r.kind === 'lost') {
+        await send({ index: r.resumeFrom, lostResumeFrom: r.resumeFrom });
+        continue;
+      }
+      const wanted = r.events.filter((e) => namespace === '*' || e.namespace === namespace || e.namespace === '');
+      if (wanted.length === 0) continue;
+      await send({ index: wanted[wanted.length - 1]!.index, events: wanted.map((e) => eventToProto(e)) });
     }
-    const wanted = r.events.filter((e) => namespace === '*' || e.namespace === namespace || e.namespace === '');
-    if (wanted.length === 0) continue;
-    call.write({ index: wanted[wanted.length - 1]!.index, events: wanted.map((e) => eventToProto(e)), lostResumeFrom: 0 });
+  };
+  const pumpOps = async (): Promise<void> => {
+    if (opsSub === undefined) return;
+    while (open) {
+      const r = await opsSub.next();
+      if (r.kind === 'closed') break;
+      if (r.kind === 'lost') await send({ opsLost: r.lost, opsResumeFrom: r.resumeFrom });
+      else await send({ ops: r.events.map((e) => opsEventToProto(e)) });
+    }
+  };
+  try {
+    await Promise.all([pumpState(), pumpOps()]);
+  } finally {
+    clearInterval(heartbeat);
+    close();
   }
   call.end();
 }

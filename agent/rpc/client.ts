@@ -8,6 +8,7 @@ import type { ErrorCode } from '../core/lib/index.js';
 import { NomadError } from '../core/lib/index.js';
 import type { AllocMetric, Allocation, EvalStatus, Evaluation, Job, Node, SchedulerConfiguration, SchedulingEligibility } from '../core/structs/index.js';
 import type { StateEvent, TopicFilter } from '../core/state/index.js';
+import type { OpsEvent, OpsFilter } from '../core/ops/index.js';
 import type {
   AgentSelf,
   AgentStatus,
@@ -22,7 +23,7 @@ import type {
 import * as pb from '../../proto/index.js';
 import { allocFromProto, allocMetricFromProto } from './alloc.js';
 import { evalFromProto, evalStatusCodec } from './eval.js';
-import { eventFromProto, topicFilterToProto } from './event.js';
+import { eventFromProto, opsEventFromProto, opsFilterToProto, topicFilterToProto } from './event.js';
 import { jobFromProto, jobToProto } from './job.js';
 import { eligibilityCodec, nodeFromProto } from './node.js';
 import { schedulerConfigFromProto, schedulerConfigToProto } from './operator.js';
@@ -44,7 +45,34 @@ export interface RpcClientOptions {
 }
 
 /** One event-stream batch (or a notice that events were lost: re-read state at resumeFrom). */
-export type EventBatch = { index: number; events: StateEvent[] } | { index: number; lostResumeFrom: number };
+/**
+ * One frame of the event stream. `lostResumeFrom` > 0: state events after the
+ * requested index fell out of the server's buffer (re-read state at >= it);
+ * `opsLost` > 0: this reader fell behind the operational-event buffer by that
+ * many events and carries on at `opsResumeFrom`; `heartbeat`: nothing happened.
+ */
+export interface EventBatch {
+  index: number;
+  events: StateEvent[];
+  ops: OpsEvent[];
+  lostResumeFrom: number;
+  opsLost: number;
+  opsResumeFrom: number;
+  heartbeat: boolean;
+}
+
+export interface SubscribeOptions {
+  index?: number;
+  /** State topics; with neither `topics` nor `ops`, everything is sent. */
+  topics?: TopicFilter;
+  /** Operational topics (Broker, Plan, Raft, Member, Drain). */
+  ops?: OpsFilter;
+  /** Operational events after this sequence number, if still held (0 = from now). */
+  opsFromSeq?: number;
+  namespace?: string;
+  heartbeatMs?: number;
+  signal?: AbortSignal;
+}
 
 const CodeOf: Partial<Record<grpc.status, ErrorCode>> = {
   [grpc.status.NOT_FOUND]: 'not_found',
@@ -305,14 +333,28 @@ export class RpcApiClient {
    * The event stream from `index` on: batches until `signal` aborts or the server ends it.
    * A batch with `lostResumeFrom` means events fell out of the server's buffer.
    */
-  async *subscribe(opts: { index?: number; topics?: TopicFilter; namespace?: string; signal?: AbortSignal } = {}): AsyncGenerator<EventBatch> {
-    const stream = this.events.subscribe({ topics: topicFilterToProto(opts.topics), index: opts.index ?? 0, namespace: opts.namespace ?? '' });
+  async *subscribe(opts: SubscribeOptions = {}): AsyncGenerator<EventBatch> {
+    const stream = this.events.subscribe({
+      topics: topicFilterToProto(opts.topics),
+      index: opts.index ?? 0,
+      namespace: opts.namespace ?? '',
+      opsTopics: opsFilterToProto(opts.ops),
+      opsFromSeq: opts.opsFromSeq ?? 0,
+      heartbeatMs: opts.heartbeatMs ?? 0,
+    });
     const abort = (): void => stream.cancel();
     opts.signal?.addEventListener('abort', abort, { once: true });
     try {
       for await (const raw of stream as AsyncIterable<pb.SubscribeResponse>) {
-        if (raw.lostResumeFrom !== 0) yield { index: raw.index, lostResumeFrom: raw.lostResumeFrom };
-        else yield { index: raw.index, events: raw.events.map((e) => eventFromProto(e)) };
+        yield {
+          index: raw.index,
+          events: raw.events.map((e) => eventFromProto(e)),
+          ops: raw.ops.map((e, i) => opsEventFromProto(e, `ops[${i}]`)),
+          lostResumeFrom: raw.lostResumeFrom,
+          opsLost: raw.opsLost,
+          opsResumeFrom: raw.opsResumeFrom,
+          heartbeat: raw.heartbeat,
+        };
       }
     } catch (err) {
       const e = err as grpc.ServiceError;

@@ -58,6 +58,10 @@ import {
   summarizePlanResult,
   topicFilterFromProto,
   topicFilterToProto,
+  opsEventToProto,
+  opsEventFromProto,
+  opsFilterToProto,
+  opsFilterFromProto,
 } from './index.js';
 
 const JOBS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'jobs');
@@ -370,9 +374,22 @@ describe('the other wire messages', () => {
 
   it('round-trips topic filters, with "*" for every key', () => {
     const filter = { Job: ['web', 'api'], Allocation: '*' as const, Node: [] };
-    const bytes = encodeWire(pb.SubscribeRequest, { topics: topicFilterToProto(filter), index: 5, namespace: '*' });
-    expect(topicFilterFromProto(decodeWire(pb.SubscribeRequest, bytes, 'subscribe').topics)).toEqual(filter);
+    const ops = { Raft: '*' as const, Plan: ['e1'] };
+    const bytes = encodeWire(pb.SubscribeRequest, { topics: topicFilterToProto(filter), index: 5, namespace: '*', opsTopics: opsFilterToProto(ops), opsFromSeq: 3, heartbeatMs: 0 });
+    const back = decodeWire(pb.SubscribeRequest, bytes, 'subscribe');
+    expect(topicFilterFromProto(back.topics)).toEqual(filter);
+    expect(opsFilterFromProto(back.opsTopics)).toEqual(ops);
     expect(topicFilterFromProto(topicFilterToProto(undefined))).toBeUndefined();
+    expect(opsFilterFromProto(opsFilterToProto(undefined))).toBeUndefined();
+  });
+
+  it('round-trips an operational event, and refuses an unknown topic or a payload that is not a JSON object', () => {
+    const e = { topic: 'Plan' as const, type: 'PlanPartlyRejected', key: 'e1', seq: 9, time: 1_700_000_000_000, payload: { placed: 2, rejected: [{ nodeId: 'n1', reason: 'cpu' }] } };
+    expect(opsEventFromProto(decodeWire(pb.OpsEvent, encodeWire(pb.OpsEvent, opsEventToProto(e)), 'ops'))).toEqual(e);
+    expect(() => opsEventFromProto({ ...opsEventToProto(e), topic: 'Gossip' })).toThrow(/ops.topic: unknown operational topic "Gossip"/);
+    expect(() => opsEventFromProto({ ...opsEventToProto(e), payloadJson: '[1]' })).toThrow(/ops.payload_json: must be a JSON object/);
+    expect(() => opsEventFromProto({ ...opsEventToProto(e), payloadJson: '{' })).toThrow(/ops.payload_json: not JSON/);
+    expect(() => opsFilterFromProto([{ topic: 'raft', keys: [] }])).toThrow(/ops_topics\[0\].topic/);
   });
 
   it('round-trips a client’s allocation update, with and without deployment health', () => {

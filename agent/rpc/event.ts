@@ -2,6 +2,9 @@
 import type * as d from '../core/structs/index.js';
 import type { EventTopic, StateEvent, StateEventType, TopicFilter } from '../core/state/index.js';
 import * as pb from '../../proto/index.js';
+import { NomadError } from '../core/lib/index.js';
+import type { OpsEvent, OpsFilter, OpsPayload, OpsTopic } from '../core/ops/index.js';
+import { OpsTopics, isOpsTopic } from '../core/ops/index.js';
 import { allocFromProto, allocToProto } from './alloc.js';
 import { EnumCodec, missingField } from './codec.js';
 import { deploymentFromProto, deploymentToProto } from './deployment.js';
@@ -123,6 +126,46 @@ export function topicFilterFromProto(topics: readonly pb.TopicFilter[], path = '
   topics.forEach((t, i) => {
     const topic = eventTopicCodec.decode(t.topic, `${path}[${i}]`, 'topic');
     out[topic] = t.keys.length === 1 && t.keys[0] === '*' ? '*' : [...t.keys];
+  });
+  return out;
+}
+
+// ---- Operational events (agent/core/ops) ----------------------------------------
+
+export function opsEventToProto(e: OpsEvent): pb.OpsEvent {
+  return { topic: e.topic, type: e.type, key: e.key, seq: e.seq, timeMs: e.time, payloadJson: JSON.stringify(e.payload) };
+}
+
+export function opsEventFromProto(e: pb.OpsEvent, path = 'ops'): OpsEvent {
+  if (!isOpsTopic(e.topic)) throw new NomadError('invalid_argument', `${path}.topic: unknown operational topic "${e.topic}" (known: ${OpsTopics.join(', ')})`, { field: `${path}.topic` });
+  let payload: unknown;
+  try {
+    payload = JSON.parse(e.payloadJson === '' ? '{}' : e.payloadJson);
+  } catch (err) {
+    throw new NomadError('invalid_argument', `${path}.payload_json: not JSON (${(err as Error).message})`, { field: `${path}.payload_json` });
+  }
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+    throw new NomadError('invalid_argument', `${path}.payload_json: must be a JSON object`, { field: `${path}.payload_json` });
+  }
+  return { topic: e.topic, type: e.type, key: e.key, seq: e.seq, time: e.timeMs, payload: payload as OpsPayload };
+}
+
+export function opsFilterToProto(filter: OpsFilter | undefined): pb.OpsTopicFilter[] {
+  if (filter === undefined) return [];
+  const out: pb.OpsTopicFilter[] = [];
+  for (const [topic, keys] of Object.entries(filter) as [OpsTopic, readonly string[] | '*' | undefined][]) {
+    if (keys === undefined) continue;
+    out.push({ topic, keys: keys === '*' ? [] : [...keys] });
+  }
+  return out;
+}
+
+export function opsFilterFromProto(topics: readonly pb.OpsTopicFilter[], path = 'ops_topics'): OpsFilter | undefined {
+  if (topics.length === 0) return undefined;
+  const out: OpsFilter = {};
+  topics.forEach((t, i) => {
+    if (!isOpsTopic(t.topic)) throw new NomadError('invalid_argument', `${path}[${i}].topic: unknown operational topic "${t.topic}" (known: ${OpsTopics.join(', ')})`, { field: `${path}[${i}].topic` });
+    out[t.topic] = t.keys.length === 0 || (t.keys.length === 1 && t.keys[0] === '*') ? '*' : [...t.keys];
   });
   return out;
 }

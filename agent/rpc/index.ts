@@ -35,7 +35,7 @@ export {
   planResultSummaryFromProto,
 } from './plan.js';
 export type { PlanResultSummary } from './plan.js';
-export { eventToProto, eventFromProto, topicFilterToProto, topicFilterFromProto } from './event.js';
+export { eventToProto, eventFromProto, topicFilterToProto, topicFilterFromProto, opsEventToProto, opsEventFromProto, opsFilterToProto, opsFilterFromProto } from './event.js';
 export {
   decodeWire,
   encodeWire,
@@ -59,5 +59,5 @@ export { evalStatusCodec } from './eval.js';
 export { eligibilityCodec } from './node.js';
 export { MaxMessageBytes, ChannelOptions, ErrorCodeKey, ErrorFieldKey } from './options.js';
 export { RpcApiClient, fromServiceError } from './client.js';
-export type { RpcClientOptions, EventBatch } from './client.js';
+export type { RpcClientOptions, EventBatch, SubscribeOptions } from './client.js';
 export { ClientRpcClient } from './node-client.js';

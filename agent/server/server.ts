@@ -20,6 +20,8 @@ import type { Evaluation, EvalTrigger, Job, Node, Plan, PlanResult } from '../co
 import { isSystemType, newEvaluation } from '../core/structs/index.js';
 import type { WorkerStep } from '../core/worker/index.js';
 import { Worker } from '../core/worker/index.js';
+import { OpsEventBus } from '../core/ops/index.js';
+import { brokerStatsPayload, emitEvalEnqueued, emitPlanApplied, emitWorkerStep, startStatusTicker } from './ops.js';
 
 export interface ServerOptions {
   clock: Clock;
@@ -36,6 +38,12 @@ export interface ServerOptions {
   /** Observability: every worker step (dequeued, plan submitted, acked, ...). */
   onWorkerStep?(step: WorkerStep): void;
   onPlanApplied?(plan: Plan, result: PlanResult, rejections: Record<string, string>): void;
+  /** This server's name in the Raft view and the console (default `server-1`). */
+  name?: string;
+  /** Operational events held for slow readers of the event stream (default 8192). */
+  opsBufferSize?: number;
+  /** How often broker depths and the Raft view are put on the ops bus (default 1000 ms; 0 = never). */
+  statusIntervalMs?: number;
 }
 
 export interface RegisterJobResult {
@@ -51,7 +59,12 @@ export class Server {
   readonly broker: EvalBroker;
   readonly planApplier: PlanApplier;
   readonly workers: Worker[];
+  /** Operational events (broker, plans, Raft) for the event stream and the console. */
+  readonly ops: OpsEventBus;
   private readonly clock: Clock;
+  private readonly statusIntervalMs: number;
+  readonly serverId: string;
+  private statusTicker: { stop(): void } | undefined;
   private readonly rng: Rng;
   private lastIndex = 0;
   private running = false;
@@ -60,13 +73,19 @@ export class Server {
     this.clock = opts.clock;
     this.rng = opts.rng;
     this.events = new EventBuffer(opts.eventBufferSize);
+    this.ops = new OpsEventBus({ clock: this.clock, ...(opts.opsBufferSize !== undefined ? { capacity: opts.opsBufferSize } : {}) });
+    this.statusIntervalMs = opts.statusIntervalMs ?? 1_000;
+    this.serverId = opts.name ?? 'server-1';
     this.fsm = new Fsm({ events: this.events, freezeObjects: opts.freezeObjects ?? false });
     this.broker = new EvalBroker({ clock: this.clock, rng: this.rng.fork() });
     this.planApplier = new PlanApplier({
       latestState: () => this.fsm.store.snapshot(),
       commit: (plan, result) => this.apply(planResultCommand(plan, result)),
       tokenValid: (evalId, token) => this.broker.outstanding(evalId) === token,
-      ...(opts.onPlanApplied !== undefined ? { onApplied: (p: Plan, r: PlanResult, rej: Record<string, string>) => opts.onPlanApplied?.(p, r, rej) } : {}),
+      onApplied: (p: Plan, r: PlanResult, rej: Record<string, string>) => {
+        emitPlanApplied(this.ops, p, r, rej);
+        opts.onPlanApplied?.(p, r, rej);
+      },
     });
     const count = opts.workers ?? 2;
     this.workers = [];
@@ -81,7 +100,10 @@ export class Server {
           schedulers: newScheduler,
           clock: this.clock,
           rng: this.rng.fork(),
-          ...(opts.onWorkerStep !== undefined ? { onStep: (s: WorkerStep) => opts.onWorkerStep?.(s) } : {}),
+          onStep: (s: WorkerStep) => {
+            emitWorkerStep(this.ops, s);
+            opts.onWorkerStep?.(s);
+          },
         }),
       );
     }
@@ -96,11 +118,32 @@ export class Server {
     const pending = this.state().evals().filter((e) => e.status === 'pending');
     this.broker.enqueueAll(pending);
     for (const w of this.workers) w.start();
+    if (this.statusIntervalMs > 0) this.statusTicker = startStatusTicker(this.clock, this.statusIntervalMs, () => this.emitStatus());
+  }
+
+  /**
+   * This server's view for the console: broker depths, and its Raft role. The
+   * single-server log has no elections: it is the leader of term 1 and its
+   * commit and applied index are the last index it applied.
+   */
+  emitStatus(): void {
+    this.ops.emit('Broker', 'BrokerStats', 'broker', brokerStatsPayload(this.broker.stats()));
+    this.ops.emit('Raft', 'RaftStatus', this.serverId, {
+      id: this.serverId,
+      role: this.running ? 'leader' : 'follower',
+      term: 1,
+      leader: this.running ? this.serverId : '',
+      commitIndex: this.lastIndex,
+      appliedIndex: this.lastIndex,
+      peers: [{ id: this.serverId, matchIndex: this.lastIndex, lag: 0, voter: true }],
+    });
   }
 
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.statusTicker?.stop();
+    this.statusTicker = undefined;
     await Promise.all(this.workers.map((w) => w.stop()));
     this.broker.setEnabled(false);
   }
@@ -207,7 +250,7 @@ export class Server {
     const state = this.state();
     for (const e of written) {
       const stored = state.evalByID(e.id);
-      if (stored !== undefined && stored.status === 'pending') this.broker.enqueue(stored);
+      if (stored !== undefined && stored.status === 'pending' && this.broker.enqueue(stored) !== 'duplicate') emitEvalEnqueued(this.ops, stored);
     }
   }
 }

@@ -414,6 +414,36 @@ export interface SubscribeRequest {
   index: number;
   /** Empty = "default"; "*" = all namespaces. */
   namespace: string;
+  /**
+   * Operational topics (Broker, Plan, Raft, Member, Drain) with optional keys. When neither
+   * `topics` nor `ops_topics` is given, every state and operational topic is sent; when only
+   * one of the two is given, only that kind is sent.
+   */
+  opsTopics: OpsTopicFilter[];
+  /** Operational events after this sequence number, if the server still holds them; 0 = from now. */
+  opsFromSeq: number;
+  /** Milliseconds between heartbeat frames on a quiet stream (0 = the server's default, 10 s). */
+  heartbeatMs: number;
+}
+
+export interface OpsTopicFilter {
+  topic: string;
+  /** Empty = every key. */
+  keys: string[];
+}
+
+/** A live fact about the machinery, not in the log: see agent/core/ops. */
+export interface OpsEvent {
+  topic: string;
+  type: string;
+  key: string;
+  seq: number;
+  timeMs: number;
+  /**
+   * The event's fields as a JSON object (their shape depends on topic and type;
+   * docs/cli.md lists them).
+   */
+  payloadJson: string;
 }
 
 export interface Event {
@@ -444,6 +474,15 @@ export interface SubscribeResponse {
    * re-read state at >= lost_resume_from and subscribe again from there.
    */
   lostResumeFrom: number;
+  ops: OpsEvent[];
+  /** A frame with nothing in it but the server's latest index: the stream is alive. */
+  heartbeat: boolean;
+  /**
+   * Non-zero when this subscriber fell behind the server's operational-event buffer by this
+   * many events; the stream carries on from ops_resume_from.
+   */
+  opsLost: number;
+  opsResumeFrom: number;
 }
 
 function createBaseRegisterJobRequest(): RegisterJobRequest {
@@ -4455,7 +4494,7 @@ export const TopicFilter: MessageFns<TopicFilter> = {
 };
 
 function createBaseSubscribeRequest(): SubscribeRequest {
-  return { topics: [], index: 0, namespace: "" };
+  return { topics: [], index: 0, namespace: "", opsTopics: [], opsFromSeq: 0, heartbeatMs: 0 };
 }
 
 export const SubscribeRequest: MessageFns<SubscribeRequest> = {
@@ -4468,6 +4507,15 @@ export const SubscribeRequest: MessageFns<SubscribeRequest> = {
     }
     if (message.namespace !== "") {
       writer.uint32(26).string(message.namespace);
+    }
+    for (const v of message.opsTopics) {
+      OpsTopicFilter.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.opsFromSeq !== 0) {
+      writer.uint32(40).int64(message.opsFromSeq);
+    }
+    if (message.heartbeatMs !== 0) {
+      writer.uint32(48).int64(message.heartbeatMs);
     }
     return writer;
   },
@@ -4509,6 +4557,30 @@ export const SubscribeRequest: MessageFns<SubscribeRequest> = {
             message.namespace = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.opsTopics.push(OpsTopicFilter.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.opsFromSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.heartbeatMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4529,6 +4601,191 @@ export const SubscribeRequest: MessageFns<SubscribeRequest> = {
     message.topics = object.topics?.map((e) => TopicFilter.fromPartial(e)) || [];
     message.index = object.index ?? 0;
     message.namespace = object.namespace ?? "";
+    message.opsTopics = object.opsTopics?.map((e) => OpsTopicFilter.fromPartial(e)) || [];
+    message.opsFromSeq = object.opsFromSeq ?? 0;
+    message.heartbeatMs = object.heartbeatMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseOpsTopicFilter(): OpsTopicFilter {
+  return { topic: "", keys: [] };
+}
+
+export const OpsTopicFilter: MessageFns<OpsTopicFilter> = {
+  encode(message: OpsTopicFilter, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.topic !== "") {
+      writer.uint32(10).string(message.topic);
+    }
+    for (const v of message.keys) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OpsTopicFilter {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOpsTopicFilter();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.topic = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.keys.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<OpsTopicFilter>): OpsTopicFilter {
+    return OpsTopicFilter.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OpsTopicFilter>): OpsTopicFilter {
+    const message = createBaseOpsTopicFilter();
+    message.topic = object.topic ?? "";
+    message.keys = object.keys?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseOpsEvent(): OpsEvent {
+  return { topic: "", type: "", key: "", seq: 0, timeMs: 0, payloadJson: "" };
+}
+
+export const OpsEvent: MessageFns<OpsEvent> = {
+  encode(message: OpsEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.topic !== "") {
+      writer.uint32(10).string(message.topic);
+    }
+    if (message.type !== "") {
+      writer.uint32(18).string(message.type);
+    }
+    if (message.key !== "") {
+      writer.uint32(26).string(message.key);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(32).int64(message.seq);
+    }
+    if (message.timeMs !== 0) {
+      writer.uint32(40).int64(message.timeMs);
+    }
+    if (message.payloadJson !== "") {
+      writer.uint32(50).string(message.payloadJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OpsEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOpsEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.topic = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.timeMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.payloadJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<OpsEvent>): OpsEvent {
+    return OpsEvent.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OpsEvent>): OpsEvent {
+    const message = createBaseOpsEvent();
+    message.topic = object.topic ?? "";
+    message.type = object.type ?? "";
+    message.key = object.key ?? "";
+    message.seq = object.seq ?? 0;
+    message.timeMs = object.timeMs ?? 0;
+    message.payloadJson = object.payloadJson ?? "";
     return message;
   },
 };
@@ -4784,7 +5041,7 @@ export const Event: MessageFns<Event> = {
 };
 
 function createBaseSubscribeResponse(): SubscribeResponse {
-  return { index: 0, events: [], lostResumeFrom: 0 };
+  return { index: 0, events: [], lostResumeFrom: 0, ops: [], heartbeat: false, opsLost: 0, opsResumeFrom: 0 };
 }
 
 export const SubscribeResponse: MessageFns<SubscribeResponse> = {
@@ -4797,6 +5054,18 @@ export const SubscribeResponse: MessageFns<SubscribeResponse> = {
     }
     if (message.lostResumeFrom !== 0) {
       writer.uint32(24).int64(message.lostResumeFrom);
+    }
+    for (const v of message.ops) {
+      OpsEvent.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.heartbeat !== false) {
+      writer.uint32(40).bool(message.heartbeat);
+    }
+    if (message.opsLost !== 0) {
+      writer.uint32(48).int64(message.opsLost);
+    }
+    if (message.opsResumeFrom !== 0) {
+      writer.uint32(56).int64(message.opsResumeFrom);
     }
     return writer;
   },
@@ -4838,6 +5107,38 @@ export const SubscribeResponse: MessageFns<SubscribeResponse> = {
             message.lostResumeFrom = longToNumber(reader.int64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.ops.push(OpsEvent.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.heartbeat = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.opsLost = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.opsResumeFrom = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4858,6 +5159,10 @@ export const SubscribeResponse: MessageFns<SubscribeResponse> = {
     message.index = object.index ?? 0;
     message.events = object.events?.map((e) => Event.fromPartial(e)) || [];
     message.lostResumeFrom = object.lostResumeFrom ?? 0;
+    message.ops = object.ops?.map((e) => OpsEvent.fromPartial(e)) || [];
+    message.heartbeat = object.heartbeat ?? false;
+    message.opsLost = object.opsLost ?? 0;
+    message.opsResumeFrom = object.opsResumeFrom ?? 0;
     return message;
   },
 };
