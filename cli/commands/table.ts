@@ -35,6 +35,7 @@ export const groupDescriptions: Readonly<Record<string, string>> = {
   tls: 'Create a certificate authority and agent certificates for mutual TLS',
   'tls ca': 'Work with the certificate authority',
   'tls cert': 'Work with agent certificates',
+  event: 'Read the cluster\'s event stream',
 };
 
 /** In `--help` order. */
@@ -122,6 +123,12 @@ export const commandTable: readonly CommandSpec[] = [
     description: 'Show an allocation and why it was placed where it is',
     usage: '[-json] [-address host:port] <alloc id or prefix>',
     load: async () => (await import('./alloc-status.js')).allocStatus,
+  },
+  {
+    path: ['event', 'stream'],
+    description: 'Print the event stream (state and operational topics) as NDJSON, until interrupted',
+    usage: '[-topic T[:key]]... [-index N] [-namespace NS] [-limit N] [-heartbeats] [-address host:port]',
+    load: async () => (await import('./event-stream.js')).eventStream,
   },
   {
     path: ['alloc', 'logs'],
