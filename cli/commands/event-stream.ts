@@ -11,7 +11,7 @@
  * with -heartbeats {"kind":"heartbeat","index":N}.
  */
 import { EventTopics, OpsTopics, isOpsTopic } from '../../agent/api/index.js';
-import type { EventTopic, OpsFilter, TopicFilter } from '../../agent/api/index.js';
+import type { OpsFilter, TopicFilter } from '../../agent/api/index.js';
 import { NomadError } from '../../agent/core/lib/index.js';
 import type { Env } from './api-io.js';
 import { Exit, withClient } from './api-io.js';
@@ -41,8 +41,8 @@ export function parseTopics(values: readonly string[]): TopicSelection {
     else target[name] = [...(prev ?? []), key];
   }
   const out: TopicSelection = {};
-  if (Object.keys(topics).length > 0) out.topics = topics as Partial<Record<EventTopic, string[] | '*'>>;
-  if (Object.keys(ops).length > 0) out.ops = ops as OpsFilter;
+  if (Object.keys(topics).length > 0) out.topics = topics;
+  if (Object.keys(ops).length > 0) out.ops = ops;
   return out;
 }
 

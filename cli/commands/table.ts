@@ -125,6 +125,13 @@ export const commandTable: readonly CommandSpec[] = [
     load: async () => (await import('./alloc-status.js')).allocStatus,
   },
   {
+    path: ['top'],
+    description: 'The live operator console: servers, nodes, jobs, evaluation timelines, events; drain, eligibility, leadership, stop, logs by key',
+    usage: '[-read-only] [-address host:port]',
+    load: async () => (await import('./top.js')).top,
+    exitWhenDone: true,
+  },
+  {
     path: ['event', 'stream'],
     description: 'Print the event stream (state and operational topics) as NDJSON, until interrupted',
     usage: '[-topic T[:key]]... [-index N] [-namespace NS] [-limit N] [-heartbeats] [-address host:port]',

@@ -1,0 +1,54 @@
+/**
+ * `nomadts top [-read-only] [-address host:port]`: the live operator console. Full screen
+ * (the terminal's alternate screen, restored on quit), at most 20 frames a second, only the
+ * changed lines redrawn. Needs a terminal; scripts use `nomadts event stream`.
+ */
+import React from 'react';
+import { render } from 'ink';
+import { NomadError } from '../../agent/core/lib/index.js';
+import { App, TopStore, initialState, runAction, runFeed } from '../../tui/index.js';
+import type { Env } from './api-io.js';
+import { Exit, connect, errorText, parseFlags } from './api-io.js';
+import type { Out } from './out.js';
+
+export async function top(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
+  let client: ReturnType<typeof connect> | undefined;
+  try {
+    const f = parseFlags(args, { bool: ['read-only'] });
+    if (f.positional.length > 0) throw new NomadError('invalid_argument', `top takes no arguments, got ${JSON.stringify(f.positional.join(' '))}`);
+    if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) {
+      throw new NomadError('invalid_argument', 'nomadts top needs a terminal (stdin and stdout a TTY); scripts can read `nomadts event stream` instead');
+    }
+    client = connect(env, f);
+    const api = client;
+    const store = new TopStore(initialState({ address: api.address, readOnly: f.bool.has('read-only'), cols: process.stdout.columns || 80, rows: process.stdout.rows || 24, now: Date.now() }));
+    const ac = new AbortController();
+    let quit!: () => void;
+    const quitting = new Promise<void>((resolve) => {
+      quit = resolve;
+    });
+    process.stdout.write('\x1b[?1049h\x1b[H\x1b[?25l');
+    const app = render(
+      React.createElement(App, {
+        store,
+        onRun: (a) => void runAction(api, store, a),
+        onQuit: quit,
+      }),
+      { maxFps: 20, incrementalRendering: true, exitOnCtrlC: false, patchConsole: true },
+    );
+    const feed = runFeed(api, store, { signal: ac.signal });
+    process.once('SIGTERM', quit);
+    await quitting;
+    ac.abort();
+    app.unmount();
+    store.close();
+    process.stdout.write('\x1b[?25h\x1b[?1049l');
+    await feed.catch(() => undefined);
+    return Exit.ok;
+  } catch (err) {
+    out.stderr(errorText(err));
+    return Exit.error;
+  } finally {
+    client?.close();
+  }
+}

@@ -1,0 +1,1 @@
+export { T0, ops, sample } from './sample.js';
