@@ -34,7 +34,7 @@ export async function top(args: readonly string[], out: Out, env: Env = process.
         onRun: (a) => void runAction(api, store, a),
         onQuit: quit,
       }),
-      { maxFps: 20, incrementalRendering: true, exitOnCtrlC: false, patchConsole: true },
+      { maxFps: 20, incrementalRendering: false, exitOnCtrlC: false, patchConsole: true },
     );
     const feed = runFeed(api, store, { signal: ac.signal });
     process.once('SIGTERM', quit);

@@ -29,8 +29,10 @@ export function columns(cells: readonly string[], widths: readonly number[], tot
 export function bar(allocated: number, used: number | null, total: number, width: number): string {
   if (width <= 0) return '';
   if (total <= 0) return '·'.repeat(width);
-  const a = Math.min(width, Math.round((allocated / total) * width));
-  const u = used === null ? 0 : Math.min(width, Math.round((used / total) * width));
+  // Anything above zero shows as at least one cell.
+  const cells = (n: number): number => (n <= 0 ? 0 : Math.min(width, Math.max(1, Math.round((n / total) * width))));
+  const a = cells(allocated);
+  const u = used === null ? 0 : cells(used);
   const solid = Math.min(u, width);
   const shade = Math.max(0, a - solid);
   return '█'.repeat(solid) + '▒'.repeat(shade) + '·'.repeat(Math.max(0, width - solid - shade));

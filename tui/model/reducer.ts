@@ -168,7 +168,11 @@ const terminalStep: Partial<Record<Evaluation['status'], EvalStep['kind']>> = {
   canceled: 'cancelled',
 };
 
-function mergeEval(prev: EvalView | undefined, e: Evaluation): EvalView {
+/**
+ * Folds an evaluation's state into its view. `seenAt`: when the console learnt of the status
+ * (an event's arrival); a snapshot passes the evaluation's own modify time.
+ */
+function mergeEval(prev: EvalView | undefined, e: Evaluation, seenAt = e.modifyTime): EvalView {
   const base: EvalView = prev ?? {
     id: e.id,
     namespace: e.namespace,
@@ -186,7 +190,7 @@ function mergeEval(prev: EvalView | undefined, e: Evaluation): EvalView {
   let steps = base.steps;
   const kind = terminalStep[e.status];
   if (kind !== undefined && e.status !== base.status && !steps.some((st) => st.kind === kind)) {
-    steps = [...steps, { kind, at: e.modifyTime, detail: e.statusDescription }];
+    steps = [...steps, { kind, at: Math.max(seenAt, steps[steps.length - 1]?.at ?? 0), detail: e.statusDescription }];
   }
   if (!steps.some((st) => st.kind === 'created')) steps = [{ kind: 'created', at: e.createTime, detail: e.triggeredBy }, ...steps];
   return {
@@ -266,7 +270,7 @@ function applyEvents(s: TopState, events: readonly StateEvent[], ops: readonly O
       case 'Evaluation': {
         const ev = e.payload as Evaluation;
         if (e.type === 'EvaluationDeleted') evals().delete(ev.id);
-        else evals().set(ev.id, mergeEval(evals().get(ev.id), ev));
+        else evals().set(ev.id, mergeEval(evals().get(ev.id), ev, now));
         d.log.push({ at: now, topic: 'Evaluation', text: `${ev.id.slice(0, 8)} ${ev.jobId} ${ev.status}${ev.statusDescription !== '' ? `: ${ev.statusDescription}` : ''} @${e.index}` });
         break;
       }
