@@ -5,11 +5,13 @@
 import { cliBench } from './bench/cli.js';
 import { jobLatencyBench } from './bench/job-latency.js';
 import { schedulerBench } from './bench/scheduler.js';
+import { topBench } from './bench/top.js';
 
 const benches: Record<string, (args: string[]) => Promise<Record<string, unknown>>> = {
   scheduler: schedulerBench,
   cli: cliBench,
   'job-latency': jobLatencyBench,
+  top: topBench,
 };
 
 async function main(): Promise<void> {
