@@ -302,7 +302,10 @@ describe('blocking queries and the rest of the API', () => {
     }
     ac.abort();
     expect(lost).toBeGreaterThan(0);
-    expect(received + lost).toBe(total);
+    expect(received).toBeLessThan(total);
+    // `lost` counts every event that passed this reader by, its topics or not (the server's
+    // periodic status events among them): nothing it wanted went missing without being counted.
+    expect(received + lost).toBeGreaterThanOrEqual(total);
   });
 
   it('refuses an event stream to a peer from another region with a status, not a hang', async () => {

@@ -51,7 +51,10 @@ export type OpsFilter = Partial<Record<OpsTopic, readonly string[] | '*'>>;
 
 export type OpsPoll =
   | { kind: 'events'; events: OpsEvent[] }
-  /** `lost` events fell out of the ring before this reader saw them; reading resumes at `resumeFrom`. */
+  /**
+   * `lost` events fell out of the ring before this reader saw them (counted before the
+   * reader's filter: the ones it wanted are at most this many); reading resumes at `resumeFrom`.
+   */
   | { kind: 'lost'; lost: number; resumeFrom: number }
   | { kind: 'closed' };
 
