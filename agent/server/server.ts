@@ -234,9 +234,10 @@ export class Server {
    * migrates its allocations. Ending keeps the node ineligible unless `markEligible`
    * (then its jobs are evaluated, as for eligibility).
    */
-  async updateNodeDrain(nodeId: string, strategy: DrainStrategy | null, markEligible: boolean): Promise<number> {
+  async updateNodeDrain(nodeId: string, strategy: DrainStrategy | null, markEligible: boolean): Promise<{ index: number; evalIds: string[] }> {
     const evals = strategy === null && markEligible ? this.nodeEvals(nodeId, 'node-update') : [];
-    return this.apply({ type: 'UpdateNodeDrain', nodeId, drainStrategy: strategy, markEligible, evals });
+    const index = await this.apply({ type: 'UpdateNodeDrain', nodeId, drainStrategy: strategy, markEligible, evals });
+    return { index, evalIds: evals.map((e) => e.id) };
   }
 
   state(): StateSnapshot {
