@@ -76,7 +76,31 @@ async function oneRun(o: Options, jobs: Job[], loadShedding: boolean, budgetMs: 
   const clock = new SystemClock();
   const rng = new SeededRng(o.seed);
   log(`[shedding ${loadShedding ? 'ON' : 'OFF'}] ${o.nodes} nodes, placing ${jobs.length} jobs...`);
-  const cluster = await SimCluster.start({ clock, rng, workers: o.workers, eventBufferSize: 4_096, nodes: { count: o.nodes }, loadShedding });
+  // Workers chain evaluations through promise callbacks without yielding to the event
+  // loop while the broker has work, so timers (a memory sampler, a budget check) would not
+  // run: sample and check from the worker's own steps instead.
+  const probe = { t0: 0, budgetMs: 0, stop: false, peakRss: 0, peakHeap: 0, steps: 0, onStop: () => undefined as void };
+  const sample = (): void => {
+    const m = process.memoryUsage();
+    probe.peakRss = Math.max(probe.peakRss, m.rss);
+    probe.peakHeap = Math.max(probe.peakHeap, m.heapUsed);
+  };
+  const cluster = await SimCluster.start({
+    clock,
+    rng,
+    workers: o.workers,
+    eventBufferSize: 4_096,
+    nodes: { count: o.nodes },
+    loadShedding,
+    onWorkerStep: (s) => {
+      if (s.kind !== 'acked' || probe.t0 === 0) return;
+      if (++probe.steps % 25 === 0) sample();
+      if (!probe.stop && probe.budgetMs > 0 && performance.now() - probe.t0 > probe.budgetMs) {
+        probe.stop = true;
+        probe.onStop();
+      }
+    },
+  });
   for (const job of jobs) await cluster.submit(job);
   await cluster.settle();
   const server = cluster.server;
@@ -92,14 +116,12 @@ async function oneRun(o: Options, jobs: Job[], loadShedding: boolean, budgetMs: 
   const queued = server.broker.counts;
   log(`[shedding ${loadShedding ? 'ON' : 'OFF'}] ${flapping.length} nodes flapped: ${queued.ready} ready, ${queued.pending} pending; resuming workers`);
 
-  let peakRss = process.memoryUsage().rss;
-  let peakHeap = process.memoryUsage().heapUsed;
-  const sampler = setInterval(() => {
-    const m = process.memoryUsage();
-    peakRss = Math.max(peakRss, m.rss);
-    peakHeap = Math.max(peakHeap, m.heapUsed);
-  }, 50);
+  sample();
+  const sampler = setInterval(sample, 50);
   const t0 = performance.now();
+  probe.t0 = t0;
+  probe.budgetMs = budgetMs;
+  probe.onStop = () => server.broker.pause();
   server.broker.resume();
   let lastLog = t0;
   let extrapolated = false;
@@ -108,7 +130,7 @@ async function oneRun(o: Options, jobs: Job[], loadShedding: boolean, budgetMs: 
     const c = server.broker.counts;
     if (c.ready + c.unacked + c.pending + c.cancelable + c.delayed === 0 && server.planApplier.stats().queueDepth === 0) break;
     const now = performance.now();
-    if (budgetMs > 0 && now - t0 > budgetMs) {
+    if (probe.stop) {
       extrapolated = true;
       break;
     }
@@ -124,12 +146,9 @@ async function oneRun(o: Options, jobs: Job[], loadShedding: boolean, budgetMs: 
     const total = sumCounters(server.stats().evals).created - before.created;
     timeUntilEmptyMs = (timeUntilEmptyMs * total) / Math.max(1, done);
     log(`  budget spent after ${done} of ${total} evals: extrapolating`);
-    server.broker.pause();
   }
   clearInterval(sampler);
-  const m = process.memoryUsage();
-  peakRss = Math.max(peakRss, m.rss);
-  peakHeap = Math.max(peakHeap, m.heapUsed);
+  sample();
   // Let a reaper write still in flight land before counting.
   if (!extrapolated) await cluster.settle();
   const stats = server.stats();
@@ -153,8 +172,8 @@ async function oneRun(o: Options, jobs: Job[], loadShedding: boolean, budgetMs: 
     unblocked: after.unblocked - before.unblocked,
     timeUntilEmptyMs: Math.round(timeUntilEmptyMs),
     extrapolated,
-    peakRssMB: Math.round(peakRss / 2 ** 20),
-    peakHeapMB: Math.round(peakHeap / 2 ** 20),
+    peakRssMB: Math.round(probe.peakRss / 2 ** 20),
+    peakHeapMB: Math.round(probe.peakHeap / 2 ** 20),
     liveAllocs,
     byType,
   };
