@@ -21,7 +21,7 @@ import { newScheduler } from '../core/scheduler/index.js';
 import type { FsmCommand, StateSnapshot } from '../core/state/index.js';
 import { EventBuffer, Fsm } from '../core/state/index.js';
 import type { DrainStrategy, Evaluation, EvalTrigger, Job, Node, Plan, PlanResult } from '../core/structs/index.js';
-import { allocClientTerminal, isSystemType, newEvaluation } from '../core/structs/index.js';
+import { allocClientTerminal, allocTerminalStatus, isSystemType, newEvaluation } from '../core/structs/index.js';
 import type { WorkerStep } from '../core/worker/index.js';
 import { Worker } from '../core/worker/index.js';
 
@@ -178,6 +178,16 @@ export class Server {
     this.broker.setEnabled(true);
     this.blocked.setEnabled(true);
     const state = this.state();
+    // Capacity that changed while nobody held the blocked evals: a node (re)registered or made
+    // eligible, an allocation stopped. Blocking a restored eval older than that unblocks it.
+    for (const n of state.nodes()) {
+      if (n.status === 'ready' && n.schedulingEligibility === 'eligible' && n.drainStrategy === null) this.blocked.noteCapacityChange(n.computedClass, n.modifyIndex);
+    }
+    for (const a of state.allocs()) {
+      if (!allocTerminalStatus(a)) continue;
+      const n = state.nodeByID(a.nodeId);
+      if (n !== undefined) this.blocked.noteCapacityChange(n.computedClass, a.modifyIndex);
+    }
     const pending: Evaluation[] = [];
     for (const e of state.evals()) {
       if (e.status === 'pending') pending.push(e);

@@ -139,6 +139,15 @@ export class BlockedEvals {
     }
   }
 
+  /**
+   * Record that capacity of `computedClass` changed at `index` without releasing
+   * anything: a new leader primes these from state before blocking the evals it
+   * restores, so changes made while no leader held them count as missed unblocks.
+   */
+  noteCapacityChange(computedClass: string, index: number): void {
+    if ((this.unblockIndexes.get(computedClass) ?? 0) < index) this.unblockIndexes.set(computedClass, index);
+  }
+
   /** Forget the job's blocked eval (a later eval of the job succeeded, or the job is gone). */
   untrack(namespace: string, jobId: string): void {
     const id = this.jobs.get(jobKey(namespace, jobId));
