@@ -3,6 +3,7 @@
  * line being one JSON object. See docs/benchmarks.md for what each measures.
  */
 import { cliBench } from './bench/cli.js';
+import { evalStormBench } from './bench/eval-storm.js';
 import { jobLatencyBench } from './bench/job-latency.js';
 import { schedulerBench } from './bench/scheduler.js';
 import { topBench } from './bench/top.js';
@@ -12,6 +13,7 @@ const benches: Record<string, (args: string[]) => Promise<Record<string, unknown
   cli: cliBench,
   'job-latency': jobLatencyBench,
   top: topBench,
+  'eval-storm': evalStormBench,
 };
 
 async function main(): Promise<void> {

@@ -3,7 +3,7 @@
  * with the equivalent command line (and, for `l`, a log tail into the open log view).
  */
 import type { ApiClient } from '../agent/api/index.js';
-import { commandLine } from './model/keymap.js';
+import { commandLine, parseDeadline } from './model/keymap.js';
 import type { OperatorAction } from './model/state.js';
 import type { TopStore } from './store.js';
 
@@ -45,8 +45,14 @@ export async function runAction(client: ApiClient, store: TopStore, action: Oper
   }
 }
 
-async function drain(_client: ApiClient, _action: Extract<OperatorAction, { kind: 'drain' | 'drain-disable' }>): Promise<void> {
-  throw new Error('this server does not serve node drain yet');
+async function drain(client: ApiClient, action: Extract<OperatorAction, { kind: 'drain' | 'drain-disable' }>): Promise<void> {
+  if (action.kind === 'drain-disable') {
+    await client.updateDrain(action.nodeId, null, false);
+    return;
+  }
+  const ms = parseDeadline(action.deadline);
+  if (typeof ms === 'string') throw new Error(ms);
+  await client.updateDrain(action.nodeId, { deadlineMs: ms, ignoreSystemJobs: false });
 }
 
 async function transferLeadership(_client: ApiClient, _serverId: string): Promise<void> {

@@ -85,7 +85,7 @@ describe('nomadts top', () => {
     ui.stdin.write('\r');
     await tick();
     // The command line is wrapped to the dialog's width, never cut.
-    expect((ui.lastFrame() ?? '').replace(/│\n│/g, '').replace(/\s+/g, '')).toContain(`$nomadtsnodedrain-enable-deadline1h-yes${ids.node1}`);
+    expect((ui.lastFrame() ?? '').replace(/│\n│/g, '').replace(/\s+/g, '')).toContain(`$nomadtsnodedrain-enable-deadline1h${ids.node1}`);
     ui.stdin.write('y');
     await tick();
     expect(ran).toEqual([{ kind: 'drain', nodeId: ids.node1, nodeName: 'client-1', deadline: '1h' }]);

@@ -184,10 +184,6 @@ export async function startRpcServer(opts: StartRpcServerOptions): Promise<RpcSe
     };
   };
 
-  const unimplemented = (what: string): grpc.handleUnaryCall<unknown, unknown> => (_call, callback) => {
-    callback({ code: grpc.status.UNIMPLEMENTED, details: `${what} is not implemented yet` });
-  };
-
   const q = (o: pb.QueryOptions | undefined): DomainQuery => ({
     namespace: o?.namespace ?? '',
     index: o?.minQueryIndex ?? 0,
@@ -253,7 +249,11 @@ export async function startRpcServer(opts: StartRpcServerOptions): Promise<RpcSe
       const r = await service.updateEligibility(req.nodeId, eligibility);
       return { update: { meta: { index: r.index }, evalIds: r.evalIds, evalCreateIndex: r.evalIds.length > 0 ? r.index : 0, nodeModifyIndex: r.nodeModifyIndex } };
     }),
-    updateDrain: unimplemented('NodeService.UpdateDrain') as grpc.handleUnaryCall<pb.UpdateNodeDrainRequest, pb.UpdateNodeDrainResponse>,
+    updateDrain: unary<pb.UpdateNodeDrainRequest, pb.UpdateNodeDrainResponse>(WriteRoles, async (req) => {
+      const spec = req.drainSpec === undefined ? null : { deadlineMs: req.drainSpec.deadlineMs, ignoreSystemJobs: req.drainSpec.ignoreSystemJobs };
+      const r = await service.updateDrain(req.nodeId, spec, req.markEligible);
+      return { update: { meta: { index: r.index }, evalIds: r.evalIds, evalCreateIndex: r.evalIds.length > 0 ? r.index : 0, nodeModifyIndex: r.nodeModifyIndex } };
+    }),
   };
 
   const allocs: pb.AllocServiceServer = {

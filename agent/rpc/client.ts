@@ -224,6 +224,18 @@ export class RpcApiClient {
     return { index: u?.meta?.index ?? 0, evalIds: u?.evalIds ?? [], nodeModifyIndex: u?.nodeModifyIndex ?? 0 };
   }
 
+  /** Start a drain (spec: deadlineMs > 0, 0 none, -1 force) or cancel it (null; markEligible makes the node eligible again). */
+  async updateDrain(nodeId: string, spec: { deadlineMs: number; ignoreSystemJobs: boolean } | null, markEligible = false): Promise<NodeUpdateReply> {
+    const res = await this.call<pb.UpdateNodeDrainRequest, pb.UpdateNodeDrainResponse>(this.nodes, 'updateDrain', {
+      write: writeOpts(),
+      nodeId,
+      ...(spec !== null ? { drainSpec: { deadlineMs: spec.deadlineMs, ignoreSystemJobs: spec.ignoreSystemJobs } } : {}),
+      markEligible,
+    });
+    const u = res.update;
+    return { index: u?.meta?.index ?? 0, evalIds: u?.evalIds ?? [], nodeModifyIndex: u?.nodeModifyIndex ?? 0 };
+  }
+
   // ---- Allocations ---------------------------------------------------------------
 
   async getAlloc(allocId: string, q: QueryOptions = {}): Promise<QueryResult<Allocation>> {

@@ -1,2 +1,2 @@
 export { Server } from './server.js';
-export type { ServerOptions, RegisterJobResult } from './server.js';
+export type { ServerOptions, RegisterJobResult, EvalTypeCounters, LeadershipOptions } from './server.js';

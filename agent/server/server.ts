@@ -9,18 +9,24 @@
  */
 import type { Clock, Rng } from '../core/lib/index.js';
 import { NomadError, uuid } from '../core/lib/index.js';
-import { EvalBroker } from '../core/broker/index.js';
-import type { BrokerStats } from '../core/broker/index.js';
+import { CancelReaper, EvalBroker } from '../core/broker/index.js';
+import type { BrokerStats, CancelReaperStats } from '../core/broker/index.js';
+import { BlockedEvals } from '../core/blocked/index.js';
+import type { BlockedEvalsStats } from '../core/blocked/index.js';
+import { drainStep } from '../core/drainer/index.js';
+import type { DrainActions } from '../core/drainer/index.js';
+import type { HeartbeatTimers } from '../core/heartbeat/index.js';
 import { PlanApplier, planResultCommand } from '../core/plan/index.js';
 import type { PlanApplierStats } from '../core/plan/index.js';
 import { newScheduler } from '../core/scheduler/index.js';
 import type { FsmCommand, StateSnapshot } from '../core/state/index.js';
 import { EventBuffer, Fsm } from '../core/state/index.js';
-import type { Evaluation, EvalTrigger, Job, Node, Plan, PlanResult } from '../core/structs/index.js';
-import { isSystemType, newEvaluation } from '../core/structs/index.js';
+import type { DrainStrategy, Evaluation, EvalTrigger, Job, Node, Plan, PlanResult } from '../core/structs/index.js';
+import { allocClientTerminal, allocTerminalStatus, isSystemType, newEvaluation } from '../core/structs/index.js';
 import type { WorkerStep } from '../core/worker/index.js';
 import { Worker } from '../core/worker/index.js';
 import { OpsEventBus } from '../core/ops/index.js';
+import type { OpsPayload } from '../core/ops/index.js';
 import { brokerStatsPayload, emitEvalEnqueued, emitPlanApplied, emitWorkerStep, startStatusTicker } from './ops.js';
 
 export interface ServerOptions {
@@ -44,6 +50,31 @@ export interface ServerOptions {
   opsBufferSize?: number;
   /** How often broker depths and the Raft view are put on the ops bus (default 1000 ms; 0 = never). */
   statusIntervalMs?: number;
+  /** Broker load shedding of superseded evaluations (default on). */
+  loadShedding?: boolean;
+  /** The cancel reaper's timer period (default 5 s); it also runs right after acks. */
+  reaperIntervalMs?: number;
+  /** How often the drainer looks at draining nodes (default 1 s). */
+  drainTickMs?: number;
+}
+
+/** Evaluation counters per scheduler type (the console's storm view). */
+export interface EvalTypeCounters {
+  /** Enqueued into the broker (new, unblocked and restored evaluations). */
+  created: number;
+  /** Handed to a scheduler worker. */
+  processed: number;
+  /** Written as canceled by the cancel reaper (superseded, duplicate blocked). */
+  cancelled: number;
+  blocked: number;
+  unblocked: number;
+}
+
+export interface LeadershipOptions {
+  /** Restart every live node's heartbeat timer. */
+  resetHeartbeats?: boolean;
+  /** With resetHeartbeats: the long failover TTL (this server just took over). */
+  failover?: boolean;
 }
 
 export interface RegisterJobResult {
@@ -61,13 +92,22 @@ export class Server {
   readonly workers: Worker[];
   /** Operational events (broker, plans, Raft) for the event stream and the console. */
   readonly ops: OpsEventBus;
+  readonly blocked: BlockedEvals;
+  readonly reaper: CancelReaper;
+  /** The heartbeat timers, once the client RPC service attached them (useHeartbeats). */
+  heartbeats: HeartbeatTimers | undefined;
   private readonly clock: Clock;
   private readonly statusIntervalMs: number;
   readonly serverId: string;
   private statusTicker: { stop(): void } | undefined;
   private readonly rng: Rng;
+  private readonly drainTickMs: number;
   private lastIndex = 0;
   private running = false;
+  private leader = false;
+  private readonly draining = new Set<string>();
+  private drainTimer: ReturnType<Clock['setTimer']> | undefined;
+  private drainWrites = 0;
 
   constructor(opts: ServerOptions) {
     this.clock = opts.clock;
@@ -77,7 +117,33 @@ export class Server {
     this.statusIntervalMs = opts.statusIntervalMs ?? 1_000;
     this.serverId = opts.name ?? 'server-1';
     this.fsm = new Fsm({ events: this.events, freezeObjects: opts.freezeObjects ?? false });
-    this.broker = new EvalBroker({ clock: this.clock, rng: this.rng.fork() });
+    this.drainTickMs = opts.drainTickMs ?? 1_000;
+    this.blocked = new BlockedEvals();
+    this.broker = new EvalBroker({
+      clock: this.clock,
+      rng: this.rng.fork(),
+      loadShedding: opts.loadShedding ?? true,
+      afterAck: () => this.reaper.notify(),
+    });
+    this.reaper = new CancelReaper({
+      clock: this.clock,
+      ...(opts.reaperIntervalMs !== undefined ? { intervalMs: opts.reaperIntervalMs } : {}),
+      waiting: () => this.broker.counts.cancelable + this.blocked.duplicatesWaiting(),
+      busy: () => {
+        const c = this.broker.counts;
+        return c.ready + c.unacked + c.pending > 0;
+      },
+      take: (max) => {
+        const out = this.broker.cancelable(max);
+        if (out.length < max) out.push(...this.blocked.takeDuplicates(max - out.length));
+        return out;
+      },
+      write: async (evals) => {
+        const index = await this.apply({ type: 'UpsertEvals', evals });
+        this.ops.emit('Broker', 'EvalsCancelled', 'reaper', { count: evals.length, index, evalIds: evals.slice(0, 100).map((e) => e.id) });
+        return index;
+      },
+    });
     this.planApplier = new PlanApplier({
       latestState: () => this.fsm.store.snapshot(),
       commit: (plan, result) => this.apply(planResultCommand(plan, result)),
@@ -96,7 +162,7 @@ export class Server {
           broker: this.broker,
           waitForIndex: (index, timeoutMs) => this.fsm.store.waitForIndex(index, { clock: this.clock, timeoutMs }),
           submitPlan: (plan) => this.planApplier.submit(plan),
-          upsertEvals: (evals) => this.apply({ type: 'UpsertEvals', evals }),
+          upsertEvals: (evals) => this.apply({ type: 'UpsertEvals', evals: this.stampBlocked(evals) }),
           schedulers: newScheduler,
           clock: this.clock,
           rng: this.rng.fork(),
@@ -113,10 +179,7 @@ export class Server {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.broker.setEnabled(true);
-    // Re-enqueue evaluations that were pending in state (after a restore).
-    const pending = this.state().evals().filter((e) => e.status === 'pending');
-    this.broker.enqueueAll(pending);
+    this.establishLeadership();
     for (const w of this.workers) w.start();
     if (this.statusIntervalMs > 0) this.statusTicker = startStatusTicker(this.clock, this.statusIntervalMs, () => this.emitStatus());
   }
@@ -130,9 +193,9 @@ export class Server {
     this.ops.emit('Broker', 'BrokerStats', 'broker', brokerStatsPayload(this.broker.stats()));
     this.ops.emit('Raft', 'RaftStatus', this.serverId, {
       id: this.serverId,
-      role: this.running ? 'leader' : 'follower',
+      role: this.leader ? 'leader' : 'follower',
       term: 1,
-      leader: this.running ? this.serverId : '',
+      leader: this.leader ? this.serverId : '',
       commitIndex: this.lastIndex,
       appliedIndex: this.lastIndex,
       peers: [{ id: this.serverId, matchIndex: this.lastIndex, lag: 0, voter: true }],
@@ -145,7 +208,95 @@ export class Server {
     this.statusTicker?.stop();
     this.statusTicker = undefined;
     await Promise.all(this.workers.map((w) => w.stop()));
+    this.revokeLeadership();
+  }
+
+  get isLeader(): boolean {
+    return this.leader;
+  }
+
+  /**
+   * Leader duties on: the broker and blocked evals are rebuilt from state (pending
+   * evaluations enqueued, blocked ones held again), the cancel reaper and drainer run,
+   * and optionally every live node's heartbeat timer restarts (failover TTL after a
+   * leadership change). The Raft leadership code calls this on winning an election.
+   */
+  establishLeadership(opts: LeadershipOptions = {}): void {
+    if (this.leader) return;
+    this.leader = true;
+    this.broker.setEnabled(true);
+    this.blocked.setEnabled(true);
+    const state = this.state();
+    // Capacity that changed while nobody held the blocked evals: a node (re)registered or made
+    // eligible, an allocation stopped. Blocking a restored eval older than that unblocks it.
+    for (const n of state.nodes()) {
+      if (n.status === 'ready' && n.schedulingEligibility === 'eligible' && n.drainStrategy === null) this.blocked.noteCapacityChange(n.computedClass, n.modifyIndex);
+    }
+    for (const a of state.allocs()) {
+      if (!allocTerminalStatus(a)) continue;
+      const n = state.nodeByID(a.nodeId);
+      if (n !== undefined) this.blocked.noteCapacityChange(n.computedClass, a.modifyIndex);
+    }
+    const pending: Evaluation[] = [];
+    for (const e of state.evals()) {
+      if (e.status === 'pending') pending.push(e);
+      else if (e.status === 'blocked') this.blocked.block(e);
+    }
+    this.broker.enqueueAll(pending);
+    this.reaper.start();
+    this.draining.clear();
+    for (const n of state.nodes()) if (n.drainStrategy !== null) this.draining.add(n.id);
+    this.armDrainTick();
+    if (opts.resetHeartbeats === true) this.resetHeartbeatTimers(opts.failover ?? false);
+    this.flushUnblocked();
+  }
+
+  /** Leader duties off: the broker and blocked evals forget everything (state keeps it), timers stop. */
+  revokeLeadership(): void {
+    if (!this.leader) return;
+    this.leader = false;
     this.broker.setEnabled(false);
+    this.blocked.setEnabled(false);
+    this.reaper.stop();
+    this.drainTimer?.cancel();
+    this.drainTimer = undefined;
+    this.heartbeats?.clearAll();
+  }
+
+  /** The client RPC service's heartbeat timers: the server restarts them on leadership changes. */
+  useHeartbeats(timers: HeartbeatTimers): void {
+    this.heartbeats = timers;
+  }
+
+  /**
+   * Restart the heartbeat timer of every node not down (Nomad's initializeHeartbeatTimers):
+   * with `failover`, each gets the long failover TTL, since its last heartbeat may have gone
+   * to the previous leader.
+   */
+  resetHeartbeatTimers(failover: boolean): void {
+    const timers = this.heartbeats;
+    if (timers === undefined) return;
+    const live: string[] = [];
+    for (const n of this.state().nodes()) if (n.status !== 'down') live.push(n.id);
+    timers.resetAllTimers(live, failover);
+  }
+
+  /** A node missed its heartbeat TTL: mark it down (its allocations become lost through the evals). */
+  async nodeMissedHeartbeat(nodeId: string): Promise<number | undefined> {
+    const node = this.state().nodeByID(nodeId);
+    if (node === undefined || node.status === 'down') return undefined;
+    return this.updateNodeStatus(nodeId, 'down');
+  }
+
+  /**
+   * Start or end a node's drain. Starting makes the node ineligible; the drainer then
+   * migrates its allocations. Ending keeps the node ineligible unless `markEligible`
+   * (then its jobs are evaluated, as for eligibility).
+   */
+  async updateNodeDrain(nodeId: string, strategy: DrainStrategy | null, markEligible: boolean): Promise<{ index: number; evalIds: string[] }> {
+    const evals = strategy === null && markEligible ? this.nodeEvals(nodeId, 'node-update') : [];
+    const index = await this.apply({ type: 'UpdateNodeDrain', nodeId, drainStrategy: strategy, markEligible, evals });
+    return { index, evalIds: evals.map((e) => e.id) };
   }
 
   state(): StateSnapshot {
@@ -198,8 +349,28 @@ export class Server {
   }
 
   /** Broker, plan applier and worker figures, for the CLI and console. */
-  stats(): { broker: BrokerStats; planApplier: PlanApplierStats; workers: ReturnType<Worker['stats']>[]; index: number } {
-    return { broker: this.broker.stats(), planApplier: this.planApplier.stats(), workers: this.workers.map((w) => w.stats()), index: this.lastIndex };
+  stats(): {
+    broker: BrokerStats;
+    planApplier: PlanApplierStats;
+    workers: ReturnType<Worker['stats']>[];
+    index: number;
+    blocked: BlockedEvalsStats;
+    reaper: CancelReaperStats;
+    evals: Record<string, EvalTypeCounters>;
+    drain: { draining: number; writes: number };
+  } {
+    const broker = this.broker.stats();
+    const blocked = this.blocked.stats();
+    return {
+      broker,
+      planApplier: this.planApplier.stats(),
+      workers: this.workers.map((w) => w.stats()),
+      index: this.lastIndex,
+      blocked,
+      reaper: this.reaper.stats(),
+      evals: evalCounters(broker, blocked),
+      drain: { draining: this.draining.size, writes: this.drainWrites },
+    };
   }
 
   /**
@@ -242,17 +413,176 @@ export class Server {
     return [...jobs.values()].map((job) => this.newEval(job, trigger, nodeId));
   }
 
-  /** Leader duty after every apply: hand newly pending evaluations to the broker. */
+  /**
+   * Leader duties after every apply: newly pending evaluations to the broker, blocked
+   * ones to the blocked set; capacity that appeared unblocks what could use it; drain
+   * starts and ends reach the drainer.
+   */
   private afterApply(cmd: FsmCommand): void {
-    if (!this.running) return;
+    if (!this.leader) return;
     const written = evalsIn(cmd);
-    if (written.length === 0) return;
-    const state = this.state();
-    for (const e of written) {
-      const stored = state.evalByID(e.id);
-      if (stored !== undefined && stored.status === 'pending' && this.broker.enqueue(stored) !== 'duplicate') emitEvalEnqueued(this.ops, stored);
+    if (written.length > 0) {
+      const state = this.state();
+      for (const e of written) {
+        const stored = state.evalByID(e.id);
+        if (stored === undefined) continue;
+        if (stored.status === 'pending') {
+          if (this.broker.enqueue(stored) !== 'duplicate') emitEvalEnqueued(this.ops, stored);
+        }
+        else if (stored.status === 'blocked') {
+          this.blocked.block(stored);
+          this.ops.emit('Broker', 'EvalBlocked', stored.id, { jobId: stored.jobId, namespace: stored.namespace, type: stored.type, reason: stored.statusDescription, classEligibility: Object.keys(stored.classEligibility).length });
+        }
+        else if (stored.status === 'complete' && Object.keys(stored.failedTgAllocs).length === 0) this.blocked.untrack(stored.namespace, stored.jobId);
+      }
+    }
+    this.capacityChanged(cmd);
+    this.flushUnblocked();
+  }
+
+  /** Unblock evaluations for the node classes whose capacity this command changed (Nomad's Unblock calls). */
+  private capacityChanged(cmd: FsmCommand): void {
+    switch (cmd.type) {
+      case 'UpsertNode':
+      case 'UpdateNodeStatus':
+      case 'UpdateNodeEligibility':
+      case 'UpdateNodeDrain': {
+        const nodeId = cmd.type === 'UpsertNode' ? cmd.node.id : cmd.nodeId;
+        const state = this.state();
+        const node = state.nodeByID(nodeId);
+        if (cmd.type === 'UpdateNodeDrain') {
+          if (node?.drainStrategy != null) this.draining.add(nodeId);
+          else this.draining.delete(nodeId);
+          this.armDrainTick();
+        }
+        if (node !== undefined && node.status === 'ready' && node.schedulingEligibility === 'eligible' && node.drainStrategy === null) {
+          this.blocked.unblock(node.computedClass, state.index);
+        }
+        return;
+      }
+      case 'DeregisterJob':
+        this.blocked.untrack(cmd.namespace, cmd.jobId);
+        return;
+      case 'UpdateAllocsFromClient': {
+        if (this.blocked.size === 0) return;
+        const state = this.state();
+        for (const u of cmd.allocs) {
+          if (!allocClientTerminal(u)) continue;
+          const a = state.allocByID(u.id);
+          const node = a === undefined ? undefined : state.nodeByID(a.nodeId);
+          if (node !== undefined) this.blocked.unblock(node.computedClass, state.index);
+        }
+        return;
+      }
+      case 'ApplyPlanResults': {
+        if (cmd.allocsStopped.length === 0 && cmd.allocsPreempted.length === 0) return;
+        const state = this.state();
+        const seen = new Set<string>();
+        for (const a of [...cmd.allocsStopped, ...cmd.allocsPreempted]) {
+          if (seen.has(a.nodeId)) continue;
+          seen.add(a.nodeId);
+          const node = state.nodeByID(a.nodeId);
+          if (node !== undefined) this.blocked.unblock(node.computedClass, state.index);
+        }
+        return;
+      }
+      default:
+        return;
     }
   }
+
+  /** Write unblocked evaluations back as pending (one write); the write enqueues them. */
+  private flushUnblocked(): void {
+    const unblocked = this.blocked.takeUnblocked();
+    if (unblocked.length === 0) return;
+    const state = this.state();
+    const now = this.clock.now();
+    const evals: Evaluation[] = [];
+    for (const e of unblocked) {
+      const stored = state.evalByID(e.id);
+      if (stored === undefined || stored.status !== 'blocked') continue; // canceled meanwhile
+      evals.push({ ...stored, status: 'pending', statusDescription: 'unblocked: capacity changed', modifyTime: now });
+      this.ops.emit('Broker', 'EvalUnblocked', stored.id, { jobId: stored.jobId, namespace: stored.namespace, type: stored.type, reason: 'capacity changed' });
+    }
+    if (evals.length > 0) void this.apply({ type: 'UpsertEvals', evals });
+  }
+
+  /**
+   * A blocked eval written by a scheduler without a snapshot index gets its parent's
+   * modifyIndex: the worker's snapshot was at least that fresh, so unblocks after it
+   * are seen as missed (never lost).
+   */
+  private stampBlocked(evals: Evaluation[]): Evaluation[] {
+    let state: StateSnapshot | undefined;
+    return evals.map((e) => {
+      if (e.status !== 'blocked' || e.snapshotIndex > 0 || e.previousEval === '') return e;
+      state ??= this.state();
+      const parent = state.evalByID(e.previousEval);
+      return parent === undefined ? e : { ...e, snapshotIndex: parent.modifyIndex };
+    });
+  }
+
+  private armDrainTick(): void {
+    if (!this.leader || this.draining.size === 0 || this.drainTimer !== undefined) return;
+    this.drainTimer = this.clock.setTimer(this.drainTickMs, () => {
+      this.drainTimer = undefined;
+      void this.drainTick().finally(() => this.armDrainTick());
+    });
+  }
+
+  private emitDrainProgress(actions: DrainActions): void {
+    for (const e of drainProgressEvents(this.state(), actions)) this.ops.emit('Drain', 'DrainProgress', e.nodeId, e.payload);
+  }
+
+  /** One drainer step: mark migrations (with one eval per job), end completed drains. */
+  async drainTick(): Promise<void> {
+    if (!this.leader || this.draining.size === 0) return;
+    const actions = drainStep(this.state(), this.clock.now(), this.draining);
+    this.emitDrainProgress(actions);
+    if (actions.migrate.length > 0) {
+      this.drainWrites++;
+      await this.apply({
+        type: 'UpdateAllocDesiredTransition',
+        transitions: actions.migrate.map((a) => ({ allocId: a.id, transition: { migrate: true } })),
+        evals: actions.jobs.map((j) => this.newEval(j, 'node-drain')),
+      });
+    }
+    for (const nodeId of actions.done) {
+      this.drainWrites++;
+      await this.apply({ type: 'UpdateNodeDrain', nodeId, drainStrategy: null, markEligible: false });
+    }
+  }
+}
+
+/** Drain progress for the console: per draining node, allocations migrated and remaining. */
+function drainProgressEvents(state: StateSnapshot, actions: DrainActions): { nodeId: string; payload: OpsPayload }[] {
+  const out: { nodeId: string; payload: OpsPayload }[] = [];
+  const done = new Set(actions.done);
+  for (const p of actions.progress) {
+    let migrated = 0;
+    for (const a of state.allocsByNode(p.nodeId)) if (a.desiredTransition.migrate && allocTerminalStatus(a)) migrated++;
+    const node = state.nodeByID(p.nodeId);
+    out.push({ nodeId: p.nodeId, payload: { nodeName: node?.name ?? '', migrated, remaining: p.remaining, deadline: p.deadlineAt ?? 0, pastDeadline: p.pastDeadline, done: done.has(p.nodeId) } });
+  }
+  return out;
+}
+
+function evalCounters(broker: BrokerStats, blocked: BlockedEvalsStats): Record<string, EvalTypeCounters> {
+  const out: Record<string, EvalTypeCounters> = {};
+  const get = (t: string): EvalTypeCounters => (out[t] ??= { created: 0, processed: 0, cancelled: 0, blocked: 0, unblocked: 0 });
+  for (const [t, c] of Object.entries(broker.countersByType)) {
+    const o = get(t);
+    o.created += c.enqueued;
+    o.processed += c.dequeued;
+    o.cancelled += c.cancelableReaped;
+  }
+  for (const [t, c] of Object.entries(blocked.countersByType)) {
+    const o = get(t);
+    o.blocked += c.blocked;
+    o.unblocked += c.unblocked;
+    o.cancelled += c.duplicates;
+  }
+  return out;
 }
 
 function evalsIn(cmd: FsmCommand): Evaluation[] {

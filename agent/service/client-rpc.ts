@@ -10,17 +10,15 @@
  * TTL + grace before it marks the node down. Only nodes that registered or heartbeated through
  * this service have timers (nodes registered in-process, e.g. simulated ones, are left alone).
  */
-import type { Clock, Rng, TimerHandle } from '../core/lib/index.js';
+import type { Clock, Rng } from '../core/lib/index.js';
+import { HeartbeatGraceMs, HeartbeatTimers, MaxHeartbeatsPerSecond, MinHeartbeatTtlMs } from '../core/heartbeat/index.js';
 import { NomadError, uuid } from '../core/lib/index.js';
 import type { ClientAllocUpdate } from '../core/state/index.js';
 import type { Allocation, Evaluation, Job, Node } from '../core/structs/index.js';
 import { lookupTaskGroup, newEvaluation } from '../core/structs/index.js';
 import type { Server } from '../server/index.js';
 
-/** Nomad's defaults (nomad/config.go: MinHeartbeatTTL, MaxHeartbeatsPerSecond, HeartbeatGrace). */
-export const MinHeartbeatTtlMs = 10_000;
-export const MaxHeartbeatsPerSecond = 50;
-export const HeartbeatGraceMs = 10_000;
+export { HeartbeatGraceMs, MaxHeartbeatsPerSecond, MinHeartbeatTtlMs, heartbeatTtlMs, rateScaledIntervalMs } from '../core/heartbeat/index.js';
 
 export interface ClientRpcServiceOptions {
   server: Server;
@@ -64,18 +62,6 @@ export interface WatchAllocationsOptions {
   signal?: AbortSignal;
 }
 
-/** max(min, n / rate) in ms: the interval that keeps n periodic callers under `rate` calls per second (Nomad's lib.RateScaledInterval). */
-export function rateScaledIntervalMs(ratePerSecond: number, minMs: number, n: number): number {
-  if (ratePerSecond <= 0) return minMs;
-  return Math.max(minMs, Math.ceil((n / ratePerSecond) * 1000));
-}
-
-/** The TTL a node is given: the rate-scaled interval plus a random stagger in [0, interval). */
-export function heartbeatTtlMs(nodeCount: number, rng: Rng, opts: { minTtlMs?: number; maxPerSecond?: number } = {}): number {
-  const base = rateScaledIntervalMs(opts.maxPerSecond ?? MaxHeartbeatsPerSecond, opts.minTtlMs ?? MinHeartbeatTtlMs, nodeCount);
-  return base + Math.floor(rng.next() * base);
-}
-
 function checkNodeId(nodeId: string): void {
   if (typeof nodeId !== 'string' || nodeId === '') throw new NomadError('invalid_argument', 'nodeId is required', { field: 'nodeId' });
 }
@@ -84,26 +70,30 @@ export class ClientRpcService {
   private readonly server: Server;
   private readonly clock: Clock;
   private readonly rng: Rng;
-  private readonly minTtlMs: number;
-  private readonly maxPerSecond: number;
-  private readonly graceMs: number;
   private readonly watchWaitMs: number;
-  private readonly timers = new Map<string, TimerHandle>();
+  /** Heartbeat timers (agent/core/heartbeat), handed to the server for leadership changes. */
+  readonly heartbeatTimers: HeartbeatTimers;
   private stopped = false;
 
   constructor(opts: ClientRpcServiceOptions) {
     this.server = opts.server;
     this.clock = opts.clock;
     this.rng = opts.rng;
-    this.minTtlMs = opts.minHeartbeatTtlMs ?? MinHeartbeatTtlMs;
-    this.maxPerSecond = opts.maxHeartbeatsPerSecond ?? MaxHeartbeatsPerSecond;
-    this.graceMs = opts.heartbeatGraceMs ?? HeartbeatGraceMs;
+    this.heartbeatTimers = new HeartbeatTimers({
+      clock: this.clock,
+      rng: this.rng,
+      minTtlMs: opts.minHeartbeatTtlMs ?? MinHeartbeatTtlMs,
+      maxHeartbeatsPerSecond: opts.maxHeartbeatsPerSecond ?? MaxHeartbeatsPerSecond,
+      graceMs: opts.heartbeatGraceMs ?? HeartbeatGraceMs,
+      onExpire: (nodeId) => this.expire(nodeId),
+    });
+    this.server.useHeartbeats(this.heartbeatTimers);
     this.watchWaitMs = opts.watchWaitMs ?? 300_000;
   }
 
   /** Nodes with a running heartbeat timer. */
   heartbeatCount(): number {
-    return this.timers.size;
+    return this.heartbeatTimers.size;
   }
 
   /** Register (or re-register) a node as ready and start its heartbeat timer. */
@@ -204,23 +194,18 @@ export class ClientRpcService {
   /** Cancel every heartbeat timer (the server is stopping or lost leadership); end the watches. */
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers.values()) t.cancel();
-    this.timers.clear();
+    this.heartbeatTimers.clearAll();
   }
 
   private resetTimer(nodeId: string): number {
-    this.timers.get(nodeId)?.cancel();
-    const ttl = heartbeatTtlMs(this.timers.size + (this.timers.has(nodeId) ? 0 : 1), this.rng, { minTtlMs: this.minTtlMs, maxPerSecond: this.maxPerSecond });
-    if (!this.stopped) this.timers.set(nodeId, this.clock.setTimer(ttl + this.graceMs, () => this.expire(nodeId)));
+    const ttl = this.heartbeatTimers.reset(nodeId);
+    if (this.stopped) this.heartbeatTimers.clear(nodeId);
     return ttl;
   }
 
   /** A missed TTL: the node is down, and every job with allocations there is evaluated. */
   private expire(nodeId: string): void {
-    this.timers.delete(nodeId);
-    const node = this.server.state().nodeByID(nodeId);
-    if (node === undefined || node.status === 'down') return;
-    this.server.updateNodeStatus(nodeId, 'down').catch(() => {
+    this.server.nodeMissedHeartbeat(nodeId).catch(() => {
       // The node went away meanwhile (the FSM refused the write): nothing to mark.
     });
   }

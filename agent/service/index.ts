@@ -8,6 +8,7 @@ export type {
   AgentStatus,
   ApiServiceOptions,
   NodeUpdateReply,
+  DrainSpec,
   PlanJobReply,
   QueryOptions,
   QueryResult,

@@ -70,6 +70,13 @@ export interface NodeUpdateReply {
   nodeModifyIndex: number;
 }
 
+/** A drain request (Nomad's DrainSpec): null cancels the drain. */
+export interface DrainSpec {
+  /** ms: > 0 a deadline, 0 no deadline, -1 force (stop everything now). */
+  deadlineMs: number;
+  ignoreSystemJobs: boolean;
+}
+
 export interface PlanJobReply {
   /** Per task group: what the scheduler would do. */
   annotations: Record<string, DesiredUpdates>;
@@ -241,6 +248,39 @@ export class ApiService {
     const evals = eligibility === 'eligible' && node.schedulingEligibility !== 'eligible' ? this.server.nodeEvals(nodeId, 'node-update') : [];
     const index = await this.server.apply({ type: 'UpdateNodeEligibility', nodeId, eligibility, evals });
     return { index, evalIds: evals.map((e) => e.id), nodeModifyIndex: this.server.state().nodeByID(nodeId)?.modifyIndex ?? index };
+  }
+
+  /**
+   * Start (spec) or cancel (null) a node's drain, as Nomad's Node.UpdateDrain: starting
+   * makes the node ineligible and the leader's drainer migrates its allocations;
+   * cancelling keeps it ineligible unless `markEligible` (then its jobs are evaluated).
+   */
+  async updateDrain(nodeId: string, spec: DrainSpec | null, markEligible: boolean): Promise<NodeUpdateReply> {
+    checkId(nodeId, 'nodeId');
+    if (spec !== null) {
+      if (typeof spec !== 'object') throw new NomadError('invalid_argument', 'drain spec must be an object or null', { field: 'drainSpec' });
+      const d = spec.deadlineMs;
+      if (!Number.isSafeInteger(d) || d < -1) {
+        throw new NomadError('invalid_argument', `drain deadline must be a whole number of ms (> 0 a deadline, 0 none, -1 force), got ${String(d)}`, { field: 'drainSpec.deadlineMs' });
+      }
+      if (typeof spec.ignoreSystemJobs !== 'boolean') throw new NomadError('invalid_argument', 'drainSpec.ignoreSystemJobs must be a boolean', { field: 'drainSpec.ignoreSystemJobs' });
+    }
+    if (typeof markEligible !== 'boolean') throw new NomadError('invalid_argument', 'markEligible must be a boolean', { field: 'markEligible' });
+    const node = this.server.state().nodeByID(nodeId);
+    if (node === undefined) throw new NomadError('not_found', `node "${nodeId}" not found`, { field: 'nodeId' });
+    const now = this.clock.now();
+    const strategy =
+      spec === null
+        ? null
+        : {
+            deadline: spec.deadlineMs,
+            ignoreSystemJobs: spec.ignoreSystemJobs,
+            // Nomad: a restarted drain keeps no memory of the old one; the deadline counts from now.
+            startedAt: now,
+            forceDeadline: spec.deadlineMs > 0 ? now + spec.deadlineMs : spec.deadlineMs < 0 ? now : 0,
+          };
+    const { index, evalIds } = await this.server.updateNodeDrain(nodeId, strategy, markEligible);
+    return { index, evalIds, nodeModifyIndex: this.server.state().nodeByID(nodeId)?.modifyIndex ?? index };
   }
 
   // ---- Allocations ---------------------------------------------------------------

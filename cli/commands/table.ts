@@ -29,7 +29,7 @@ export interface CommandSpec {
 /** Descriptions of the command groups, by path joined with a space. */
 export const groupDescriptions: Readonly<Record<string, string>> = {
   job: 'Work with jobs: init, run, status, stop, plan, inspect, validate',
-  node: 'Work with client nodes: status, eligibility',
+  node: 'Work with client nodes: status, eligibility, drain',
   eval: 'Work with evaluations: status, list',
   alloc: 'Work with allocations: status, logs, signal, restart, stop',
   tls: 'Create a certificate authority and agent certificates for mutual TLS',
@@ -105,6 +105,12 @@ export const commandTable: readonly CommandSpec[] = [
     description: 'Mark a node eligible or ineligible for new placements',
     usage: '-enable|-disable [-address host:port] <node id or prefix>',
     load: async () => (await import('./node-eligibility.js')).nodeEligibility,
+  },
+  {
+    path: ['node', 'drain'],
+    description: 'Drain a node: migrate its allocations elsewhere within each group\'s migrate.max_parallel, then monitor until done',
+    usage: '-enable|-disable|-monitor [-deadline D] [-no-deadline] [-force] [-ignore-system] [-keep-ineligible] [-detach] [-address host:port] <node id or prefix>',
+    load: async () => (await import('./node-drain.js')).nodeDrain,
   },
   {
     path: ['eval', 'status'],

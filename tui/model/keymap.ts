@@ -46,9 +46,9 @@ const none: KeyResult = { actions: [] };
 export function commandLine(a: OperatorAction): string {
   switch (a.kind) {
     case 'drain':
-      return `nomadts node drain -enable -deadline ${a.deadline} -yes ${a.nodeId}`;
+      return `nomadts node drain -enable -deadline ${a.deadline} ${a.nodeId}`;
     case 'drain-disable':
-      return `nomadts node drain -disable -yes ${a.nodeId}`;
+      return `nomadts node drain -disable ${a.nodeId}`;
     case 'eligibility':
       return `nomadts node eligibility ${a.eligible ? '-enable' : '-disable'} ${a.nodeId}`;
     case 'transfer-leadership':

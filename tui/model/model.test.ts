@@ -105,7 +105,7 @@ describe('keys', () => {
     s = press(s, 'd').s;
     expect(s.ui.modal).toMatchObject({ kind: 'prompt', value: '1h', nodeId: ids.node1 });
     s = press(s, 'backspace', 'backspace', '3', '0', 'm', 'return').s;
-    expect(s.ui.modal).toMatchObject({ kind: 'confirm', command: `nomadts node drain -enable -deadline 30m -yes ${ids.node1}` });
+    expect(s.ui.modal).toMatchObject({ kind: 'confirm', command: `nomadts node drain -enable -deadline 30m ${ids.node1}` });
     const { s: after, last } = press(s, 'y');
     expect(last.run).toEqual({ kind: 'drain', nodeId: ids.node1, nodeName: 'client-1', deadline: '30m' });
     expect(after.ui.modal).toBeNull();

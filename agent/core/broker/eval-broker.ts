@@ -47,6 +47,14 @@ export interface EvalBrokerOptions {
   subsequentNackDelayMs?: number;
   /** Deliveries after which a nacked eval goes to the `_failed` queue. */
   deliveryLimit?: number;
+  /**
+   * Load shedding (Nomad 1.4.3, default on): when a job's eval is acked, its newest
+   * pending eval becomes ready and every older one is superseded (cancelable). Off:
+   * pending evals become ready one by one, oldest first, and every one is scheduled.
+   */
+  loadShedding?: boolean;
+  /** Called (synchronously) after every ack with how many evals it superseded, so a reaper can wake. */
+  afterAck?: (superseded: number) => void;
 }
 
 /** Where a known eval is. Exactly one at any time; acked or reaped evals are no longer known. */
@@ -98,6 +106,19 @@ export interface BrokerCounters {
   dequeueTimeouts: number;
 }
 
+/** Per scheduler type counters (the console's eval storm view). */
+export interface BrokerTypeCounters {
+  enqueued: number;
+  dequeued: number;
+  acked: number;
+  superseded: number;
+  cancelableReaped: number;
+}
+
+function emptyTypeCounters(): BrokerTypeCounters {
+  return { enqueued: 0, dequeued: 0, acked: 0, superseded: 0, cancelableReaped: 0 };
+}
+
 export interface BrokerStats {
   enabled: boolean;
   paused: boolean;
@@ -107,6 +128,9 @@ export interface BrokerStats {
   /** Keyed by the eval's scheduler type (an eval in `_failed` counts as `failed` under its own type). */
   byType: Record<string, BrokerCounts>;
   counters: BrokerCounters;
+  /** Monotonic counters per scheduler type (survive flushes). */
+  countersByType: Record<string, BrokerTypeCounters>;
+  loadShedding: boolean;
 }
 
 interface Tracked {
@@ -150,6 +174,10 @@ function newerBefore(a: Tracked, b: Tracked): boolean {
   return a.seq > b.seq;
 }
 
+function olderBefore(a: Tracked, b: Tracked): boolean {
+  return newerBefore(b, a);
+}
+
 function dueBefore(a: Tracked, b: Tracked): boolean {
   return a.readyAt !== b.readyAt ? a.readyAt < b.readyAt : a.seq < b.seq;
 }
@@ -167,6 +195,8 @@ export class EvalBroker {
   private readonly initialNackDelayMs: number;
   private readonly subsequentNackDelayMs: number;
   private readonly deliveryLimit: number;
+  private readonly loadShedding: boolean;
+  private readonly afterAck: ((superseded: number) => void) | undefined;
 
   private isEnabled = false;
   private isPaused = false;
@@ -205,6 +235,7 @@ export class EvalBroker {
     cancelableReaped: 0,
     dequeueTimeouts: 0,
   };
+  private readonly typeCounters = new Map<string, BrokerTypeCounters>();
 
   constructor(opts: EvalBrokerOptions) {
     this.clock = opts.clock;
@@ -213,12 +244,19 @@ export class EvalBroker {
     this.initialNackDelayMs = opts.initialNackDelayMs ?? 1_000;
     this.subsequentNackDelayMs = opts.subsequentNackDelayMs ?? 20_000;
     this.deliveryLimit = opts.deliveryLimit ?? 3;
+    this.loadShedding = opts.loadShedding ?? true;
+    this.afterAck = opts.afterAck;
     checkDuration('nackTimeoutMs', this.nackTimeoutMs, false);
     checkDuration('initialNackDelayMs', this.initialNackDelayMs, true);
     checkDuration('subsequentNackDelayMs', this.subsequentNackDelayMs, true);
     if (!Number.isInteger(this.deliveryLimit) || this.deliveryLimit < 1) {
       throw new NomadError('invalid_argument', `eval broker: deliveryLimit must be an integer ≥ 1, got ${this.deliveryLimit}`, { field: 'deliveryLimit' });
     }
+  }
+
+  /** Live gauges (read-only view, no copy): for cheap checks on the hot path. */
+  get counts(): Readonly<BrokerCounts> {
+    return this.total;
   }
 
   // ---- leadership and pausing ------------------------------------------------
@@ -304,6 +342,7 @@ export class EvalBroker {
     };
     this.evals.set(evaluation.id, rec);
     this.counters.enqueued++;
+    this.typeCount(evaluation.type).enqueued++;
     if (evaluation.waitUntil > this.clock.now()) {
       this.delay(rec, evaluation.waitUntil);
       return 'delayed';
@@ -320,7 +359,7 @@ export class EvalBroker {
       } else if (holder !== rec.eval.id) {
         let heap = this.pending.get(rec.job);
         if (heap === undefined) {
-          heap = new BinaryHeap<Tracked>(newerBefore);
+          heap = new BinaryHeap<Tracked>(this.loadShedding ? newerBefore : olderBefore);
           this.pending.set(rec.job, heap);
         }
         heap.push(rec);
@@ -438,6 +477,7 @@ export class EvalBroker {
     this.unacked.set(rec.eval.id, rec);
     this.move(rec, 'unacked');
     this.counters.dequeued++;
+    this.typeCount(rec.eval.type).dequeued++;
     return { eval: rec.eval, token };
   }
 
@@ -476,16 +516,19 @@ export class EvalBroker {
     this.evals.delete(evalId);
     this.move(rec, undefined);
     this.counters.acked++;
+    this.typeCount(rec.eval.type).acked++;
+    let superseded = 0;
     if (rec.job !== undefined && this.jobSlots.get(rec.job) === evalId) {
       this.jobSlots.delete(rec.job);
       this.batchDepth++;
       try {
-        this.promotePending(rec.job);
+        superseded = this.promotePending(rec.job);
       } finally {
         this.batchDepth--;
       }
     }
     this.dispatch();
+    this.afterAck?.(superseded);
   }
 
   /** The worker failed the eval: redeliver after a delay, or fail it at the delivery limit. */
@@ -529,10 +572,21 @@ export class EvalBroker {
     return rec;
   }
 
-  /** Load shedding: the newest pending eval takes the slot, every older one is superseded. */
-  private promotePending(job: string): void {
+  /**
+   * Load shedding: the newest pending eval takes the slot, every older one is
+   * superseded (returns how many). Without shedding the oldest pending eval takes
+   * the slot and the rest wait their turn.
+   */
+  private promotePending(job: string): number {
     const heap = this.pending.get(job);
-    if (heap === undefined) return;
+    if (heap === undefined) return 0;
+    if (!this.loadShedding) {
+      // The pending heap is ordered oldest first when shedding is off.
+      const oldest = heap.pop()!;
+      if (heap.size === 0) this.pending.delete(job);
+      this.place(oldest, oldest.eval.type);
+      return 0;
+    }
     this.pending.delete(job);
     const newest = heap.pop()!;
     const older = heap.drain().sort((a, b) => (newerBefore(a, b) ? 1 : newerBefore(b, a) ? -1 : 0));
@@ -540,8 +594,19 @@ export class EvalBroker {
       this.cancelableList.push(rec);
       this.move(rec, 'cancelable');
       this.counters.superseded++;
+      this.typeCount(rec.eval.type).superseded++;
     }
     this.place(newest, newest.eval.type);
+    return older.length;
+  }
+
+  private typeCount(type: string): BrokerTypeCounters {
+    let c = this.typeCounters.get(type);
+    if (c === undefined) {
+      c = emptyTypeCounters();
+      this.typeCounters.set(type, c);
+    }
+    return c;
   }
 
   // ---- cancelable ------------------------------------------------------------
@@ -560,6 +625,7 @@ export class EvalBroker {
       const rec = this.cancelableList[i]!;
       this.evals.delete(rec.eval.id);
       this.move(rec, undefined);
+      this.typeCount(rec.eval.type).cancelableReaped++;
       out.push(rec.eval);
     }
     this.cancelableHead = end;
@@ -672,6 +738,8 @@ export class EvalBroker {
       total: { ...this.total },
       byType,
       counters: { ...this.counters },
+      countersByType: Object.fromEntries([...this.typeCounters].map(([t, c]) => [t, { ...c }])),
+      loadShedding: this.loadShedding,
     };
   }
 

@@ -9,4 +9,7 @@ export type {
   BrokerCounts,
   BrokerCounters,
   BrokerStats,
+  BrokerTypeCounters,
 } from './eval-broker.js';
+export { CancelReaper, CANCELED_DESCRIPTION } from './reaper.js';
+export type { CancelReaperOptions, CancelReaperStats } from './reaper.js';
