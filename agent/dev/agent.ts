@@ -9,6 +9,11 @@
  * It writes `<dataDir>/agent.json` and the well-known discovery file (agent/api discovery.ts)
  * so the CLI on this machine finds it without any NOMADTS_* variable.
  *
+ * With a `-data-dir` of the user's, the server's state is kept in it (agent/dev/server-state.ts)
+ * and the client's allocation and task handles too (agent/client/allocrunner/persist.ts): an
+ * agent restarted on that dir, even after SIGKILL, reattaches to the tasks still running
+ * instead of starting them again, and kills those of allocations the server no longer knows.
+ *
  * On stop, as Nomad's dev agent does, every task is killed: the alloc runners are destroyed
  * (tasks stopped, alloc dirs and persisted state removed), then the client, the listener and
  * the server stop, the discovery file is removed, and a temporary data dir is deleted.
@@ -33,6 +38,7 @@ import { startAgentRpcServer } from '../rpc-server/index.js';
 import { SystemClock, systemRng } from '../runtime/index.js';
 import { Server } from '../server/index.js';
 import { ClientRpcService } from '../service/index.js';
+import { ServerStateFile } from './server-state.js';
 import type { DevCertificates } from '../tls/index.js';
 import { ensureDevCertificates, loadAgentTls } from '../tls/index.js';
 
@@ -63,10 +69,13 @@ export type AgentEvent =
   | { kind: 'alloc-status'; allocId: string; name: string; status: string; description: string }
   | { kind: 'task-event'; allocId: string; task: string; type: string; message: string }
   | { kind: 'restored'; allocId: string; kept: boolean }
+  | { kind: 'server-restored'; index: number; path: string }
   | { kind: 'error'; what: string; message: string };
 
 export interface RunningAgent {
   readonly dataDir: string;
+  /** True when the data dir is the user's (-data-dir): server and client state survive a restart there. */
+  readonly dataDirKept: boolean;
   readonly region: string;
   /** host:port the RPC listener is bound to (the real port when 0 was asked). */
   readonly rpcAddr: string;
@@ -136,6 +145,14 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
         if (ev !== undefined) emit({ kind: 'eval-complete', evalId: ev.id, jobId: ev.jobId, triggeredBy: ev.triggeredBy, status: ev.status, placements: placed });
       },
     });
+    // With a data dir of the user's, the server's state survives a restart (even a crash).
+    if (!tempDir) {
+      const stateFile = new ServerStateFile(dataDir, server, clock);
+      const index = stateFile.load();
+      if (index > 0) emit({ kind: 'server-restored', index, path: stateFile.path });
+      stateFile.start();
+      cleanups.push(() => stateFile.stop());
+    }
     server.start();
     cleanups.push(() => server.stop());
 
@@ -311,11 +328,15 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
         const known = server.state().allocByID(id);
         const kept = known !== undefined && known.desiredStatus === 'run' && !isTerminal(known.clientStatus);
         emit({ kind: 'restored', allocId: id, kept });
-        if (kept) runners.set(id, ar);
-        // run() reattaches the tasks still alive; an orphan is then killed (a task runner
-        // that never ran would mark its task dead without reaching the process) and removed.
-        await ar.run();
-        if (!kept) await ar.destroy().catch((err: unknown) => emit({ kind: 'error', what: `remove orphan ${id}`, message: String(err) }));
+        if (kept) {
+          // Reattach to the tasks still alive; a task that ended meanwhile has its exit read
+          // and its restart policy applied.
+          runners.set(id, ar);
+          await ar.run();
+        } else {
+          // An orphan: its tasks are reattached only to be stopped, then its state goes.
+          await ar.destroy().catch((err: unknown) => emit({ kind: 'error', what: `remove orphan ${id}`, message: String(err) }));
+        }
       }
     });
 
@@ -347,6 +368,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
 
     return {
       dataDir,
+      dataDirKept: !tempDir,
       region,
       rpcAddr,
       seed,

@@ -662,4 +662,57 @@ describe.skipIf(!isLinux)('AllocRunner with raw_exec', () => {
     expect(processesWith(marker)).toEqual([newPid]);
     expect(ar2.taskRunner('app')!.handle!.taskId.endsWith('/2')).toBe(true);
   });
+  it('a task that exited while the client was down: its real exit code goes to the restart policy', async () => {
+    const marker = `nomadts-restore-${process.pid}-c`;
+    const flag = join(data.dir, 'exit-now');
+    // Exits 3 once the flag file appears (while no agent watches), then runs on after a restart.
+    const job = jobWith([mtask('app', {
+      driver: 'raw_exec',
+      config: { command: '/bin/sh', args: ['-c', `while [ ! -e ${flag} ]; do sleep 0.05; done; if [ ! -e ${flag}.done ]; then touch ${flag}.done; exit 3; fi; sleep 30; echo ${marker}`] },
+      killTimeout: 2000,
+      restart: mockRestartPolicy({ attempts: 2, delay: 50, interval: 60_000, mode: 'fail' }),
+    })]);
+    const ar = new AllocRunner({ ...options(rawDriver()), alloc: allocOf(job) });
+    await ar.run();
+    await until(() => ar.taskStates()['app']!.state === 'running', 'task running');
+    await ar.persisted();
+    const pid = ar.taskRunner('app')!.handle!.state['pid'] as number;
+    ar.shutdown();
+    writeFileSync(flag, '');
+    await until(() => !alive(pid), 'task exited while no runner watched');
+
+    const ar2 = (await AllocRunner.restore(options(rawDriver()), ar.id))!;
+    runners.push(ar2);
+    await ar2.run();
+    await until(() => ar2.taskStates()['app']!.state === 'running' && ar2.taskRunner('app')!.handle !== null, 'restarted by policy');
+    const st = ar2.taskStates()['app']!;
+    expect(st.restarts).toBe(1);
+    expect(st.events.map((e) => e.type).slice(-4)).toEqual(['Terminated', 'Restarting', 'Task Setup', 'Started']);
+    expect(st.events.find((e) => e.type === 'Terminated')!.message).toBe('Exit Code: 3');
+    expect(processesWith(marker)).toHaveLength(1);
+  });
+
+  it('destroy of a restored runner that never ran stops the processes the earlier client left', async () => {
+    const marker = `nomadts-restore-${process.pid}-d`;
+    const job = jobWith([
+      mtask('app', { driver: 'raw_exec', config: { command: '/bin/sh', args: ['-c', `sleep 30; echo ${marker}`] }, killTimeout: 2000 }),
+      mtask('after', { driver: 'raw_exec', config: { command: '/bin/sh', args: ['-c', `echo ${marker}-post > post.txt`] }, lifecycle: { hook: 'poststop', sidecar: false } }),
+    ]);
+    const ar = new AllocRunner({ ...options(rawDriver()), alloc: allocOf(job) });
+    await ar.run();
+    await until(() => ar.taskStates()['app']!.state === 'running', 'task running');
+    await ar.persisted();
+    const pid = ar.taskRunner('app')!.handle!.state['pid'] as number;
+    ar.shutdown();
+
+    const ar2 = (await AllocRunner.restore(options(rawDriver()), ar.id))!;
+    await ar2.destroy();
+    expect(alive(pid)).toBe(false);
+    expect(processesWith(marker)).toEqual([]);
+    const st = ar2.taskStates();
+    expect(st['app']!.events.map((e) => e.type).slice(-3)).toEqual(['Killing', 'Terminated', 'Killed']);
+    // The orphan's poststop task is not started.
+    expect(st['after']!.events.map((e) => e.type)).not.toContain('Started');
+    expect(existsSync(join(data.dir, 'client', 'allocs', ar.id))).toBe(false);
+  });
 });

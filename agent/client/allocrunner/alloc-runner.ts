@@ -302,9 +302,14 @@ export class AllocRunner {
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     if (!this.running) {
-      this.running = true;
+      // Never run (e.g. restored, then found unknown to the server): kill every task where it
+      // stands. Restored tasks are reattached and stopped; no lifecycle gate opens, so a
+      // poststop task does not start. Every kill begins before `running` lets advance() act.
       this.stopping = true;
-      for (const tr of this.runners) await tr.kill();
+      this.killing = true;
+      const kills = this.runners.map((tr) => tr.kill());
+      this.running = true;
+      await Promise.all(kills);
       this.checkDone();
     } else {
       await this.stop();

@@ -303,7 +303,12 @@ export class TaskRunner {
       this.killRequested = true;
       if (reason !== undefined) this.emitEvent(reason.type, reason.message);
       this.emitEvent(TaskEventType.Killing, `Sent interrupt. Waiting ${this.task.killTimeout}ms before force killing`);
-      if (!this.started) {
+      if (!this.started && this.restoredHandle !== null) {
+        // Restored but never run (an orphan the client is removing): the process an earlier
+        // agent started may still be alive, so reattach to it and stop it like any other.
+        this.started = true;
+        void this.loop();
+      } else if (!this.started) {
         this.started = true;
         this.finalize(false, { type: TaskEventType.Killed, message: 'Task killed before it started' });
       } else {
@@ -401,7 +406,8 @@ export class TaskRunner {
     this.restoredLost = false;
     for (;;) {
       if (this.detached) return;
-      if (this.killRequested) break;
+      // A restored handle is reattached even under a kill: its process must be stopped too.
+      if (this.killRequested && restored === null) break;
       let handle: TaskHandle;
       if (restored !== null || lost) {
         const h = restored;
@@ -409,6 +415,7 @@ export class TaskRunner {
         lost = false;
         const err = h === null ? 'no driver handle was persisted' : await this.busyWhile(this.reattach(h));
         if (this.detached) return;
+        if ((err !== null || h === null) && this.killRequested) break;
         if (err !== null || h === null) {
           this.setState({ state: 'pending' }, { type: TaskEventType.Terminated, message: `Task lost while the client was down: ${err ?? 'unknown'}` }, null);
           const go = await this.apply(this.tracker.onExit({ exitCode: -1, failed: true }));
