@@ -203,6 +203,69 @@ describe('AllocRunner lifecycle order', () => {
     expect(h.updates.at(-1)!.status).toBe('failed');
   });
 
+  it('batch: once the main task completes, the sidecars (prestart and poststart) are stopped and poststop runs after; the alloc completes', async () => {
+    const job = jobWith([
+      mtask('main', { config: { run_for: '2s' } }),
+      mtask('side', { lifecycle: { hook: 'prestart', sidecar: true }, config: {} }),
+      mtask('watch', { lifecycle: { hook: 'poststart', sidecar: true }, config: {} }),
+      mtask('cleanup', { lifecycle: { hook: 'poststop', sidecar: false }, config: { run_for: '1s' } }),
+    ], 'batch');
+    const h = harness(allocOf(job));
+    await h.ar.run();
+    await runFor(h.clock, 1000);
+    let st = h.ar.taskStates();
+    expect(['side', 'main', 'watch'].map((n) => st[n]!.state)).toEqual(['running', 'running', 'running']);
+    expect(st['cleanup']!.state).toBe('pending');
+    await runFor(h.clock, 1500);
+    st = h.ar.taskStates();
+    expect(st['main']).toMatchObject({ state: 'dead', failed: false });
+    expect(types(st['side']!)).toContain('Main Tasks Dead');
+    expect(types(st['watch']!)).toContain('Main Tasks Dead');
+    expect(st['side']!.state).toBe('dead');
+    expect(st['watch']!.state).toBe('dead');
+    expect(st['cleanup']!.state).toBe('running');
+    // poststop starts only after every other task is dead.
+    expect(st['cleanup']!.startedAt).toBeGreaterThanOrEqual(Math.max(st['side']!.finishedAt, st['watch']!.finishedAt, st['main']!.finishedAt));
+    await runFor(h.clock, 1000);
+    await h.ar.done;
+    expect(h.ar.taskStates()['cleanup']).toMatchObject({ state: 'dead', failed: false });
+    expect(h.ar.clientStatus().status).toBe('complete');
+  });
+
+  it('a prestart task that fails is restarted per its policy; the main task starts only after it succeeds', async () => {
+    const job = jobWith([
+      mtask('init', { lifecycle: { hook: 'prestart', sidecar: false }, config: { run_for: '1s' } }),
+      mtask('main', { config: {} }),
+    ]);
+    const h = harness(allocOf(job), (clock) => new ScriptedMockDriver(clock, (task, attempt) => (task === 'init' && attempt === 1 ? { exit_code: 1 } : {})));
+    await h.ar.run();
+    await runFor(h.clock, 1500);
+    let st = h.ar.taskStates();
+    expect(st['init']).toMatchObject({ state: 'pending', restarts: 1 });
+    expect(st['main']!.state).toBe('pending');
+    await runFor(h.clock, 2000);
+    st = h.ar.taskStates();
+    expect(st['init']).toMatchObject({ state: 'dead', failed: false, restarts: 1 });
+    expect(st['main']!.state).toBe('running');
+    expect(st['main']!.startedAt).toBeGreaterThanOrEqual(st['init']!.finishedAt);
+    expect(h.ar.clientStatus().status).toBe('running');
+  });
+
+  it('a prestart sidecar that fails for good fails the alloc before the main task starts', async () => {
+    const job = jobWith([
+      mtask('side', { lifecycle: { hook: 'prestart', sidecar: true }, config: { start_error: 'no such proxy' }, restart: mockRestartPolicy({ attempts: 0 }) }),
+      mtask('main', { config: {} }),
+    ]);
+    const h = harness(allocOf(job));
+    await h.ar.run();
+    await runFor(h.clock, 100);
+    await h.ar.done;
+    const st = h.ar.taskStates();
+    expect(st['side']).toMatchObject({ state: 'dead', failed: true });
+    expect(st['main']!.startedAt).toBe(0);
+    expect(h.ar.clientStatus().status).toBe('failed');
+  });
+
   it('fails every task when the driver is missing (unrecoverable validate error)', async () => {
     const job = jobWith([mtask('main', { driver: 'docker' })]);
     const h = harness(allocOf(job));
@@ -714,5 +777,18 @@ describe.skipIf(!isLinux)('AllocRunner with raw_exec', () => {
     // The orphan's poststop task is not started.
     expect(st['after']!.events.map((e) => e.type)).not.toContain('Started');
     expect(existsSync(join(data.dir, 'client', 'allocs', ar.id))).toBe(false);
+  });
+  it('lifecycle with real processes: prestart output is there for main, poststop runs after main exits', async () => {
+    const job = jobWith([
+      mtask('cleanup', { driver: 'raw_exec', lifecycle: { hook: 'poststop', sidecar: false }, config: { command: '/bin/sh', args: ['-c', 'cat "$NOMAD_ALLOC_DIR"/data/main.txt > "$NOMAD_ALLOC_DIR"/data/cleanup.txt'] } }),
+      mtask('main', { driver: 'raw_exec', config: { command: '/bin/sh', args: ['-c', 'cat "$NOMAD_ALLOC_DIR"/data/init.txt > "$NOMAD_ALLOC_DIR"/data/main.txt; echo main >> "$NOMAD_ALLOC_DIR"/data/main.txt'] } }),
+      mtask('init', { driver: 'raw_exec', lifecycle: { hook: 'prestart', sidecar: false }, config: { command: '/bin/sh', args: ['-c', 'sleep 0.2; echo init > "$NOMAD_ALLOC_DIR"/data/init.txt'] } }),
+    ], 'batch');
+    const ar = new AllocRunner({ ...options(rawDriver()), alloc: allocOf(job) });
+    runners.push(ar);
+    await ar.run();
+    await ar.done;
+    expect(ar.clientStatus().status).toBe('complete');
+    expect(readFileSync(join(ar.allocDir.sharedDir, 'data', 'cleanup.txt'), 'utf8')).toBe('init\nmain\n');
   });
 });
