@@ -11,3 +11,4 @@ export type { RawExecOptions } from './raw-exec.js';
 export { MockDriver } from './mock.js';
 export type { MockDriverOptions } from './mock.js';
 export { ConfigChecker } from './config.js';
+export { DockerClientOptions, DockerDriver, dockerOptionsFromClient, type DockerDriverOptions } from './docker/index.js';
