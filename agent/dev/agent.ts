@@ -27,7 +27,7 @@ import { AllocRunner, listPersistedAllocs } from '../client/allocrunner/index.js
 import type { AllocRunnerOptions, ClientStatus } from '../client/allocrunner/index.js';
 import { ClientAgent } from '../client/agent/index.js';
 import type { TaskDriver } from '../client/drivers/index.js';
-import { MockDriver, RawExecDriver } from '../client/drivers/index.js';
+import { DockerDriver, dockerOptionsFromClient, MockDriver, RawExecDriver } from '../client/drivers/index.js';
 import { defaultClientConfig, rawExecEnabled } from '../client/fingerprint/index.js';
 import { AllocDir, TaskLogs } from '../client/taskrunner/index.js';
 import type { Clock } from '../core/lib/index.js';
@@ -209,7 +209,9 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     const dialAddr = hostPort(bindAddr === '0.0.0.0' || bindAddr === '::' ? '127.0.0.1' : bindAddr, rpc.port);
 
     const config = defaultClientConfig({ name: opts.nodeName ?? hostname(), datacenter: DevDatacenter, region, dataDir, devMode: true });
-    const drivers: TaskDriver[] = [new RawExecDriver({ enabled: rawExecEnabled(config), clock }), new MockDriver({ clock })];
+    const docker = new DockerDriver({ ...dockerOptionsFromClient(config.options), clock });
+    cleanups.push(() => docker.shutdown()); // containers keep running; a restarted agent recovers them
+    const drivers: TaskDriver[] = [new RawExecDriver({ enabled: rawExecEnabled(config), clock }), docker, new MockDriver({ clock })];
     const byName = new Map(drivers.map((d) => [d.name, d]));
 
     const runners = new Map<string, AllocRunner>();
@@ -298,6 +300,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       rng: rng.fork(),
       onAllocs: (allocs) => serial('allocs', () => handleAllocs(allocs)),
       onAllocsRemoved: (ids) => serial('alloc removal', () => handleRemoved(ids)),
+      usage: () => [...runners.values()].map((ar) => ar.resourceUsage()),
       onError: (what, err) => emit({ kind: 'error', what, message: err instanceof Error ? err.message : String(err) }),
     });
     cleanups.push(() => client.stop());
