@@ -354,6 +354,23 @@ describe.skipIf(problem !== null)('docker driver (real engine)', () => {
     });
   });
 
+  it('removeOrphans removes the containers of an allocation that no task follows, and leaves followed ones', async () => {
+    const a = driver();
+    const allocId = randomUUID();
+    const lost = task({ command: 'sleep', args: ['30'] }, { allocId, name: 'lost' });
+    await a.start(lost);
+    a.shutdown(); // the handle was never recorded: the container is an orphan
+    const b = driver();
+    const kept = task({ command: 'sleep', args: ['30'] }, { allocId, name: 'kept' });
+    const h = await start(b, kept);
+    expect(await containersOf(allocId)).toHaveLength(2);
+    const removed = await b.removeOrphans(allocId);
+    expect(removed).toHaveLength(1);
+    expect(await containersOf(allocId)).toEqual([h.state['containerId']]);
+    expect(b.inspect(kept.id).state).toBe('running');
+    await b.stop(kept.id, 100, 'SIGKILL');
+  });
+
   describe('bad configurations are refused with the field named, and nothing is created', () => {
     const cases: { what: string; config: Record<string, unknown>; field: string; message: RegExp; opts?: DockerDriverOptions }[] = [
       { what: 'an unknown option', config: { command: 'true', comand: 'x' }, field: 'config.comand', message: /unknown option for the docker driver/ },

@@ -22,7 +22,7 @@ import { SystemClock } from '../../../runtime/index.js';
 import type { ExitResult, TaskConfig, TaskDriver, TaskHandle, TaskStatus, TaskUsage } from '../index.js';
 import { FrameDecoder, LogSink, positionPath, readPosition } from './logs.js';
 import type { LogPosition } from './logs.js';
-import { buildContainerSpec, checkConfig, LabelManaged, LabelTaskId } from './spec.js';
+import { buildContainerSpec, checkConfig, LabelAllocId, LabelManaged, LabelTaskId } from './spec.js';
 import type { DockerPolicy } from './spec.js';
 
 export interface DockerDriverOptions extends Partial<DockerPolicy> {
@@ -162,7 +162,14 @@ export class DockerDriver implements TaskDriver {
     } catch {
       // No earlier attempt left a position.
     }
-    this.follow(cfg, handle, container, { container: container.id, stdout: '', stderr: '' });
+    try {
+      this.follow(cfg, handle, container, { container: container.id, stdout: '', stderr: '' });
+    } catch (e) {
+      this.tasks.get(cfg.id)?.detach.abort();
+      this.tasks.delete(cfg.id);
+      await container.remove({ force: true, v: true }).catch(() => undefined);
+      throw new NomadError('internal', `docker: cannot follow the container of task "${cfg.name}": ${e instanceof Error ? e.message : String(e)}`);
+    }
     return handle;
   }
 
@@ -264,6 +271,26 @@ export class DockerDriver implements TaskDriver {
     }
     const t = this.follow(handle.config, handle, container, readPosition(handle.config.dir, id));
     t.pid = info.State.Pid;
+  }
+
+  /**
+   * Removes every container of allocation `allocId` that no task of this driver follows
+   * (e.g. one created by an agent that died before it could record the handle). For the
+   * allocation's garbage collection; returns the ids removed.
+   */
+  async removeOrphans(allocId: string): Promise<string[]> {
+    const list = await this.docker.listContainers({ all: true, filters: { label: [`${LabelAllocId}=${allocId}`, `${LabelManaged}=true`] } });
+    const removed: string[] = [];
+    for (const c of list) {
+      if ([...this.tasks.values()].some((t) => t.container.id === c.Id)) continue;
+      try {
+        await this.docker.getContainer(c.Id).remove({ force: true, v: true });
+        removed.push(c.Id);
+      } catch (e) {
+        if (statusOf(e) !== 404) throw new NomadError('internal', `docker: cannot remove container ${shortId(c.Id)} of allocation ${allocId}: ${dockerMessage(e)}`);
+      }
+    }
+    return removed;
   }
 
   /**
