@@ -228,6 +228,16 @@ ${task('flaky', `if [ ! -e ${flag}.seen ]; then touch ${flag}.seen; while [ ! -e
     expect(newFlaky).not.toBe(pids['flaky']);
     expect(alive(newFlaky)).toBe(true);
 
+    // The reattached tasks' usage reaches the server: used against allocated in the CLI's views.
+    const allocText = await until('alloc status to show the tasks\' usage', async () => {
+      const r = await cli(['alloc', 'status', allocId]);
+      return r.code === 0 && r.stdout.includes('Task Resources (used/allocated)') && /\bweb\s+\d+\/20 MHz\s+[\d.]+\/16 MiB/.test(r.stdout) ? r.stdout : undefined;
+    }, 80);
+    expect(allocText).toMatch(/\bside\s+\d+\/20 MHz/);
+    const nodes = JSON.parse((await cli(['node', 'status', '-json'])).stdout) as { id: string }[];
+    const nodeText = await cli(['node', 'status', nodes[0]!.id]);
+    expect(nodeText.stdout).toMatch(/Allocation Resource Utilization\n.*\n\d+\/60 MHz\s+[\d.]+\/48 MiB/);
+
     second.child.kill('SIGTERM');
     expect(await second.exit).toBe(0);
     await until('every task to be stopped with the agent', () => ([pids['side']!, pids['web']!, newFlaky].some(alive) ? undefined : true), 40);

@@ -16,6 +16,7 @@ export type {
   WriteReply,
 } from './service.js';
 export { annotate } from './plan.js';
+export { UsageTable } from './usage.js';
 export {
   ClientRpcService,
   HeartbeatGraceMs,

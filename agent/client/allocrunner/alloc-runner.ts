@@ -25,7 +25,7 @@
 import { join } from 'node:path';
 import type { Clock, Rng } from '../../core/lib/index.js';
 import { MultiError, NomadError } from '../../core/lib/index.js';
-import type { Allocation, Node, Task, TaskGroup, TaskState } from '../../core/structs/index.js';
+import type { AllocResourceUsage, Allocation, Node, Task, TaskGroup, TaskResourceUsage, TaskState } from '../../core/structs/index.js';
 import type { TaskDriver } from '../drivers/index.js';
 import { AllocDir } from '../taskrunner/index.js';
 import type { ClientStatus } from './status.js';
@@ -198,6 +198,28 @@ export class AllocRunner {
     const out: Record<string, TaskState> = {};
     for (const r of this.runners) out[r.name] = r.state();
     return out;
+  }
+
+  /**
+   * The latest usage sample of each running task (Nomad's AllocResourceUsage). CPU is also given
+   * in MHz of this node: percent of one core × the node's MHz per core.
+   */
+  resourceUsage(): AllocResourceUsage {
+    const node = this.opts.node;
+    const mhzPerCore = node !== undefined && node.resources.cpuCores > 0 ? node.resources.cpu / node.resources.cpuCores : 0;
+    const tasks: Record<string, TaskResourceUsage> = {};
+    for (const r of this.runners) {
+      const u = r.latestUsage;
+      if (u === null || r.state().state !== 'running') continue;
+      tasks[r.name] = {
+        timestamp: u.timestamp,
+        cpuPercent: u.cpuPercent,
+        cpuMhz: (u.cpuPercent / 100) * mhzPerCore,
+        cpuTotalMs: u.cpuUserMs + u.cpuSystemMs,
+        memoryRssBytes: u.rssBytes,
+      };
+    }
+    return { allocId: this.id, tasks };
   }
 
   clientStatus(): ClientStatus {
