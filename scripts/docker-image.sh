@@ -27,19 +27,22 @@ apt_install() {
   apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
+engine_up() { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }
+image_present() { engine_up && docker image inspect "$IMAGE" >/dev/null 2>&1; }
+
+# Only what is missing for what is left to do: an engine that answers needs no dockerd, a
+# present image needs no busybox.
 need=()
-command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
-command -v docker >/dev/null 2>&1 || need+=(docker.io)
-# The image has no libc: it needs the static busybox (Debian's plain `busybox` is dynamic).
-dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
-if [ "${#need[@]}" -gt 0 ]; then
-  # shellcheck disable=SC2207
-  uniq_need=($(printf '%s\n' "${need[@]}" | sort -u))
-  log "installing ${uniq_need[*]}"
-  apt_install "${uniq_need[@]}"
+if ! engine_up; then
+  { command -v dockerd >/dev/null 2>&1 && command -v docker >/dev/null 2>&1; } || need+=(docker.io)
 fi
-if ! /bin/busybox --list >/dev/null 2>&1; then
-  log "/bin/busybox is not a multi-call busybox (install busybox-static)"; exit 1
+if ! image_present; then
+  # The image has no libc: it needs the static busybox (Debian's plain `busybox` is dynamic).
+  dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+fi
+if [ "${#need[@]}" -gt 0 ]; then
+  log "installing ${need[*]}"
+  apt_install "${need[@]}"
 fi
 
 if ! docker info >/dev/null 2>&1; then
@@ -66,6 +69,9 @@ if docker image inspect "$IMAGE" >/dev/null 2>&1; then
   exit 0
 fi
 
+if ! /bin/busybox --list >/dev/null 2>&1; then
+  log "/bin/busybox is not a multi-call busybox (install busybox-static)"; exit 1
+fi
 rootfs="$(mktemp -d)"
 trap 'rm -rf "$rootfs"' EXIT
 mkdir -p "$rootfs"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,proc,sys,dev,alloc,local,secrets}
