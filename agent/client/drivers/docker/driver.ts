@@ -165,8 +165,6 @@ export class DockerDriver implements TaskDriver {
     try {
       this.follow(cfg, handle, container, { container: container.id, stdout: '', stderr: '' });
     } catch (e) {
-      this.tasks.get(cfg.id)?.detach.abort();
-      this.tasks.delete(cfg.id);
       await container.remove({ force: true, v: true }).catch(() => undefined);
       throw new NomadError('internal', `docker: cannot follow the container of task "${cfg.name}": ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -184,7 +182,8 @@ export class DockerDriver implements TaskDriver {
     if (!isSignal(sig)) throw new NomadError('invalid_argument', `docker: unknown kill signal ${JSON.stringify(signal)}`, { field: 'kill_signal' });
     if (t.exit !== null) return;
     await this.kill(t, sig);
-    const escalate = this.clock.setTimer(Math.max(0, timeoutMs), () => void this.kill(t, 'SIGKILL'));
+    // A failed SIGKILL (engine gone) leaves the wait below to report what happened.
+    const escalate = this.clock.setTimer(Math.max(0, timeoutMs), () => void this.kill(t, 'SIGKILL').catch(() => undefined));
     try {
       await t.exited;
     } finally {
@@ -310,10 +309,11 @@ export class DockerDriver implements TaskDriver {
     let resolveExit!: (r: ExitResult) => void;
     const exited = new Promise<ExitResult>((res) => { resolveExit = res; });
     const detach = new AbortController();
-    const t: DockerTask = { cfg, handle, container, completedAt: 0, exit: null, exited, resolveExit, detach, sink: null, logsDone: Promise.resolve(), pid: 0, lastCpu: null };
+    // The sink first: when the log files cannot be opened, nothing is registered.
+    const sink = new LogSink(cfg.dir, { stdout: cfg.stdoutPath, stderr: cfg.stderrPath }, pos, () => this.clock.now());
+    const t: DockerTask = { cfg, handle, container, completedAt: 0, exit: null, exited, resolveExit, detach, sink, logsDone: Promise.resolve(), pid: 0, lastCpu: null };
     this.tasks.set(cfg.id, t);
-    t.sink = new LogSink(cfg.dir, { stdout: cfg.stdoutPath, stderr: cfg.stderrPath }, pos, () => this.clock.now());
-    t.logsDone = this.copyLogs(t, t.sink);
+    t.logsDone = this.copyLogs(t, sink);
     void this.watchExit(t);
     return t;
   }
@@ -337,7 +337,7 @@ export class DockerDriver implements TaskDriver {
       });
       stream.once('end', done);
       stream.once('close', done);
-      stream.once('error', done);
+      stream.on('error', done); // also the abort of a detached stream
       t.detach.signal.addEventListener('abort', done, { once: true });
     });
   }
