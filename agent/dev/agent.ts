@@ -27,7 +27,7 @@ import { AllocRunner, listPersistedAllocs } from '../client/allocrunner/index.js
 import type { AllocRunnerOptions, ClientStatus } from '../client/allocrunner/index.js';
 import { ClientAgent } from '../client/agent/index.js';
 import type { TaskDriver } from '../client/drivers/index.js';
-import { DockerDriver, dockerOptionsFromClient, MockDriver, RawExecDriver } from '../client/drivers/index.js';
+import { DockerDriver, dockerOptionsFromClient, ExecDriver, execOptionsFromClient, MockDriver, RawExecDriver } from '../client/drivers/index.js';
 import { defaultClientConfig, rawExecEnabled } from '../client/fingerprint/index.js';
 import { AllocDir, TaskLogs } from '../client/taskrunner/index.js';
 import type { Clock } from '../core/lib/index.js';
@@ -211,7 +211,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     const config = defaultClientConfig({ name: opts.nodeName ?? hostname(), datacenter: DevDatacenter, region, dataDir, devMode: true });
     const docker = new DockerDriver({ ...dockerOptionsFromClient(config.options), clock });
     cleanups.push(() => docker.shutdown()); // containers keep running; a restarted agent recovers them
-    const drivers: TaskDriver[] = [new RawExecDriver({ enabled: rawExecEnabled(config), clock }), docker, new MockDriver({ clock })];
+    const drivers: TaskDriver[] = [new RawExecDriver({ enabled: rawExecEnabled(config), clock }), new ExecDriver(execOptionsFromClient(config.options, { clock, stateDir: join(dataDir, 'client', 'exec') })), docker, new MockDriver({ clock })];
     const byName = new Map(drivers.map((d) => [d.name, d]));
 
     const runners = new Map<string, AllocRunner>();
