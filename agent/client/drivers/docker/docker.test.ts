@@ -207,6 +207,34 @@ describe.skipIf(problem !== null)('docker driver (real engine)', () => {
     await d.stop(cfg.id, 5000, 'SIGKILL');
   });
 
+  it('a host port already in use fails the start with the engine\'s reason, and leaves no container behind', async () => {
+    const d = driver();
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const cfg = task({ command: 'sleep', args: ['30'], ports: ['http'] }, { env: { NOMAD_IP_http: '127.0.0.1', NOMAD_PORT_http: String(port), NOMAD_HOST_PORT_http: String(port) } });
+      const errs = await startError(d, cfg);
+      expect(errs[0]!.message).toMatch(new RegExp(`cannot start container for task "web": .*${port}`));
+      expect(await containersOf(cfg.allocId)).toEqual([]);
+    } finally {
+      busy.close();
+    }
+  });
+
+  it('signal delivers a signal to the running container without stopping it', async () => {
+    const d = driver();
+    const cfg = task({ command: 'sh', args: ['-c', 'trap "echo got-hup" HUP; echo ready; while true; do sleep 0.05; done'] });
+    await start(d, cfg);
+    expect(await eventually(() => read(cfg.stdoutPath) === 'ready\n')).toBe(true);
+    await d.signal(cfg.id, 'SIGHUP');
+    expect(await eventually(() => read(cfg.stdoutPath) === 'ready\ngot-hup\n')).toBe(true);
+    expect(d.inspect(cfg.id).state).toBe('running');
+    await expect(d.signal(cfg.id, 'SIGNOPE')).rejects.toMatchObject({ field: 'signal' });
+    await d.stop(cfg.id, 100, 'SIGKILL');
+    await expect(d.signal(cfg.id, 'SIGHUP')).rejects.toMatchObject({ code: 'conflict' });
+  });
+
   it('a port label the allocation does not have is refused, naming the field; nothing is created', async () => {
     const d = driver();
     const cfg = task({ command: 'true', ports: ['db'] });
