@@ -264,6 +264,8 @@ export class ExecDriver implements TaskDriver {
       const tail = early.exit !== null ? ` (bwrap exited with code ${early.exit.code}; see the task's stderr log ${cfg.stderrPath})` : '';
       throw new NomadError('internal', `exec: cannot start task ${cfg.name}: ${e instanceof Error ? e.message : String(e)}${tail}`);
     }
+    // Failures to signal a process that has gone are not errors of the task.
+    child.on('error', () => undefined);
     // Let the sandbox go on: the init forks the command inside the cgroup. The rest of the
     // info document is drained, not cut off (bwrap would die of SIGPIPE writing it).
     block.end('x');
@@ -547,7 +549,7 @@ function signalName(n: number): NodeJS.Signals | null {
 
 /** A user name (from the host's /etc/passwd, which the default chroot shares) or a numeric uid to {uid, gid}. */
 function lookupUser(user: string): { uid: number; gid: number } {
-  if (/^\d+$/.test(user)) return { uid: Number(user), gid: Number(user) };
+  const numeric = /^\d+$/.test(user);
   let passwd = '';
   try {
     passwd = readFileSync('/etc/passwd', 'utf8');
@@ -556,7 +558,9 @@ function lookupUser(user: string): { uid: number; gid: number } {
   }
   for (const line of passwd.split('\n')) {
     const f = line.split(':');
-    if (f[0] === user && f.length >= 4) return { uid: Number(f[2]), gid: Number(f[3]) };
+    if ((numeric ? f[2] === user : f[0] === user) && f.length >= 4) return { uid: Number(f[2]), gid: Number(f[3]) };
   }
+  // A numeric uid without a passwd entry runs with the group of the same number.
+  if (numeric) return { uid: Number(user), gid: Number(user) };
   throw new NomadError('invalid_argument', `exec: user ${JSON.stringify(user)} does not exist on this host`, { field: 'user' });
 }
