@@ -310,6 +310,10 @@ describe('exec driver', () => {
     });
     it.skipIf(!canRun)('a command name not found on PATH in the chroot', () => refused(task({ command: 'no-such-command-xyz' }), 'config.command'));
     it.skipIf(!canRun)('an unknown user', () => refused(task({ command: '/bin/true' }, { user: 'no-such-user-xyz' }), 'user'));
+    it.skipIf(!canRun)('root, by name or uid, which user.denylist refuses by default', async () => {
+      await refused(task({ command: '/bin/true' }, { user: 'root' }), 'user');
+      await refused(task({ command: '/bin/true' }, { user: '0' }), 'user');
+    });
   });
 
   it('refuses bad client options, naming the option', () => {
@@ -318,10 +322,11 @@ describe('exec driver', () => {
     expect(() => execOptionsFromClient({ 'driver.exec.cgroup_parent': 'rel/path' })).toThrow(/driver\.exec\.cgroup_parent/);
     expect(execOptionsFromClient({ 'driver.exec.chroot_env': '/bin, /usr, /opt/tools:/tools' }).chrootEnv).toEqual({ '/bin': '/bin', '/usr': '/usr', '/opt/tools': '/tools' });
     expect(execOptionsFromClient({})).toEqual({});
+    expect(execOptionsFromClient({ 'user.denylist': 'root, daemon' }).userDenylist).toEqual(['root', 'daemon']);
   });
 
   it.skipIf(!canRun)('a configured chroot_env is what the task sees', async () => {
-    const d = new ExecDriver({ ...execOptionsFromClient({ 'driver.exec.chroot_env': '/bin,/lib,/lib64,/usr' }), stateDir: join(root, 'state') });
+    const d = new ExecDriver({ ...execOptionsFromClient({ 'driver.exec.chroot_env': '/bin,/lib,/lib64,/usr', 'user.denylist': 'admin' }), stateDir: join(root, 'state') });
     const cfg = task(sh('ls /etc >/dev/null 2>&1 && echo etc=visible || echo etc=hidden'), { user: '0' });
     await start(d, cfg);
     expect((await d.wait(cfg.id)).exitCode).toBe(0);

@@ -54,6 +54,8 @@ export interface ExecOptions {
   chrootEnv?: Readonly<Record<string, string>>;
   /** The user a task runs as when it names none. Default `nobody`. */
   defaultUser?: string;
+  /** Users a task may not run as (Nomad's client option `user.denylist`; names or uids). Default: root. */
+  userDenylist?: readonly string[];
   /** Where status files of running tasks are kept (persist it with the client's data). Default: <tmp>/nomadts-exec. */
   stateDir?: string;
   /** The bubblewrap binary. Default: `bwrap` on the agent's PATH. */
@@ -87,7 +89,7 @@ interface ExecTask {
 }
 
 /** Client options (`options { ... }` of the client config) that configure the exec driver. */
-export const ExecClientOptions = { chrootEnv: 'driver.exec.chroot_env', cgroupParent: 'driver.exec.cgroup_parent' } as const;
+export const ExecClientOptions = { chrootEnv: 'driver.exec.chroot_env', cgroupParent: 'driver.exec.cgroup_parent', userDenylist: 'user.denylist' } as const;
 
 /**
  * ExecOptions from the client's free-form options: `driver.exec.chroot_env` (comma-separated
@@ -104,6 +106,8 @@ export function execOptionsFromClient(options: Readonly<Record<string, string>>,
     }
     out.cgroupParent = parent;
   }
+  const deny = options[ExecClientOptions.userDenylist];
+  if (deny !== undefined) out.userDenylist = deny.split(',').map((u) => u.trim()).filter((u) => u !== '');
   return out;
 }
 
@@ -112,6 +116,7 @@ export class ExecDriver implements TaskDriver {
   private readonly clock: Clock;
   private readonly chrootEnv: Readonly<Record<string, string>>;
   private readonly defaultUser: string;
+  private readonly userDenylist: readonly string[];
   private readonly stateDir: string;
   private readonly bwrapPath: string | undefined;
   private readonly cgroupParent: string | undefined;
@@ -123,6 +128,7 @@ export class ExecDriver implements TaskDriver {
     this.clock = opts.clock ?? new SystemClock();
     this.chrootEnv = opts.chrootEnv ?? DefaultChrootEnv;
     this.defaultUser = opts.defaultUser ?? 'nobody';
+    this.userDenylist = opts.userDenylist ?? ['root'];
     this.stateDir = opts.stateDir ?? join(tmpdir(), 'nomadts-exec');
     this.bwrapPath = opts.bwrapPath;
     this.cgroupManager = opts.cgroups;
@@ -184,6 +190,10 @@ export class ExecDriver implements TaskDriver {
     const args = (cfg.config['args'] as string[] | undefined) ?? [];
     const userName = cfg.user === '' ? this.defaultUser : cfg.user;
     const { uid, gid } = lookupUser(userName);
+    const denied = this.userDenylist.find((u) => u === userName || (/^\d+$/.test(u) ? Number(u) === uid : u === userNameOf(uid)));
+    if (denied !== undefined) {
+      throw new NomadError('invalid_argument', `exec: user ${JSON.stringify(userName)} is not allowed on this client (client option ${ExecClientOptions.userDenylist} lists ${JSON.stringify(denied)})`, { field: 'user' });
+    }
 
     const shared = allocSharedDirOf(cfg.dir);
     const plan = planSandbox(cfg.dir, existsSync(shared) ? shared : null, this.chrootEnv, existsSync);
@@ -209,6 +219,7 @@ export class ExecDriver implements TaskDriver {
       return await this.launch(cfg, bwrap, plan, env, [...setprivArgv(setpriv, uid, gid), resolved, ...args], uid, gid, cgroups, cgroup);
     } catch (e) {
       await cgroups.destroy(cgroup).catch(() => undefined);
+      rmSync(join(this.stateDir, `${cgName}.status`), { force: true });
       throw e;
     }
   }
@@ -545,6 +556,21 @@ function signalName(n: number): NodeJS.Signals | null {
     if (num === n) return name as NodeJS.Signals;
   }
   return null;
+}
+
+/** The passwd name of `uid`, or undefined. */
+function userNameOf(uid: number): string | undefined {
+  let passwd = '';
+  try {
+    passwd = readFileSync('/etc/passwd', 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const line of passwd.split('\n')) {
+    const f = line.split(':');
+    if (f[2] === String(uid) && f[0] !== undefined) return f[0];
+  }
+  return undefined;
 }
 
 /** A user name (from the host's /etc/passwd, which the default chroot shares) or a numeric uid to {uid, gid}. */
