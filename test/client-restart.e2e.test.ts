@@ -140,11 +140,12 @@ afterAll(async () => {
 });
 
 /** A raw_exec task that appends its pid to starts-<name>, then runs `body` (the pid stays its own via exec). */
-function task(name: string, body: string, lifecycle = ''): string {
+function task(name: string, body: string, lifecycle = '', extra = ''): string {
   return `
     task "${name}" {
       driver = "raw_exec"
       ${lifecycle}
+      ${extra}
       config {
         command = "/bin/sh"
         args    = ["-c", "echo $$ >> ${dir}/starts-${name}; ${body}", "${dir}"]
@@ -161,6 +162,8 @@ describe('client restart (SIGKILL) with raw_exec', () => {
     const dataDir = join(dir, 'data');
     const flag = join(dir, 'flag');
     const file = join(dir, 'restart.nomad.hcl');
+    // About 2 MB/s of 4 KiB lines: a 1 MB log file fills in half a second.
+    writeFileSync(join(dir, 'chatty.py'), 'import sys, time\nwhile True:\n    sys.stdout.write("y" * 4095 + "\\n")\n    sys.stdout.flush()\n    time.sleep(0.002)\n');
     writeFileSync(file, `job "restart-once" {
   group "g" {
     restart {
@@ -171,6 +174,7 @@ describe('client restart (SIGKILL) with raw_exec', () => {
     }
 ${task('side', 'exec sleep 3600', 'lifecycle {\n        hook    = "prestart"\n        sidecar = true\n      }')}
 ${task('web', 'exec sleep 3600')}
+${task('chatty', `exec python3 ${dir}/chatty.py`, '', 'logs {\n        max_files     = 2\n        max_file_size = 1\n      }')}
 ${task('flaky', `if [ ! -e ${flag}.seen ]; then touch ${flag}.seen; while [ ! -e ${flag} ]; do sleep 0.1; done; exit 3; fi; exec sleep 3600`)}
   }
 }
@@ -179,7 +183,7 @@ ${task('flaky', `if [ ! -e ${flag}.seen ]; then touch ${flag}.seen; while [ ! -e
     const run = await cli(['job', 'run', file]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    const names = ['side', 'web', 'flaky'];
+    const names = ['side', 'web', 'chatty', 'flaky'];
     await until('every task to run, once', async () => {
       const a = await theAlloc('restart-once');
       return a !== undefined && a.clientStatus === 'running' && names.every((n) => a.taskStates[n]?.state === 'running' && startLines(n).length === 1) ? true : undefined;
@@ -199,8 +203,14 @@ ${task('flaky', `if [ ! -e ${flag}.seen ]; then touch ${flag}.seen; while [ ! -e
       return handles && running ? true : undefined;
     });
 
+    const logDir = join(dataDir, 'alloc', allocId, 'alloc', 'logs');
+    const chattyFiles = (): number[] => readdirSync(logDir).filter((n) => /^chatty\.stdout\.\d+$/.test(n)).map((n) => Number(n.split('.').pop())).sort((a, b) => a - b);
     first.child.kill('SIGKILL');
     await first.exit;
+    // Logs keep rotating with no agent up: logmon is a process of its own.
+    const atCrash = chattyFiles().at(-1) ?? 0;
+    await until('chatty\'s log to rotate while the agent is down', () => ((chattyFiles().at(-1) ?? 0) >= atCrash + 2 ? true : undefined));
+    expect(chattyFiles().length).toBeLessThanOrEqual(2);
     for (const n of names) expect(alive(pids[n]!)).toBe(true);
     // While no agent is up, flaky exits with code 3.
     writeFileSync(flag, '');
@@ -213,8 +223,8 @@ ${task('flaky', `if [ ! -e ${flag}.seen ]; then touch ${flag}.seen; while [ ! -e
       return a !== undefined && a.clientStatus === 'running' && a.taskStates['flaky']?.restarts === 1 && a.taskStates['flaky'].state === 'running' && startLines('flaky').length === 2 ? a : undefined;
     });
     expect(second.output()).toMatch(new RegExp(`restored alloc ${allocId.slice(0, 8)}: kept`));
-    // side and web: reattached, never started again.
-    for (const n of ['side', 'web']) {
+    // side, web and chatty: reattached, never started again.
+    for (const n of ['side', 'web', 'chatty']) {
       expect(startLines(n)).toEqual([pids[n]]);
       expect(alive(pids[n]!)).toBe(true);
       expect(after.taskStates[n]).toMatchObject({ state: 'running', restarts: 0, failed: false });
@@ -236,10 +246,18 @@ ${task('flaky', `if [ ! -e ${flag}.seen ]; then touch ${flag}.seen; while [ ! -e
     expect(allocText).toMatch(/\bside\s+\d+\/20 MHz/);
     const nodes = JSON.parse((await cli(['node', 'status', '-json'])).stdout) as { id: string }[];
     const nodeText = await cli(['node', 'status', nodes[0]!.id]);
-    expect(nodeText.stdout).toMatch(/Allocation Resource Utilization\n.*\n\d+\/60 MHz\s+[\d.]+\/48 MiB/);
+    expect(nodeText.stdout).toMatch(/Allocation Resource Utilization\n.*\n\d+\/80 MHz\s+[\d.]+\/64 MiB/);
+
+    // After the restart chatty's log still rotates (at most max_files = 2 files) and reads back.
+    const atRestart = chattyFiles().at(-1)!;
+    await until('chatty\'s log to rotate after the restart', () => (chattyFiles().at(-1)! >= atRestart + 1 ? true : undefined));
+    expect(chattyFiles().length).toBeLessThanOrEqual(2);
+    const logs = await cli(['alloc', 'logs', '-tail', '-n', '2', allocId, 'chatty']);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toMatch(/^(y{4095}\n){2}$/);
 
     second.child.kill('SIGTERM');
     expect(await second.exit).toBe(0);
-    await until('every task to be stopped with the agent', () => ([pids['side']!, pids['web']!, newFlaky].some(alive) ? undefined : true), 40);
+    await until('every task and logmon to be stopped with the agent', () => ([pids['side']!, pids['web']!, pids['chatty']!, newFlaky].some(alive) || processesWith('nomadts-logmon').some((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dataDir)) ? undefined : true), 40);
   });
 });

@@ -259,6 +259,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       rng: rng.fork(),
       ...(client.node !== undefined ? { node: client.node } : {}),
       onUpdate,
+      // Task output goes through logmon processes, so logs rotate even while the agent is down.
+      logmon: true,
     });
 
     const handleAllocs = async (allocs: Allocation[]): Promise<void> => {

@@ -791,4 +791,42 @@ describe.skipIf(!isLinux)('AllocRunner with raw_exec', () => {
     expect(ar.clientStatus().status).toBe('complete');
     expect(readFileSync(join(ar.allocDir.sharedDir, 'data', 'cleanup.txt'), 'utf8')).toBe('init\nmain\n');
   });
+  it('logmon: a chatty task rotates to max_files; rotation goes on while no client runs, and after restore', async () => {
+    const job = jobWith([mtask('chatty', {
+      driver: 'raw_exec',
+      config: { command: '/bin/sh', args: ['-c', 'i=0; while :; do echo "line $i ................................................................................"; i=$((i+1)); sleep 0.005; done'] },
+      logs: { maxFiles: 3, maxFileSizeMB: 0.002, disabled: false },
+      killTimeout: 2000,
+    })]);
+    const opts = { ...options(rawDriver()), logmon: true };
+    const ar = new AllocRunner({ ...opts, alloc: allocOf(job) });
+    await ar.run();
+    const logDir = ar.allocDir.logDir;
+    const indexes = (): number[] => readdirSync(logDir).filter((n) => /^chatty\.stdout\.\d+$/.test(n)).map((n) => Number(n.split('.').pop())).sort((a, b) => a - b);
+    await until(() => (indexes().at(-1) ?? 0) >= 4, 'rotation past the fourth file');
+    expect(indexes()).toHaveLength(3);
+    await ar.persisted();
+    const logmon = ar.taskRunner('chatty')!.logmon!;
+    expect(alive(logmon.pid)).toBe(true);
+    ar.shutdown();
+
+    // No runner now: logmon keeps rotating on its own.
+    const atShutdown = indexes().at(-1)!;
+    await until(() => indexes().at(-1)! >= atShutdown + 3, 'rotation while no client runs');
+    expect(indexes()).toHaveLength(3);
+
+    const ar2 = (await AllocRunner.restore(opts, ar.id))!;
+    runners.push(ar2);
+    await ar2.run();
+    await until(() => ar2.taskRunner('chatty')!.handle !== null, 'reattached');
+    expect(ar2.taskRunner('chatty')!.logmon).toEqual(logmon);
+    const atRestore = indexes().at(-1)!;
+    await until(() => indexes().at(-1)! >= atRestore + 2, 'rotation after restore');
+    expect(indexes()).toHaveLength(3);
+    await ar2.stop();
+    // Done for good: logmon drains and exits; the newest file ends with a whole line.
+    await until(() => !alive(logmon.pid), 'logmon to exit');
+    const newest = readFileSync(join(logDir, `chatty.stdout.${indexes().at(-1)!}`), 'utf8');
+    expect(newest.length).toBeGreaterThan(0);
+  });
 });

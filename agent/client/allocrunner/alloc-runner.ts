@@ -63,6 +63,8 @@ export interface AllocRunnerOptions {
   hooks?: readonly AllocHook[];
   /** Extra task hooks for every task runner. */
   taskHooks?: readonly TaskHook[];
+  /** Capture task output through logmon processes (see TaskRunnerOptions.logmon). */
+  logmon?: boolean;
 }
 
 export function allocGroup(alloc: Allocation): TaskGroup {
@@ -139,6 +141,7 @@ export class AllocRunner {
         ...(opts.statsIntervalMs === undefined ? {} : { statsIntervalMs: opts.statsIntervalMs }),
         onStateChange: () => this.taskStateChanged(),
         ...(opts.taskHooks === undefined ? {} : { hooks: opts.taskHooks }),
+        ...(opts.logmon === undefined ? {} : { logmon: opts.logmon }),
       });
       this.runners.push(tr);
       this.byName.set(task.name, tr);

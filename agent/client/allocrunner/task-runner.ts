@@ -20,6 +20,7 @@
  * `driver.recover` (when the driver can); a handle that cannot be recovered counts as
  * a failed exit and the restart policy decides.
  */
+import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock, Rng, TimerHandle } from '../../core/lib/index.js';
 import { NomadError } from '../../core/lib/index.js';
@@ -27,7 +28,8 @@ import type { Allocation, Node, Task, TaskState } from '../../core/structs/index
 import type { ExitResult, TaskConfig, TaskDriver, TaskHandle, TaskUsage } from '../drivers/index.js';
 import { canRecover, canSignal, canStats } from '../drivers/index.js';
 import type { AllocDir, RestartDecision, TaskDirPaths, TaskEnv } from '../taskrunner/index.js';
-import { buildTaskEnv, interpolateConfig, logFileName, RestartTracker, TaskTemplates } from '../taskrunner/index.js';
+import type { LogmonHandle } from '../taskrunner/index.js';
+import { buildTaskEnv, interpolateConfig, killLogmon, logFifoPath, logFileName, logmonAlive, RestartTracker, rotatingOptions, startLogmon, stopLogmon, TaskTemplates } from '../taskrunner/index.js';
 import type { PersistedTask } from './persist.js';
 import { readPersistedTask, taskStateFile, writeJsonAtomic } from './persist.js';
 
@@ -108,6 +110,11 @@ export interface TaskRunnerOptions {
   onStateChange?: (task: string, state: TaskState) => void;
   /** Extra hooks, run after the built-in ones. */
   hooks?: readonly TaskHook[];
+  /**
+   * Capture the task's output through a logmon process (FIFOs → rotated files that keep
+   * rotating while the agent is down). Off: the driver appends to `<task>.stdout.0` itself.
+   */
+  logmon?: boolean;
 }
 
 function emptyState(): TaskState {
@@ -138,6 +145,10 @@ export class TaskRunner {
   private restoredHandle: TaskHandle | null = null;
   private restoredLost = false;
   private attempt = 0;
+  private logmonHandle: LogmonHandle | null = null;
+  /** Read-write fds this runner holds on the task's FIFOs: a writer never blocks or gets EPIPE. */
+  private fifoFds: number[] = [];
+  private readonly useLogmon: boolean;
   private started = false;
   private finished = false;
   private killRequested = false;
@@ -163,11 +174,13 @@ export class TaskRunner {
     this.dataDir = opts.dataDir;
     this.node = opts.node;
     this.statsIntervalMs = opts.statsIntervalMs ?? 1000;
+    this.useLogmon = opts.logmon ?? false;
     this.onStateChange = opts.onStateChange;
     this.tracker = RestartTracker.forTask(opts.task.restart, opts.alloc.job.type, opts.task.lifecycle, opts.clock, opts.rng);
     this.persistHook = new PersistHook(taskStateFile(opts.dataDir, opts.alloc.id, opts.task.name));
     this.hooks = [
       taskDirHook,
+      logmonHook,
       templateHook(),
       taskEnvHook,
       driverConfigHook,
@@ -275,6 +288,7 @@ export class TaskRunner {
     if (p === undefined) return false;
     this.st = p.state;
     this.attempt = p.attempt;
+    this.logmonHandle = p.logmon;
     if (p.state.state === 'running') {
       if (p.handle !== null) this.restoredHandle = p.handle;
       else this.restoredLost = true;
@@ -413,6 +427,8 @@ export class TaskRunner {
         const h = restored;
         restored = null;
         lost = false;
+        // Logs keep flowing: the logmon the earlier agent started, or a new one on the same FIFOs.
+        if (h !== null) await this.busyWhile(this.ensureLogmon().catch((e: unknown) => this.emitEvent(TaskEventType.DriverFailure, `logmon: ${errorMessage(e)}`)));
         const err = h === null ? 'no driver handle was persisted' : await this.busyWhile(this.reattach(h));
         if (this.detached) return;
         if ((err !== null || h === null) && this.killRequested) break;
@@ -464,6 +480,9 @@ export class TaskRunner {
       const go = await this.apply(user ? this.tracker.onUserRestart() : this.tracker.onExit({ exitCode: exit.exitCode, signal: exit.signal === null ? 0 : 1, oomKilled: exit.oomKilled }));
       if (!go) break;
     }
+    if (this.detached || this.finished) return;
+    // The task is done for good: its output is in the log files before it is reported dead.
+    await this.busyWhile(this.drainLogmon());
     if (this.detached || this.finished) return;
     if (this.killRequested) this.finalize(false, { type: TaskEventType.Killed, message: 'Task successfully killed' });
     else this.finalize(this.st.failed, null);
@@ -524,8 +543,8 @@ export class TaskRunner {
       config: setup.config,
       env: setup.env?.env ?? {},
       dir: setup.dirs.dir,
-      stdoutPath: join(this.allocDir.logDir, logFileName(this.name, 'stdout', 0)),
-      stderrPath: join(this.allocDir.logDir, logFileName(this.name, 'stderr', 0)),
+      stdoutPath: this.logPath('stdout'),
+      stderrPath: this.logPath('stderr'),
       user: this.task.user,
       resources: this.task.resources,
     };
@@ -585,6 +604,9 @@ export class TaskRunner {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.releaseFifos();
+    // Done for good (not merely detached): logmon drains what is buffered and exits.
+    if (!this.detached && this.logmonHandle !== null) stopLogmon(this.allocDir.logDir, this.name, this.logmonHandle);
     for (const hook of this.hooks) hook.stop?.(this);
     this.resolveDone();
   }
@@ -604,7 +626,53 @@ export class TaskRunner {
 
   /** For the persist hook. */
   snapshot(): PersistedTask {
-    return { handle: this.currentHandle, state: this.st, attempt: this.attempt };
+    return { handle: this.currentHandle, state: this.st, attempt: this.attempt, logmon: this.logmonHandle };
+  }
+
+  /** Where the driver writes a stream: the logmon FIFO, or (without logmon) the first log file. */
+  private logPath(stream: 'stdout' | 'stderr'): string {
+    return this.useLogmon ? logFifoPath(this.allocDir.logDir, this.name, stream) : join(this.allocDir.logDir, logFileName(this.name, stream, 0));
+  }
+
+  /** The task's logmon is running (started if it is not), and this runner holds its FIFOs open. */
+  async ensureLogmon(): Promise<void> {
+    if (!this.useLogmon) return;
+    if (this.logmonHandle === null || !logmonAlive(this.logmonHandle)) {
+      this.logmonHandle = await startLogmon(this.allocDir.logDir, this.name, rotatingOptions(this.task.logs));
+      this.persistHook.stateChanged(this);
+    }
+    if (this.fifoFds.length === 0) {
+      const flags = fsConstants.O_RDWR | fsConstants.O_NONBLOCK;
+      for (const stream of ['stdout', 'stderr'] as const) this.fifoFds.push(openSync(logFifoPath(this.allocDir.logDir, this.name, stream), flags));
+    }
+  }
+
+  /** Ask logmon to stop and wait (polling on the clock, at most 5 s) until it has written everything and exited. */
+  private async drainLogmon(): Promise<void> {
+    const h = this.logmonHandle;
+    if (h === null || !stopLogmon(this.allocDir.logDir, this.name, h)) return;
+    for (let waited = 0; logmonAlive(h); waited += 20) {
+      if (waited >= 5000) {
+        killLogmon(h);
+        return;
+      }
+      await new Promise<void>((res) => this.clock.setTimer(20, res));
+    }
+  }
+
+  /** The logmon of this task, if one was started. */
+  get logmon(): LogmonHandle | null {
+    return this.logmonHandle;
+  }
+
+  private releaseFifos(): void {
+    for (const fd of this.fifoFds.splice(0)) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
   }
 }
 
@@ -615,6 +683,14 @@ const taskDirHook: TaskHook = {
   name: 'task_dir',
   async prestart(tr) {
     await tr.allocDir.build([tr.name]);
+  },
+};
+
+/** Starts (or finds) the task's logmon before the task starts. */
+const logmonHook: TaskHook = {
+  name: 'logmon',
+  async prestart(tr) {
+    await tr.ensureLogmon();
   },
 };
 
