@@ -17,7 +17,7 @@
  * A client option may name another parent (absolute, from the hierarchy root).
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { NomadError } from '../../core/lib/index.js';
 
 export type CgroupVersion = 1 | 2;
@@ -245,7 +245,8 @@ export class CgroupsV1 implements CgroupManager {
     for (const [c, dir] of Object.entries(cg.dirs)) {
       if (c !== 'memory') await killAndRemove(dir);
     }
-    for (const c of this.controllers) removeIfEmpty(this.parentDir(c));
+    // The parents the task was created under (a restarted agent may have another parent).
+    for (const dir of Object.values(cg.dirs)) removeIfEmpty(dirname(dir));
   }
 }
 
@@ -330,7 +331,7 @@ export class CgroupsV2 implements CgroupManager {
       try { writeFileSync(join(dir, 'cgroup.kill'), '1'); } catch { /* older kernel or fake root */ }
     }
     await killAndRemove(dir);
-    removeIfEmpty(join(this.opts.root, this.parent));
+    removeIfEmpty(dirname(dir));
   }
 
   private dir(cg: TaskCgroup): string {
