@@ -487,6 +487,52 @@ describe('AllocRunner updates', () => {
     expect(st.events.at(-1)!.message).toBe('Policy allows no restarts');
   });
 
+  it('templates are re-rendered on an in-place update: change_mode noop, signal and restart act only on changed output', async () => {
+    const tpl = (dest: string, mode: Template['changeMode'], key: string): Template => ({
+      data: `value={{ env "NOMAD_META_${key}" }}\n`, sourcePath: '', destPath: dest, changeMode: mode, changeSignal: mode === 'signal' ? 'SIGUSR1' : '',
+      envvars: false, perms: '644', leftDelim: '{{', rightDelim: '}}', splay: 0,
+    });
+    const job: Job = {
+      ...jobWith([
+        mtask('quiet', { templates: [tpl('local/a.conf', 'noop', 'a')] }),
+        mtask('hup', { templates: [tpl('local/b.conf', 'signal', 'b')] }),
+        mtask('bounce', { templates: [tpl('local/c.conf', 'restart', 'c')], restart: mockRestartPolicy({ attempts: 0, mode: 'fail' }) }),
+      ]),
+      meta: { a: '1', b: '1', c: '1' },
+    };
+    let driver: MockDriver | undefined;
+    const h = harness(allocOf(job), (clock) => (driver = new MockDriver({ clock })));
+    await h.ar.run();
+    await runFor(h.clock, 100);
+    const read = (task: string, file: string): string => readFileSync(join(h.ar.allocDir.taskDir(task).local, file), 'utf8');
+    expect([read('quiet', 'a.conf'), read('hup', 'b.conf'), read('bounce', 'c.conf')]).toEqual(['value=1\n', 'value=1\n', 'value=1\n']);
+    const taskId = (t: string): string => h.ar.taskRunner(t)!.handle!.taskId;
+    const bounceId = taskId('bounce');
+
+    // Only meta that no template reads changes: nothing is re-rendered, nothing happens.
+    await h.ar.update({ ...h.ar.allocation, job: { ...job, meta: { ...job.meta, other: 'x' } } });
+    await runFor(h.clock, 100);
+    expect(driver!.signalsReceived(taskId('hup'))).toEqual([]);
+    expect(types(h.ar.taskStates()['quiet']!)).not.toContain('Restart Signaled');
+
+    // Every template's input changes.
+    await h.ar.update({ ...h.ar.allocation, job: { ...job, meta: { a: '2', b: '2', c: '2' } } });
+    await runFor(h.clock, 100);
+    expect([read('quiet', 'a.conf'), read('hup', 'b.conf'), read('bounce', 'c.conf')]).toEqual(['value=2\n', 'value=2\n', 'value=2\n']);
+    const st = h.ar.taskStates();
+    // noop: the file changed, the task was left alone.
+    expect(st['quiet']!.state).toBe('running');
+    expect(types(st['quiet']!).filter((t) => t === 'Started')).toHaveLength(1);
+    expect(types(st['quiet']!)).not.toContain('Signaling');
+    // signal: SIGUSR1 sent, still the same run.
+    expect(driver!.signalsReceived(taskId('hup'))).toEqual(['SIGUSR1']);
+    expect(types(st['hup']!).slice(-2)).toEqual(['Template Rendered', 'Signaling']);
+    // restart: in place, not counted against the policy (attempts = 0 and still fine).
+    expect(st['bounce']).toMatchObject({ state: 'running', failed: false });
+    expect(h.ar.taskRunner('bounce')!.handle!.taskId).not.toBe(bounceId);
+    expect(st['bounce']!.events.find((e) => e.type === 'Restart Signaled')!.message).toBe('Template with change_mode restart re-rendered');
+  });
+
   it('evict kills the tasks; a kill during a restart delay ends the task without another start', async () => {
     const job = jobWith([mtask('main', { config: { run_for: '1s', exit_code: 1 } })]);
     const h = harness(allocOf(job));

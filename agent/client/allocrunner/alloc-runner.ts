@@ -282,10 +282,11 @@ export class AllocRunner {
     if (alloc.id !== this.id) throw new NomadError('invalid_argument', `update for allocation ${alloc.id} sent to runner of ${this.id}`);
     this.alloc = alloc;
     const tg = allocGroup(alloc);
-    for (const tr of this.runners) {
+    // Task update hooks may wait on the clock (template splay) or a restart: not counted as busy.
+    await Promise.all(this.runners.map((tr) => {
       const t: Task | undefined = tg.tasks.find((x) => x.name === tr.name);
-      if (t !== undefined) tr.updateAlloc(alloc, t);
-    }
+      return t === undefined ? Promise.resolve() : tr.updateAlloc(alloc, t);
+    }));
     const errs: NomadError[] = [];
     for (const hook of this.hooks) {
       if (hook.update === undefined) continue;

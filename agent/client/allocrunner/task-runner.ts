@@ -29,7 +29,7 @@ import type { ExitResult, TaskConfig, TaskDriver, TaskHandle, TaskUsage } from '
 import { canRecover, canSignal, canStats } from '../drivers/index.js';
 import type { AllocDir, RestartDecision, TaskDirPaths, TaskEnv } from '../taskrunner/index.js';
 import type { LogmonHandle } from '../taskrunner/index.js';
-import { buildTaskEnv, interpolateConfig, killLogmon, logFifoPath, logFileName, logmonAlive, RestartTracker, rotatingOptions, startLogmon, stopLogmon, TaskTemplates } from '../taskrunner/index.js';
+import { buildTaskEnv, interpolateConfig, planChanges, templateName, killLogmon, logFifoPath, logFileName, logmonAlive, RestartTracker, rotatingOptions, startLogmon, stopLogmon, TaskTemplates } from '../taskrunner/index.js';
 import type { PersistedTask } from './persist.js';
 import { readPersistedTask, taskStateFile, writeJsonAtomic } from './persist.js';
 
@@ -91,6 +91,8 @@ export interface TaskHook {
   stateChanged?(tr: TaskRunner): void;
   /** The runner is done (task dead, or the runner was shut down). */
   stop?(tr: TaskRunner): void;
+  /** The allocation was updated in place (new job version, meta, env): after the runner took it. */
+  update?(tr: TaskRunner): Promise<void>;
 }
 
 export interface TaskRunnerOptions {
@@ -132,6 +134,7 @@ export class TaskRunner {
   readonly allocDir: AllocDir;
   private readonly driver: TaskDriver | undefined;
   readonly clock: Clock;
+  readonly rng: Rng;
   private readonly dataDir: string;
   private readonly node: Node | undefined;
   readonly statsIntervalMs: number;
@@ -171,6 +174,7 @@ export class TaskRunner {
     this.allocDir = opts.allocDir;
     this.driver = opts.driver;
     this.clock = opts.clock;
+    this.rng = opts.rng;
     this.dataDir = opts.dataDir;
     this.node = opts.node;
     this.statsIntervalMs = opts.statsIntervalMs ?? 1000;
@@ -259,11 +263,28 @@ export class TaskRunner {
     this.emitEvent(TaskEventType.Received, 'Task received by client');
   }
 
-  /** An in-place job update: the new task definition and restart policy apply from the next start. */
-  updateAlloc(alloc: Allocation, task: Task): void {
+  /**
+   * An in-place job update: the new task definition and restart policy apply from the next
+   * start; the update hooks run now (templates are re-rendered and their change_mode applied).
+   * Hook errors become task events; they do not fail the task.
+   */
+  async updateAlloc(alloc: Allocation, task: Task): Promise<void> {
     this.alloc = alloc;
     this.task = task;
     this.tracker.setPolicy(task.restart);
+    for (const hook of this.hooks) {
+      if (hook.update === undefined) continue;
+      try {
+        await hook.update(this);
+      } catch (e) {
+        this.emitEvent(TaskEventType.HookFailed, `update hook "${hook.name}" failed: ${errorMessage(e)}`);
+      }
+    }
+  }
+
+  /** Whether the task runs now with a live handle (signals and restarts can reach it). */
+  get isRunning(): boolean {
+    return !this.finished && !this.killRequested && !this.detached && this.currentHandle !== null && this.st.state === 'running';
   }
 
   // ---- lifecycle ----
@@ -353,11 +374,11 @@ export class TaskRunner {
    * counted in the task's `restarts` but not against its restart policy. Resolves once the old
    * process has exited. Refuses a task that is not running or is already restarting.
    */
-  async restart(): Promise<void> {
+  async restart(message = 'User requested task to restart'): Promise<void> {
     const h = this.runningHandle('restarted');
     if (this.userRestart) throw new NomadError('conflict', `task "${this.name}" is already restarting`, { field: 'task' });
     this.userRestart = true;
-    this.emitEvent(TaskEventType.RestartSignal, 'User requested task to restart');
+    this.emitEvent(TaskEventType.RestartSignal, message);
     try {
       await this.driver!.stop(h.taskId, this.task.killTimeout, this.task.killSignal);
     } catch (e) {
@@ -704,18 +725,49 @@ function envFor(tr: TaskRunner, setup: TaskSetup): TaskEnv {
   });
 }
 
-/** Renders the task's templates before it starts; `env = true` output feeds the environment. */
+/**
+ * Renders the task's templates before it starts (`env = true` output feeds the environment),
+ * and again when the allocation is updated in place while the task runs: a template whose
+ * output changed fires its change_mode (Nomad's template hook) — `noop` nothing, `signal` its
+ * change_signal (default SIGHUP) to the task, `restart` an in-place restart that does not count
+ * against the restart policy (restart wins over signals), after a random wait up to `splay`.
+ * `script` is not supported (an event says so).
+ */
 function templateHook(): TaskHook {
   let templates: TaskTemplates | null = null;
+  const current = (tr: TaskRunner): TaskTemplates => {
+    const specs = tr.taskSpec.templates;
+    if (templates === null || templates.templates !== specs) templates = new TaskTemplates(tr.allocDir, tr.name, specs);
+    return templates;
+  };
   return {
     name: 'template',
     async prestart(tr, setup) {
-      const specs = tr.taskSpec.templates;
-      if (specs.length === 0) return;
-      if (templates === null || templates.templates !== specs) templates = new TaskTemplates(tr.allocDir, tr.name, specs);
-      const res = await templates.render(envFor(tr, setup).vars);
+      if (tr.taskSpec.templates.length === 0) return;
+      const res = await current(tr).render(envFor(tr, setup).vars);
       setup.templateEnv = res.env;
       tr.emitEvent(TaskEventType.TemplateRendered, `Rendered ${res.rendered.length} template(s)`);
+    },
+    async update(tr) {
+      if (tr.taskSpec.templates.length === 0 || !tr.isRunning) return;
+      const setup: TaskSetup = { dirs: tr.allocDir.taskDir(tr.name), templateEnv: {}, env: null, config: {} };
+      const res = await current(tr).render(envFor(tr, setup).vars);
+      // A file rewritten now differs from what the running task was given.
+      const changed = res.rendered.filter((r) => r.written).map((r) => r.template);
+      if (changed.length === 0) return;
+      const plan = planChanges(changed, tr.rng);
+      tr.emitEvent(TaskEventType.TemplateRendered, `Re-rendered ${changed.length} changed template(s): ${changed.map(templateName).join(', ')}`);
+      for (const t of plan.scripts) tr.emitEvent(TaskEventType.HookFailed, `template "${templateName(t)}": change_mode "script" is not supported`);
+      if (!plan.restart && plan.signals.length === 0) return;
+      // The action runs on its own (after the splay; a restart waits for the old process):
+      // the update itself does not wait for it.
+      const act = async (): Promise<void> => {
+        if (plan.splayMs > 0) await new Promise<void>((res2) => tr.clock.setTimer(plan.splayMs, res2));
+        if (!tr.isRunning) return;
+        if (plan.restart) await tr.restart('Template with change_mode restart re-rendered');
+        else for (const sig of plan.signals) await tr.signal(sig);
+      };
+      void act().catch((e: unknown) => tr.emitEvent(TaskEventType.DriverFailure, `template change_mode: ${errorMessage(e)}`));
     },
   };
 }
