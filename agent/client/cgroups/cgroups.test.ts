@@ -59,6 +59,13 @@ describe('cgroup v2 (against a fake cgroupfs root)', () => {
     expect(() => new CgroupsV2({ root }).create('t', { memoryBytes: MB, memorySoftBytes: 0, cpuShares: 100 })).toThrow(/memory controller is not available/);
   });
 
+  it('says which controllers it could not enable, and where', () => {
+    fakeV2(root);
+    rmSync(join(root, 'cgroup.subtree_control'));
+    mkdirSync(join(root, 'cgroup.subtree_control'));
+    expect(() => new CgroupsV2({ root }).prepare()).toThrow(/cannot enable memory, cpu for the children of/);
+  });
+
   it('reads usage, OOM kills and processes from the task cgroup, and destroy removes it', async () => {
     fakeV2(root);
     const cg = new CgroupsV2({ root });

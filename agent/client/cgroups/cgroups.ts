@@ -53,6 +53,8 @@ export interface CgroupManager {
   readonly version: CgroupVersion;
   /** Where task cgroups are created (for messages and fingerprint attributes). */
   readonly parent: string;
+  /** Creates the parent and enables its controllers (what `create` needs); throws a clear error when it cannot. */
+  prepare(): void;
   /** Creates (or reuses) the cgroup `name` and writes its limits. */
   create(name: string, limits: CgroupLimits): TaskCgroup;
   /** Moves process `pid` into the cgroup (its later children are born there). */
@@ -184,6 +186,14 @@ export class CgroupsV1 implements CgroupManager {
     return join(this.opts.mounts[c]!, this.opts.parents[c] ?? '/nomadts');
   }
 
+  /** v1 needs nothing enabled: check the hierarchies are real (the parent is made by `create`, removed when empty). */
+  prepare(): void {
+    for (const c of this.controllers) {
+      const mount = this.opts.mounts[c]!;
+      if (!existsSync(join(mount, 'cgroup.procs'))) throw new NomadError('unavailable', `cgroups v1: ${mount} (${c}) is not a cgroup hierarchy`);
+    }
+  }
+
   create(name: string, limits: CgroupLimits): TaskCgroup {
     checkName(name);
     const dirs: Record<string, string> = {};
@@ -266,8 +276,7 @@ export class CgroupsV2 implements CgroupManager {
     this.parent = opts.parent ?? '/nomadts.slice';
   }
 
-  create(name: string, limits: CgroupLimits): TaskCgroup {
-    checkName(name);
+  prepare(): void {
     const parentDir = join(this.opts.root, this.parent);
     mkdirSync(parentDir, { recursive: true });
     // Enable memory and cpu for the children of every cgroup from the root to the parent.
@@ -277,7 +286,12 @@ export class CgroupsV2 implements CgroupManager {
       this.enableControllers(at);
       if (i < segments.length) at = join(at, segments[i]!);
     }
-    const dir = join(parentDir, name);
+  }
+
+  create(name: string, limits: CgroupLimits): TaskCgroup {
+    checkName(name);
+    this.prepare();
+    const dir = join(this.opts.root, this.parent, name);
     mkdirSync(dir, { recursive: true });
     if (limits.memoryBytes > 0) {
       write(dir, 'memory.max', String(limits.memoryBytes));
@@ -295,7 +309,16 @@ export class CgroupsV2 implements CgroupManager {
     for (const c of want) {
       if (!available.includes(c)) throw new NomadError('unavailable', `cgroups v2: the ${c} controller is not available in ${dir}`);
     }
-    if (want.length > 0) write(dir, 'cgroup.subtree_control', want.map((c) => `+${c}`).join(' '));
+    if (want.length === 0) return;
+    try {
+      writeFileSync(join(dir, 'cgroup.subtree_control'), want.map((c) => `+${c}`).join(' '));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const hint = code === 'EBUSY'
+        ? ': it holds processes, and v2 gives controllers only to the children of a cgroup without processes (a container\'s root cgroup?): move them into a leaf cgroup, or name another parent with the client option driver.exec.cgroup_parent'
+        : '';
+      throw new NomadError('unavailable', `cgroups v2: cannot enable ${want.join(', ')} for the children of ${dir} (${code ?? String(e)})${hint}`);
+    }
   }
 
   addProcess(cg: TaskCgroup, pid: number): void {

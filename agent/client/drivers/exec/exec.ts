@@ -155,7 +155,7 @@ export class ExecDriver implements TaskDriver {
     const bwrap = this.bwrap();
     if (bwrap === undefined) return 'bubblewrap (bwrap) is not installed: install the Debian package "bubblewrap"';
     try {
-      this.cgroups();
+      this.cgroups().prepare();
     } catch (e) {
       return `cgroups: ${e instanceof Error ? e.message : String(e)}`;
     }
