@@ -134,6 +134,18 @@ describe('exec driver', () => {
     expect(readFileSync(join(allocDir.dataDir, 'out'), 'utf8')).toBe('shared\n');
   });
 
+  it.skipIf(!canRun)('runs a command from the task directory (relative to the chroot\'s /), which reads its secrets', async () => {
+    const d = driver();
+    const dirs = allocDir.taskDir('web');
+    writeFileSync(join(dirs.local, 'hello.sh'), '#!/bin/sh\necho "hello from $0: $(cat /secrets/token)"\n', { mode: 0o755 });
+    // As a template renders it (perms 0644 by default); the secrets directory itself is 0700, given to the task's user.
+    writeFileSync(join(dirs.secrets, 'token'), 's3cret', { mode: 0o644 });
+    const cfg = task({ command: 'local/hello.sh' });
+    await start(d, cfg);
+    expect(await d.wait(cfg.id)).toMatchObject({ exitCode: 0 });
+    expect(stdout(cfg)).toBe('hello from /local/hello.sh: s3cret\n');
+  });
+
   it.skipIf(!canRun)('runs as the task\'s user when it names one', async () => {
     const d = driver();
     const cfg = task(sh('id -u; id -g'), { user: 'daemon' });
