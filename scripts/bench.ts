@@ -4,6 +4,7 @@
  */
 import { cliBench } from './bench/cli.js';
 import { evalStormBench } from './bench/eval-storm.js';
+import { driversBench } from './bench/drivers.js';
 import { jobLatencyBench } from './bench/job-latency.js';
 import { schedulerBench } from './bench/scheduler.js';
 import { topBench } from './bench/top.js';
@@ -14,6 +15,7 @@ const benches: Record<string, (args: string[]) => Promise<Record<string, unknown
   'job-latency': jobLatencyBench,
   top: topBench,
   'eval-storm': evalStormBench,
+  drivers: driversBench,
 };
 
 async function main(): Promise<void> {

@@ -280,7 +280,7 @@ describe('nomadts agent -dev', () => {
     expect(existsSync(join(dir, 'run', 'nomadts-dev-agent.json'))).toBe(false);
   });
 
-  it('after a crash, a restarted agent kills the tasks the old one left behind, once', async () => {
+  it('after a crash, a restarted agent whose server lost the allocation kills the tasks the old one left behind, once', async () => {
     const dataDir = join(dir, 'data2');
     const first = await startAgentProcess(dataDir);
     const marker = `nomadts-e2e-orphan-${process.pid}`;
@@ -320,6 +320,8 @@ describe('nomadts agent -dev', () => {
     expect(stale.code).toBe(1);
     expect(stale.stderr).toMatch(/NOMADTS_CACERT is not set/);
 
+    // The server's state (kept in the data dir) is lost: the allocation is unknown to it now.
+    rmSync(join(dataDir, 'server'), { recursive: true, force: true });
     const second = await startAgentProcess(dataDir);
     await until('the orphaned task to be killed', async () => (processesWith(marker).length === 0 ? true : undefined), 80);
     expect(second.output()).toMatch(/restored alloc \w+: unknown to the server, stopped and removed/);

@@ -8,6 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from '../api/index.js';
+import type { NodeResourceUsage } from '../core/structs/index.js';
+import { nodeUsageTotals } from '../core/structs/index.js';
 import { parseJobText } from '../jobspec/index.js';
 import type { AgentEvent, RunningAgent } from './index.js';
 import { startAgent } from './index.js';
@@ -87,5 +89,35 @@ describe('startAgent', () => {
     await agent.stop();
     expect(readFileSync(agent.discoveryFile, 'utf8')).toBe(other);
     expect(existsSync(join(data, 'tls'))).toBe(true);
+  });
+  it('reports the tasks\' CPU and memory use to the server, which serves it per node and allocation', async () => {
+    const agent = await startAgent({ dev: true, rpcPort: 0, env: { XDG_RUNTIME_DIR: tempDir() } });
+    agents.push(agent);
+    await agent.client.registered();
+    const api = ApiClient.fromEnv({ ...agent.cliEnv });
+    try {
+      const job = await parseJobText(
+        'job "mem" {\n  group "g" {\n    task "hold" {\n      driver = "raw_exec"\n      config {\n        command = "python3"\n        args = ["-c", "b = bytearray(48 * 1024 * 1024); import time; time.sleep(600)"]\n      }\n      resources {\n        cpu = 100\n        memory = 128\n      }\n    }\n  }\n}\n',
+        { filename: 'mem.hcl' },
+      );
+      await api.registerJob(job);
+      const nodeId = agent.client.node!.id;
+      let seen: NodeResourceUsage | undefined;
+      await until('a usage report with the task holding its 48 MiB', async () => {
+        seen = (await api.nodeUsage(nodeId))[0];
+        return (seen?.allocs[0]?.tasks['hold']?.memoryRssBytes ?? 0) >= 48 * 1024 * 1024;
+      }, 300);
+      const alloc = (await api.listAllocs({ jobId: 'mem' })).value[0]!;
+      expect(seen!.nodeId).toBe(nodeId);
+      expect(seen!.allocs.map((a) => a.allocId)).toEqual([alloc.id]);
+      const hold = seen!.allocs[0]!.tasks['hold']!;
+      expect(hold.cpuMhz).toBeGreaterThanOrEqual(0);
+      expect(hold.cpuTotalMs).toBeGreaterThan(0);
+      expect(nodeUsageTotals(seen!).memoryRssBytes).toBe(hold.memoryRssBytes);
+      expect(await api.nodeUsage('')).toHaveLength(1);
+      await expect(api.nodeUsage('00000000-0000-4000-8000-00000000dead')).rejects.toThrow(/not found/);
+    } finally {
+      api.close();
+    }
   });
 });

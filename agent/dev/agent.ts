@@ -9,6 +9,11 @@
  * It writes `<dataDir>/agent.json` and the well-known discovery file (agent/api discovery.ts)
  * so the CLI on this machine finds it without any NOMADTS_* variable.
  *
+ * With a `-data-dir` of the user's, the server's state is kept in it (agent/dev/server-state.ts)
+ * and the client's allocation and task handles too (agent/client/allocrunner/persist.ts): an
+ * agent restarted on that dir, even after SIGKILL, reattaches to the tasks still running
+ * instead of starting them again, and kills those of allocations the server no longer knows.
+ *
  * On stop, as Nomad's dev agent does, every task is killed: the alloc runners are destroyed
  * (tasks stopped, alloc dirs and persisted state removed), then the client, the listener and
  * the server stop, the discovery file is removed, and a temporary data dir is deleted.
@@ -22,7 +27,7 @@ import { AllocRunner, listPersistedAllocs } from '../client/allocrunner/index.js
 import type { AllocRunnerOptions, ClientStatus } from '../client/allocrunner/index.js';
 import { ClientAgent } from '../client/agent/index.js';
 import type { TaskDriver } from '../client/drivers/index.js';
-import { MockDriver, RawExecDriver } from '../client/drivers/index.js';
+import { DockerDriver, dockerOptionsFromClient, ExecDriver, execOptionsFromClient, MockDriver, RawExecDriver } from '../client/drivers/index.js';
 import { defaultClientConfig, rawExecEnabled } from '../client/fingerprint/index.js';
 import { AllocDir, TaskLogs } from '../client/taskrunner/index.js';
 import type { Clock } from '../core/lib/index.js';
@@ -33,6 +38,7 @@ import { startAgentRpcServer } from '../rpc-server/index.js';
 import { SystemClock, systemRng } from '../runtime/index.js';
 import { Server } from '../server/index.js';
 import { ClientRpcService } from '../service/index.js';
+import { ServerStateFile } from './server-state.js';
 import type { DevCertificates } from '../tls/index.js';
 import { ensureDevCertificates, loadAgentTls } from '../tls/index.js';
 
@@ -63,10 +69,13 @@ export type AgentEvent =
   | { kind: 'alloc-status'; allocId: string; name: string; status: string; description: string }
   | { kind: 'task-event'; allocId: string; task: string; type: string; message: string }
   | { kind: 'restored'; allocId: string; kept: boolean }
+  | { kind: 'server-restored'; index: number; path: string }
   | { kind: 'error'; what: string; message: string };
 
 export interface RunningAgent {
   readonly dataDir: string;
+  /** True when the data dir is the user's (-data-dir): server and client state survive a restart there. */
+  readonly dataDirKept: boolean;
   readonly region: string;
   /** host:port the RPC listener is bound to (the real port when 0 was asked). */
   readonly rpcAddr: string;
@@ -136,6 +145,14 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
         if (ev !== undefined) emit({ kind: 'eval-complete', evalId: ev.id, jobId: ev.jobId, triggeredBy: ev.triggeredBy, status: ev.status, placements: placed });
       },
     });
+    // With a data dir of the user's, the server's state survives a restart (even a crash).
+    if (!tempDir) {
+      const stateFile = new ServerStateFile(dataDir, server, clock);
+      const index = stateFile.load();
+      if (index > 0) emit({ kind: 'server-restored', index, path: stateFile.path });
+      stateFile.start();
+      cleanups.push(() => stateFile.stop());
+    }
     server.start();
     cleanups.push(() => server.stop());
 
@@ -192,7 +209,9 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     const dialAddr = hostPort(bindAddr === '0.0.0.0' || bindAddr === '::' ? '127.0.0.1' : bindAddr, rpc.port);
 
     const config = defaultClientConfig({ name: opts.nodeName ?? hostname(), datacenter: DevDatacenter, region, dataDir, devMode: true });
-    const drivers: TaskDriver[] = [new RawExecDriver({ enabled: rawExecEnabled(config), clock }), new MockDriver({ clock })];
+    const docker = new DockerDriver({ ...dockerOptionsFromClient(config.options), clock });
+    cleanups.push(() => docker.shutdown()); // containers keep running; a restarted agent recovers them
+    const drivers: TaskDriver[] = [new RawExecDriver({ enabled: rawExecEnabled(config), clock }), new ExecDriver(execOptionsFromClient(config.options, { clock, stateDir: join(dataDir, 'client', 'exec') })), docker, new MockDriver({ clock })];
     const byName = new Map(drivers.map((d) => [d.name, d]));
 
     const runners = new Map<string, AllocRunner>();
@@ -240,6 +259,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       rng: rng.fork(),
       ...(client.node !== undefined ? { node: client.node } : {}),
       onUpdate,
+      // Task output goes through logmon processes, so logs rotate even while the agent is down.
+      logmon: true,
     });
 
     const handleAllocs = async (allocs: Allocation[]): Promise<void> => {
@@ -281,6 +302,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       rng: rng.fork(),
       onAllocs: (allocs) => serial('allocs', () => handleAllocs(allocs)),
       onAllocsRemoved: (ids) => serial('alloc removal', () => handleRemoved(ids)),
+      usage: () => [...runners.values()].map((ar) => ar.resourceUsage()),
       onError: (what, err) => emit({ kind: 'error', what, message: err instanceof Error ? err.message : String(err) }),
     });
     cleanups.push(() => client.stop());
@@ -311,11 +333,15 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
         const known = server.state().allocByID(id);
         const kept = known !== undefined && known.desiredStatus === 'run' && !isTerminal(known.clientStatus);
         emit({ kind: 'restored', allocId: id, kept });
-        if (kept) runners.set(id, ar);
-        // run() reattaches the tasks still alive; an orphan is then killed (a task runner
-        // that never ran would mark its task dead without reaching the process) and removed.
-        await ar.run();
-        if (!kept) await ar.destroy().catch((err: unknown) => emit({ kind: 'error', what: `remove orphan ${id}`, message: String(err) }));
+        if (kept) {
+          // Reattach to the tasks still alive; a task that ended meanwhile has its exit read
+          // and its restart policy applied.
+          runners.set(id, ar);
+          await ar.run();
+        } else {
+          // An orphan: its tasks are reattached only to be stopped, then its state goes.
+          await ar.destroy().catch((err: unknown) => emit({ kind: 'error', what: `remove orphan ${id}`, message: String(err) }));
+        }
       }
     });
 
@@ -347,6 +373,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
 
     return {
       dataDir,
+      dataDirKept: !tempDir,
       region,
       rpcAddr,
       seed,

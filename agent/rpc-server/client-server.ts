@@ -9,7 +9,7 @@ import type { ClientRpcService } from '../service/index.js';
 import type { Role } from '../tls/index.js';
 import { verifyPeer } from '../tls/index.js';
 import * as pb from '../../proto/index.js';
-import { allocClientUpdateFromProto, allocToProto, missingField, nodeFromProto } from '../rpc/index.js';
+import { allocClientUpdateFromProto, allocToProto, allocUsageFromProto, missingField, nodeFromProto } from '../rpc/index.js';
 import type { RpcServerHandle, StartRpcServerOptions } from './server.js';
 import { startRpcServer, toServiceError } from './server.js';
 
@@ -76,6 +76,10 @@ export function addClientService(srv: grpc.Server, opts: AddClientServiceOptions
       const r = await service.updateAllocs(req.nodeId, updates);
       return { meta: { index: r.index } };
     }),
+    updateUsage: unary<pb.UpdateUsageRequest, pb.UpdateUsageResponse>(async (req) => {
+      await service.updateUsage(req.nodeId, req.allocs.map((a, i) => allocUsageFromProto(a, `allocs[${i}]`)));
+      return {};
+    }),
     watchAllocations: (call: grpc.ServerWritableStream<pb.WatchAllocationsRequest, pb.WatchAllocationsResponse>) => {
       const refused = refuse(call);
       if (refused !== null) {
@@ -93,6 +97,7 @@ export function addClientService(srv: grpc.Server, opts: AddClientServiceOptions
 export function startAgentRpcServer(opts: StartRpcServerOptions & { clientService: ClientRpcService }): Promise<RpcServerHandle> {
   const { clientService, ...rest } = opts;
   return startRpcServer({
+    usage: clientService.usage,
     ...rest,
     addServices: (srv) => {
       addClientService(srv, { service: clientService, caPem: opts.tls.caPem, region: opts.region, ...(opts.now !== undefined ? { now: opts.now } : {}) });

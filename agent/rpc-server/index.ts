@@ -5,6 +5,6 @@
  * kept apart from it so the API client (and the CLI) never load the server side.
  */
 export { startRpcServer, toServiceError, ReadRoles, WriteRoles } from './server.js';
-export type { AllocLogReadOptions, AllocLogSource, AllocTaskControl, AllocLogStream, StartRpcServerOptions, RpcServerHandle, RpcServerTls } from './server.js';
+export type { AllocLogReadOptions, AllocLogSource, AllocTaskControl, AllocLogStream, UsageSource, StartRpcServerOptions, RpcServerHandle, RpcServerTls } from './server.js';
 export { addClientService, startAgentRpcServer, ClientRoles } from './client-server.js';
 export type { AddClientServiceOptions } from './client-server.js';

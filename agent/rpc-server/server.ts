@@ -10,7 +10,7 @@ import type { ErrorCode, Rng } from '../core/lib/index.js';
 import { NomadError } from '../core/lib/index.js';
 import type { Clock } from '../core/lib/index.js';
 import type { Server } from '../server/index.js';
-import type { Allocation } from '../core/structs/index.js';
+import type { Allocation, NodeResourceUsage } from '../core/structs/index.js';
 import type { QueryOptions as DomainQuery } from '../service/index.js';
 import { ApiService } from '../service/index.js';
 import type { Role } from '../tls/index.js';
@@ -33,6 +33,7 @@ import {
   jobToProto,
   missingField,
   nodeToProto,
+  nodeUsageToProto,
   planAnnotationsToProto,
   schedulerConfigFromProto,
   schedulerConfigToProto,
@@ -103,6 +104,14 @@ export interface StartRpcServerOptions {
   logs?: AllocLogSource;
   /** Signals and restarts of the tasks this agent's own client runs (AllocService.Signal/Restart); none: refused. */
   tasks?: AllocTaskControl;
+  /** The clients' usage reports (NodeService.Usage); none: no node has reported. */
+  usage?: UsageSource;
+}
+
+/** Where NodeService.Usage reads: the servers' in-memory usage table (agent/service UsageTable). */
+export interface UsageSource {
+  get(nodeId: string): NodeResourceUsage | undefined;
+  list(): NodeResourceUsage[];
 }
 
 /**
@@ -248,6 +257,14 @@ export async function startRpcServer(opts: StartRpcServerOptions): Promise<RpcSe
       const eligibility = eligibilityCodec.decode(req.eligibility, 'request', 'eligibility');
       const r = await service.updateEligibility(req.nodeId, eligibility);
       return { update: { meta: { index: r.index }, evalIds: r.evalIds, evalCreateIndex: r.evalIds.length > 0 ? r.index : 0, nodeModifyIndex: r.nodeModifyIndex } };
+    }),
+    usage: unary<pb.NodeUsageRequest, pb.NodeUsageResponse>(ReadRoles, async (req) => {
+      const src = opts.usage;
+      if (req.nodeId === '') return { nodes: (src?.list() ?? []).map((n) => nodeUsageToProto(n)) };
+      // A known node that has not reported yet has no usage; an unknown one is an error.
+      await service.getNode(req.nodeId, {});
+      const one = src?.get(req.nodeId);
+      return { nodes: one === undefined ? [] : [nodeUsageToProto(one)] };
     }),
     updateDrain: unary<pb.UpdateNodeDrainRequest, pb.UpdateNodeDrainResponse>(WriteRoles, async (req) => {
       const spec = req.drainSpec === undefined ? null : { deadlineMs: req.drainSpec.deadlineMs, ignoreSystemJobs: req.drainSpec.ignoreSystemJobs };

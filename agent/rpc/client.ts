@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { ErrorCode } from '../core/lib/index.js';
 import { NomadError } from '../core/lib/index.js';
-import type { AllocMetric, Allocation, EvalStatus, Evaluation, Job, Node, SchedulerConfiguration, SchedulingEligibility } from '../core/structs/index.js';
+import type { AllocMetric, Allocation, EvalStatus, Evaluation, Job, Node, NodeResourceUsage, SchedulerConfiguration, SchedulingEligibility } from '../core/structs/index.js';
 import type { StateEvent, TopicFilter } from '../core/state/index.js';
 import type { OpsEvent, OpsFilter } from '../core/ops/index.js';
 import type {
@@ -28,6 +28,7 @@ import { jobFromProto, jobToProto } from './job.js';
 import { eligibilityCodec, nodeFromProto } from './node.js';
 import { schedulerConfigFromProto, schedulerConfigToProto } from './operator.js';
 import { planAnnotationsFromProto } from './plan.js';
+import { nodeUsageFromProto } from './usage.js';
 import { clientChannel, ErrorCodeKey, ErrorFieldKey } from './options.js';
 
 export interface RpcClientOptions {
@@ -212,6 +213,12 @@ export class RpcApiClient {
   async getNode(nodeId: string, q: QueryOptions = {}): Promise<QueryResult<Node>> {
     const res = await this.call<pb.GetNodeRequest, pb.GetNodeResponse>(this.nodes, 'get', { query: queryToProto(q), nodeId }, q);
     return { index: res.meta?.index ?? 0, value: nodeFromProto(this.need(res.node, 'node')) };
+  }
+
+  /** The latest resource usage the clients reported: one node's, or (nodeId '') every node's. */
+  async nodeUsage(nodeId = ''): Promise<NodeResourceUsage[]> {
+    const res = await this.call<pb.NodeUsageRequest, pb.NodeUsageResponse>(this.nodes, 'usage', { nodeId }, {});
+    return res.nodes.map((n, i) => nodeUsageFromProto(n, `nodes[${i}]`));
   }
 
   async updateEligibility(nodeId: string, eligibility: SchedulingEligibility): Promise<NodeUpdateReply> {

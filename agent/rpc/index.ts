@@ -23,6 +23,7 @@ export {
   allocClientUpdateFromProto,
 } from './alloc.js';
 export { evalToProto, evalFromProto } from './eval.js';
+export { taskUsageToProto, taskUsageFromProto, allocUsageToProto, allocUsageFromProto, nodeUsageToProto, nodeUsageFromProto } from './usage.js';
 export { deploymentToProto, deploymentFromProto, deploymentStatusUpdateToProto, deploymentStatusUpdateFromProto } from './deployment.js';
 export { schedulerConfigToProto, schedulerConfigFromProto, periodicLaunchToProto, periodicLaunchFromProto } from './operator.js';
 export {

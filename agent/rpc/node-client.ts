@@ -4,13 +4,14 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { ClientAllocUpdate } from '../core/state/index.js';
-import type { Node } from '../core/structs/index.js';
+import type { AllocResourceUsage, Node } from '../core/structs/index.js';
 import type { ClientHeartbeatReply, ClientRegisterReply, NodeAllocsUpdate } from '../service/index.js';
 import * as pb from '../../proto/index.js';
 import { allocClientUpdateToProto, allocFromProto } from './alloc.js';
 import type { RpcClientOptions } from './client.js';
 import { fromServiceError } from './client.js';
 import { nodeToProto } from './node.js';
+import { allocUsageToProto } from './usage.js';
 import { clientChannel } from './options.js';
 
 type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall;
@@ -54,6 +55,11 @@ export class ClientRpcClient {
       updates: updates.map((u, i) => allocClientUpdateToProto(u, `updates[${i}]`)),
     });
     return { index: res.meta?.index ?? 0 };
+  }
+
+  /** The resource usage of the node's running tasks (replaces its previous report on the server). */
+  async updateUsage(nodeId: string, allocs: readonly AllocResourceUsage[]): Promise<void> {
+    await this.call<pb.UpdateUsageRequest, pb.UpdateUsageResponse>('updateUsage', { nodeId, allocs: allocs.map(allocUsageToProto) });
   }
 
   /** The node's allocations as they change, until `signal` aborts (then it returns quietly) or the stream fails (it throws). */

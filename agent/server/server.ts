@@ -308,7 +308,8 @@ export class Server {
    * consumes no index and changes nothing.
    */
   async apply(cmd: FsmCommand): Promise<number> {
-    const index = this.lastIndex + 1;
+    // After fsm.restore (a snapshot read back at start) the log goes on from the restored index.
+    const index = Math.max(this.lastIndex, this.fsm.lastApplied()) + 1;
     this.fsm.apply(index, cmd);
     this.lastIndex = index;
     this.afterApply(cmd);

@@ -7,6 +7,7 @@ import type { Rng } from '../core/lib/index.js';
 import { NomadError, SeededRng, VirtualClock } from '../core/lib/index.js';
 import type { ClientAllocUpdate } from '../core/state/index.js';
 import type { Job, Node } from '../core/structs/index.js';
+import { nodeUsageTotals } from '../core/structs/index.js';
 import { mockJob, mockNode, mockServiceReschedulePolicy, mockTask, mockTaskGroup, withComputedClass } from '../core/testing/index.js';
 import { SimCluster } from '../sim/index.js';
 import type { NodeAllocsUpdate } from './index.js';
@@ -292,5 +293,50 @@ describe('updateAllocs', () => {
     expect(e.message).toContain('runs on node "n1"');
     // An allocation gone from state is skipped, as the FSM does.
     await svc.updateAllocs('n1', [update('gone', 'running', 1)]);
+  });
+});
+
+describe('ClientRpcService usage reports', () => {
+  const sample = (rss: number, cpuMhz: number): { timestamp: number; cpuPercent: number; cpuMhz: number; cpuTotalMs: number; memoryRssBytes: number } => ({
+    timestamp: 1, cpuPercent: cpuMhz / 10, cpuMhz, cpuTotalMs: 5, memoryRssBytes: rss,
+  });
+
+  it('keeps the latest report per node in memory (not in the state), stamped when it arrived; a node marked down loses it', async () => {
+    const { c, svc, clock } = await setup();
+    await svc.register(mockDriverNode('n1'));
+    await c.server.registerJob(mockDriverJob(2));
+    await c.settle();
+    const [a, b] = c.server.state().allocsByNode('n1');
+    const index = c.server.state().index;
+    clock.advance(1000);
+    await svc.updateUsage('n1', [{ allocId: a!.id, tasks: { web: sample(1000, 20) } }, { allocId: b!.id, tasks: { web: sample(3000, 5) } }]);
+    expect(c.server.state().index).toBe(index);
+    const got = svc.usage.get('n1')!;
+    expect(got.receivedAt).toBe(clock.now());
+    expect(nodeUsageTotals(got)).toEqual({ memoryRssBytes: 4000, cpuMhz: 25, cpuPercent: 2.5 });
+    // A new report replaces the old one.
+    await svc.updateUsage('n1', [{ allocId: a!.id, tasks: { web: sample(10, 1) } }]);
+    expect(svc.usage.list().map((n) => n.allocs.map((x) => x.allocId))).toEqual([[a!.id]]);
+    // No heartbeat: marked down at TTL + grace, and its usage is dropped.
+    clock.advance(25_000);
+    await c.settle();
+    expect(svc.usage.get('n1')).toBeUndefined();
+  });
+
+  it('refuses an unknown node and another node’s allocation (naming it), skips a gone allocation; nothing stored on refusal', async () => {
+    const { c, svc } = await setup();
+    await svc.register(mockDriverNode('n1'));
+    await svc.register(mockDriverNode('n2'));
+    await c.server.registerJob(mockDriverJob(4));
+    await c.settle();
+    const onN1 = c.server.state().allocsByNode('n1')[0]!;
+    expect((await failure(svc.updateUsage('ghost', []))).code).toBe('not_found');
+    expect((await failure(svc.updateUsage('', []))).field).toBe('nodeId');
+    const e = await failure(svc.updateUsage('n2', [{ allocId: 'gone', tasks: {} }, { allocId: onN1.id, tasks: { web: sample(1, 1) } }]));
+    expect(e.field).toBe('allocs[1].allocId');
+    expect(e.message).toContain('runs on node "n1"');
+    expect(svc.usage.get('n2')).toBeUndefined();
+    await svc.updateUsage('n1', [{ allocId: 'gone', tasks: {} }, { allocId: onN1.id, tasks: {} }]);
+    expect(svc.usage.get('n1')!.allocs.map((x) => x.allocId)).toEqual([onN1.id]);
   });
 });

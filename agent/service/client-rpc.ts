@@ -14,9 +14,10 @@ import type { Clock, Rng } from '../core/lib/index.js';
 import { HeartbeatGraceMs, HeartbeatTimers, MaxHeartbeatsPerSecond, MinHeartbeatTtlMs } from '../core/heartbeat/index.js';
 import { NomadError, uuid } from '../core/lib/index.js';
 import type { ClientAllocUpdate } from '../core/state/index.js';
-import type { Allocation, Evaluation, Job, Node } from '../core/structs/index.js';
+import type { AllocResourceUsage, Allocation, Evaluation, Job, Node } from '../core/structs/index.js';
 import { lookupTaskGroup, newEvaluation } from '../core/structs/index.js';
 import type { Server } from '../server/index.js';
+import { UsageTable } from './usage.js';
 
 export { HeartbeatGraceMs, MaxHeartbeatsPerSecond, MinHeartbeatTtlMs, heartbeatTtlMs, rateScaledIntervalMs } from '../core/heartbeat/index.js';
 
@@ -30,6 +31,8 @@ export interface ClientRpcServiceOptions {
   heartbeatGraceMs?: number;
   /** Longest a watch waits on the state before looking again (default 5 minutes). */
   watchWaitMs?: number;
+  /** Where usage reports go (default a new table; the public API reads the same one). */
+  usage?: UsageTable;
 }
 
 export interface ClientRegisterReply {
@@ -74,6 +77,8 @@ export class ClientRpcService {
   /** Heartbeat timers (agent/core/heartbeat), handed to the server for leadership changes. */
   readonly heartbeatTimers: HeartbeatTimers;
   private stopped = false;
+  /** The latest usage report of each node (in memory, not in the replicated state). */
+  readonly usage: UsageTable;
 
   constructor(opts: ClientRpcServiceOptions) {
     this.server = opts.server;
@@ -89,6 +94,7 @@ export class ClientRpcService {
     });
     this.server.useHeartbeats(this.heartbeatTimers);
     this.watchWaitMs = opts.watchWaitMs ?? 300_000;
+    this.usage = opts.usage ?? new UsageTable(this.clock);
   }
 
   /** Nodes with a running heartbeat timer. */
@@ -191,6 +197,29 @@ export class ClientRpcService {
     return { index, evalIds: list.map((e) => e.id) };
   }
 
+  /**
+   * The resource usage of the node's running tasks, replacing its previous report. Allocations
+   * the server no longer has are left out (garbage collected meanwhile); one placed on another
+   * node is refused, naming it.
+   */
+  async updateUsage(nodeId: string, allocs: readonly AllocResourceUsage[]): Promise<void> {
+    checkNodeId(nodeId);
+    const given: unknown = allocs;
+    if (!Array.isArray(given)) throw new NomadError('invalid_argument', 'allocs must be a list', { field: 'allocs' });
+    const state = this.server.state();
+    if (state.nodeByID(nodeId) === undefined) throw new NomadError('not_found', `node "${nodeId}" not found: register it first`, { field: 'nodeId' });
+    const kept: AllocResourceUsage[] = [];
+    allocs.forEach((a, i) => {
+      const alloc = state.allocByID(a.allocId);
+      if (alloc === undefined) return;
+      if (alloc.nodeId !== nodeId) {
+        throw new NomadError('invalid_argument', `allocs[${i}]: allocation "${a.allocId}" runs on node "${alloc.nodeId}", not "${nodeId}"`, { field: `allocs[${i}].allocId` });
+      }
+      kept.push(a);
+    });
+    this.usage.put(nodeId, kept);
+  }
+
   /** Cancel every heartbeat timer (the server is stopping or lost leadership); end the watches. */
   stop(): void {
     this.stopped = true;
@@ -205,6 +234,7 @@ export class ClientRpcService {
 
   /** A missed TTL: the node is down, and every job with allocations there is evaluated. */
   private expire(nodeId: string): void {
+    this.usage.remove(nodeId);
     this.server.nodeMissedHeartbeat(nodeId).catch(() => {
       // The node went away meanwhile (the FSM refused the write): nothing to mark.
     });

@@ -17,6 +17,7 @@ export type {
   WriteReply,
 } from './service.js';
 export { annotate } from './plan.js';
+export { UsageTable } from './usage.js';
 export {
   ClientRpcService,
   HeartbeatGraceMs,

@@ -48,6 +48,7 @@ export function formatEvent(e: AgentEvent): string {
     case 'alloc-status': return `[INFO]  client: alloc ${shortId(e.allocId)} ${e.name} is ${e.status}${e.description !== '' ? `: ${e.description}` : ''}`;
     case 'task-event': return `[INFO]  client: alloc ${shortId(e.allocId)} task ${e.task}: ${e.type}${e.message !== '' ? `: ${e.message}` : ''}`;
     case 'restored': return `[INFO]  client: restored alloc ${shortId(e.allocId)}: ${e.kept ? 'kept' : 'unknown to the server, stopped and removed'}`;
+    case 'server-restored': return `[INFO]  server: state restored from ${e.path} at index ${e.index}`;
     case 'error': return `[WARN]  agent: ${e.what}: ${e.message}`;
   }
 }
@@ -55,7 +56,7 @@ export function formatEvent(e: AgentEvent): string {
 export function banner(agent: RunningAgent, version: string): string {
   const lines = [
     '==> No configuration files loaded',
-    '==> Starting nomadts agent in dev mode (server and client in one process; state is in memory)...',
+    `==> Starting nomadts agent in dev mode (server and client in one process; state is ${agent.dataDirKept ? 'kept in the data dir' : 'in memory'})...`,
     '==> nomadts agent configuration:',
     '',
     `       Version: ${version}`,

@@ -1,9 +1,10 @@
 /**
  * `nomadts alloc status [-json] <alloc>`: one allocation, its tasks, and why it landed where it
- * did (nodes evaluated / filtered / exhausted and the score parts of the best nodes).
+ * did (nodes evaluated / filtered / exhausted and the score parts of the best nodes), and each
+ * task's CPU and memory used against allocated when its client has reported usage.
  */
 import type { Env } from './api-io.js';
-import { Exit, formatAllocMetrics, formatScores, formatTime, json, keyValues, positionals, resolveId, shortId, table, withClient } from './api-io.js';
+import { Exit, formatAllocMetrics, formatMiB, formatScores, formatTime, json, keyValues, positionals, resolveId, shortId, table, withClient } from './api-io.js';
 import type { Out } from './jobspec-io.js';
 
 export async function allocStatus(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
@@ -41,6 +42,16 @@ export async function allocStatus(args: readonly string[], out: Out, env: Env = 
     if (tasks.length > 0) {
       s += '\nTasks\n';
       s += table(['Task', 'State', 'Failed', 'Restarts', 'Last Event'], tasks.map(([name, t]) => [name, t.state, String(t.failed), String(t.restarts), t.events.at(-1)?.message ?? '']));
+    }
+    // Used against allocated, from the latest usage report of the node's client (if any).
+    const usage = (await client.nodeUsage(a.nodeId).catch(() => [])).at(0)?.allocs.find((u) => u.allocId === a.id);
+    if (usage !== undefined) {
+      const group = a.job.taskGroups.find((g) => g.name === a.taskGroup);
+      s += '\nTask Resources (used/allocated)\n';
+      s += table(['Task', 'CPU', 'Memory'], (group?.tasks ?? []).map((t) => {
+        const u = usage.tasks[t.name];
+        return [t.name, `${u === undefined ? '-' : Math.round(u.cpuMhz)}/${t.resources.cpu} MHz`, `${u === undefined ? '-' : formatMiB(u.memoryRssBytes)}/${t.resources.memoryMB} MiB`];
+      }));
     }
     s += '\nPlacement Metrics\n';
     s += formatAllocMetrics(a.metrics, '  ');

@@ -175,6 +175,12 @@ export function formatTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** Bytes as MiB with one decimal below 10 MiB (`1.5`, `12`, `300`). */
+export function formatMiB(bytes: number): string {
+  const mib = bytes / (1024 * 1024);
+  return mib < 10 ? mib.toFixed(1) : String(Math.round(mib));
+}
+
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }

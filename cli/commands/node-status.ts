@@ -1,7 +1,11 @@
-/** `nomadts node status [-json] [<node>]`: every client node, or one node with its allocations. */
+/**
+ * `nomadts node status [-json] [<node>]`: every client node, or one node with its allocations,
+ * what is allocated there and (once its client has reported) what its tasks use.
+ */
 import type { Node } from '../../agent/core/structs/index.js';
+import { nodeUsageTotals } from '../../agent/core/structs/index.js';
 import type { Env } from './api-io.js';
-import { Exit, formatTime, json, keyValues, positionals, resolveId, shortId, table, withClient } from './api-io.js';
+import { Exit, formatMiB, formatTime, json, keyValues, positionals, resolveId, shortId, table, withClient } from './api-io.js';
 import { allocsTable } from './job-status.js';
 import type { Out } from './jobspec-io.js';
 
@@ -25,8 +29,9 @@ export async function nodeStatus(args: readonly string[], out: Out, env: Env = p
     const id = await resolveId('node', prefix, (p) => client.listNodes({ prefix: p }));
     const node = (await client.getNode(id)).value;
     const allocs = (await client.listAllocs({ nodeId: id }, { namespace: '*' })).value;
+    const usage = (await client.nodeUsage(id).catch(() => [])).at(0);
     if (asJson) {
-      out.stdout(json({ node, allocations: allocs }));
+      out.stdout(json({ node, allocations: allocs, ...(usage !== undefined ? { usage } : {}) }));
       return Exit.ok;
     }
     const live = allocs.filter((a) => a.desiredStatus === 'run' && (a.clientStatus === 'pending' || a.clientStatus === 'running'));
@@ -50,6 +55,12 @@ export async function nodeStatus(args: readonly string[], out: Out, env: Env = p
       ['CPU', 'Memory', 'Disk'],
       [[`${cpu}/${node.resources.cpu - node.reserved.cpu} MHz`, `${mem}/${node.resources.memoryMB - node.reserved.memoryMB} MiB`, `${disk}/${node.resources.diskMB - node.reserved.diskMB} MiB`]],
     );
+    if (usage !== undefined) {
+      // What the node's tasks use (their client's latest report) against what is allocated to them.
+      const used = nodeUsageTotals(usage);
+      s += '\nAllocation Resource Utilization\n';
+      s += table(['CPU', 'Memory', 'Reported'], [[`${Math.round(used.cpuMhz)}/${cpu} MHz`, `${formatMiB(used.memoryRssBytes)}/${mem} MiB`, formatTime(usage.receivedAt)]]);
+    }
     s += '\nAllocations\n';
     s += allocsTable(allocs, Date.now());
     out.stdout(s);

@@ -4,12 +4,13 @@
  * (registering again when the server has forgotten the node), watch the node's allocations
  * (reconnecting with back-off) and hand new or changed ones to `onAllocs`, and send the alloc
  * runners' status reports in batches every 200 ms (Nomad's allocSync), the last report of an
- * allocation winning. Running the allocations is the alloc runner's job, not this one's.
+ * allocation winning, and the running tasks' resource usage every 2 s (UpdateUsage; the servers keep
+ * it in memory for node and allocation views). Running the allocations is the alloc runner's job, not this one's.
  */
 import type { Clock, Rng, TimerHandle } from '../../core/lib/index.js';
 import { NomadError } from '../../core/lib/index.js';
 import type { ClientAllocUpdate } from '../../core/state/index.js';
-import type { Allocation, Node } from '../../core/structs/index.js';
+import type { AllocResourceUsage, Allocation, Node } from '../../core/structs/index.js';
 import { ClientRpcClient } from '../../rpc/index.js';
 import type { TaskDriver } from '../drivers/index.js';
 import type { ClientConfig } from '../fingerprint/index.js';
@@ -17,6 +18,9 @@ import { fingerprintNode } from '../fingerprint/index.js';
 
 /** Nomad's allocSyncIntv. */
 export const AllocSyncIntervalMs = 200;
+
+/** How often the client reports its tasks' resource usage by default. */
+export const DefaultUsageIntervalMs = 2000;
 
 export interface ClientAgentRpc {
   /** host:port of a server's RPC listener. */
@@ -45,8 +49,14 @@ export interface ClientAgentOptions {
   /** First retry delay after a failed call (default 1 s), doubling up to retryMaxMs (default 30 s), with jitter. */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /**
+   * The resource usage of the running allocations, sent to the servers every usageIntervalMs
+   * (default 2 s; 0 = never). Without it no usage is reported.
+   */
+  usage?(): AllocResourceUsage[];
+  usageIntervalMs?: number;
   /** Something went wrong and will be retried (for logs). */
-  onError?(what: 'register' | 'heartbeat' | 'watch' | 'update-allocs', err: unknown): void;
+  onError?(what: 'register' | 'heartbeat' | 'watch' | 'update-allocs' | 'update-usage', err: unknown): void;
 }
 
 export interface ClientAgentStatus {
@@ -158,6 +168,7 @@ export class ClientAgent {
           for (const w of this.registeredWaiters) w();
           this.registeredWaiters = [];
           this.loops.push(this.watchLoop());
+          this.loops.push(this.usageLoop());
         }
         return;
       } catch (err) {
@@ -218,6 +229,22 @@ export class ClientAgent {
         if (this.stopped) return;
         this.opts.onError?.('watch', err);
         await this.sleep(this.backoff(failures++));
+      }
+    }
+  }
+
+  /** Report the allocations' resource usage at a steady pace; a failed report is dropped (the next one replaces it). */
+  private async usageLoop(): Promise<void> {
+    const every = this.opts.usageIntervalMs ?? DefaultUsageIntervalMs;
+    if (this.opts.usage === undefined || every <= 0) return;
+    while (!this.stopped) {
+      await this.sleep(every);
+      if (this.stopped) return;
+      try {
+        await this.rpc.updateUsage(this.nodeValue!.id, this.opts.usage());
+      } catch (err) {
+        if (this.stopped) return;
+        this.opts.onError?.('update-usage', err);
       }
     }
   }

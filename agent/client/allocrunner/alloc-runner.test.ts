@@ -203,6 +203,69 @@ describe('AllocRunner lifecycle order', () => {
     expect(h.updates.at(-1)!.status).toBe('failed');
   });
 
+  it('batch: once the main task completes, the sidecars (prestart and poststart) are stopped and poststop runs after; the alloc completes', async () => {
+    const job = jobWith([
+      mtask('main', { config: { run_for: '2s' } }),
+      mtask('side', { lifecycle: { hook: 'prestart', sidecar: true }, config: {} }),
+      mtask('watch', { lifecycle: { hook: 'poststart', sidecar: true }, config: {} }),
+      mtask('cleanup', { lifecycle: { hook: 'poststop', sidecar: false }, config: { run_for: '1s' } }),
+    ], 'batch');
+    const h = harness(allocOf(job));
+    await h.ar.run();
+    await runFor(h.clock, 1000);
+    let st = h.ar.taskStates();
+    expect(['side', 'main', 'watch'].map((n) => st[n]!.state)).toEqual(['running', 'running', 'running']);
+    expect(st['cleanup']!.state).toBe('pending');
+    await runFor(h.clock, 1500);
+    st = h.ar.taskStates();
+    expect(st['main']).toMatchObject({ state: 'dead', failed: false });
+    expect(types(st['side']!)).toContain('Main Tasks Dead');
+    expect(types(st['watch']!)).toContain('Main Tasks Dead');
+    expect(st['side']!.state).toBe('dead');
+    expect(st['watch']!.state).toBe('dead');
+    expect(st['cleanup']!.state).toBe('running');
+    // poststop starts only after every other task is dead.
+    expect(st['cleanup']!.startedAt).toBeGreaterThanOrEqual(Math.max(st['side']!.finishedAt, st['watch']!.finishedAt, st['main']!.finishedAt));
+    await runFor(h.clock, 1000);
+    await h.ar.done;
+    expect(h.ar.taskStates()['cleanup']).toMatchObject({ state: 'dead', failed: false });
+    expect(h.ar.clientStatus().status).toBe('complete');
+  });
+
+  it('a prestart task that fails is restarted per its policy; the main task starts only after it succeeds', async () => {
+    const job = jobWith([
+      mtask('init', { lifecycle: { hook: 'prestart', sidecar: false }, config: { run_for: '1s' } }),
+      mtask('main', { config: {} }),
+    ]);
+    const h = harness(allocOf(job), (clock) => new ScriptedMockDriver(clock, (task, attempt) => (task === 'init' && attempt === 1 ? { exit_code: 1 } : {})));
+    await h.ar.run();
+    await runFor(h.clock, 1500);
+    let st = h.ar.taskStates();
+    expect(st['init']).toMatchObject({ state: 'pending', restarts: 1 });
+    expect(st['main']!.state).toBe('pending');
+    await runFor(h.clock, 2000);
+    st = h.ar.taskStates();
+    expect(st['init']).toMatchObject({ state: 'dead', failed: false, restarts: 1 });
+    expect(st['main']!.state).toBe('running');
+    expect(st['main']!.startedAt).toBeGreaterThanOrEqual(st['init']!.finishedAt);
+    expect(h.ar.clientStatus().status).toBe('running');
+  });
+
+  it('a prestart sidecar that fails for good fails the alloc before the main task starts', async () => {
+    const job = jobWith([
+      mtask('side', { lifecycle: { hook: 'prestart', sidecar: true }, config: { start_error: 'no such proxy' }, restart: mockRestartPolicy({ attempts: 0 }) }),
+      mtask('main', { config: {} }),
+    ]);
+    const h = harness(allocOf(job));
+    await h.ar.run();
+    await runFor(h.clock, 100);
+    await h.ar.done;
+    const st = h.ar.taskStates();
+    expect(st['side']).toMatchObject({ state: 'dead', failed: true });
+    expect(st['main']!.startedAt).toBe(0);
+    expect(h.ar.clientStatus().status).toBe('failed');
+  });
+
   it('fails every task when the driver is missing (unrecoverable validate error)', async () => {
     const job = jobWith([mtask('main', { driver: 'docker' })]);
     const h = harness(allocOf(job));
@@ -422,6 +485,52 @@ describe('AllocRunner updates', () => {
     const st = h.ar.taskStates()['main']!;
     expect(st).toMatchObject({ state: 'dead', failed: true, restarts: 0 });
     expect(st.events.at(-1)!.message).toBe('Policy allows no restarts');
+  });
+
+  it('templates are re-rendered on an in-place update: change_mode noop, signal and restart act only on changed output', async () => {
+    const tpl = (dest: string, mode: Template['changeMode'], key: string): Template => ({
+      data: `value={{ env "NOMAD_META_${key}" }}\n`, sourcePath: '', destPath: dest, changeMode: mode, changeSignal: mode === 'signal' ? 'SIGUSR1' : '',
+      envvars: false, perms: '644', leftDelim: '{{', rightDelim: '}}', splay: 0,
+    });
+    const job: Job = {
+      ...jobWith([
+        mtask('quiet', { templates: [tpl('local/a.conf', 'noop', 'a')] }),
+        mtask('hup', { templates: [tpl('local/b.conf', 'signal', 'b')] }),
+        mtask('bounce', { templates: [tpl('local/c.conf', 'restart', 'c')], restart: mockRestartPolicy({ attempts: 0, mode: 'fail' }) }),
+      ]),
+      meta: { a: '1', b: '1', c: '1' },
+    };
+    let driver: MockDriver | undefined;
+    const h = harness(allocOf(job), (clock) => (driver = new MockDriver({ clock })));
+    await h.ar.run();
+    await runFor(h.clock, 100);
+    const read = (task: string, file: string): string => readFileSync(join(h.ar.allocDir.taskDir(task).local, file), 'utf8');
+    expect([read('quiet', 'a.conf'), read('hup', 'b.conf'), read('bounce', 'c.conf')]).toEqual(['value=1\n', 'value=1\n', 'value=1\n']);
+    const taskId = (t: string): string => h.ar.taskRunner(t)!.handle!.taskId;
+    const bounceId = taskId('bounce');
+
+    // Only meta that no template reads changes: nothing is re-rendered, nothing happens.
+    await h.ar.update({ ...h.ar.allocation, job: { ...job, meta: { ...job.meta, other: 'x' } } });
+    await runFor(h.clock, 100);
+    expect(driver!.signalsReceived(taskId('hup'))).toEqual([]);
+    expect(types(h.ar.taskStates()['quiet']!)).not.toContain('Restart Signaled');
+
+    // Every template's input changes.
+    await h.ar.update({ ...h.ar.allocation, job: { ...job, meta: { a: '2', b: '2', c: '2' } } });
+    await runFor(h.clock, 100);
+    expect([read('quiet', 'a.conf'), read('hup', 'b.conf'), read('bounce', 'c.conf')]).toEqual(['value=2\n', 'value=2\n', 'value=2\n']);
+    const st = h.ar.taskStates();
+    // noop: the file changed, the task was left alone.
+    expect(st['quiet']!.state).toBe('running');
+    expect(types(st['quiet']!).filter((t) => t === 'Started')).toHaveLength(1);
+    expect(types(st['quiet']!)).not.toContain('Signaling');
+    // signal: SIGUSR1 sent, still the same run.
+    expect(driver!.signalsReceived(taskId('hup'))).toEqual(['SIGUSR1']);
+    expect(types(st['hup']!).slice(-2)).toEqual(['Template Rendered', 'Signaling']);
+    // restart: in place, not counted against the policy (attempts = 0 and still fine).
+    expect(st['bounce']).toMatchObject({ state: 'running', failed: false });
+    expect(h.ar.taskRunner('bounce')!.handle!.taskId).not.toBe(bounceId);
+    expect(st['bounce']!.events.find((e) => e.type === 'Restart Signaled')!.message).toBe('Template with change_mode restart re-rendered');
   });
 
   it('evict kills the tasks; a kill during a restart delay ends the task without another start', async () => {
@@ -661,5 +770,109 @@ describe.skipIf(!isLinux)('AllocRunner with raw_exec', () => {
     expect(newPid).not.toBe(pid);
     expect(processesWith(marker)).toEqual([newPid]);
     expect(ar2.taskRunner('app')!.handle!.taskId.endsWith('/2')).toBe(true);
+  });
+  it('a task that exited while the client was down: its real exit code goes to the restart policy', async () => {
+    const marker = `nomadts-restore-${process.pid}-c`;
+    const flag = join(data.dir, 'exit-now');
+    // Exits 3 once the flag file appears (while no agent watches), then runs on after a restart.
+    const job = jobWith([mtask('app', {
+      driver: 'raw_exec',
+      config: { command: '/bin/sh', args: ['-c', `while [ ! -e ${flag} ]; do sleep 0.05; done; if [ ! -e ${flag}.done ]; then touch ${flag}.done; exit 3; fi; sleep 30; echo ${marker}`] },
+      killTimeout: 2000,
+      restart: mockRestartPolicy({ attempts: 2, delay: 50, interval: 60_000, mode: 'fail' }),
+    })]);
+    const ar = new AllocRunner({ ...options(rawDriver()), alloc: allocOf(job) });
+    await ar.run();
+    await until(() => ar.taskStates()['app']!.state === 'running', 'task running');
+    await ar.persisted();
+    const pid = ar.taskRunner('app')!.handle!.state['pid'] as number;
+    ar.shutdown();
+    writeFileSync(flag, '');
+    await until(() => !alive(pid), 'task exited while no runner watched');
+
+    const ar2 = (await AllocRunner.restore(options(rawDriver()), ar.id))!;
+    runners.push(ar2);
+    await ar2.run();
+    await until(() => ar2.taskStates()['app']!.state === 'running' && ar2.taskRunner('app')!.handle !== null, 'restarted by policy');
+    const st = ar2.taskStates()['app']!;
+    expect(st.restarts).toBe(1);
+    expect(st.events.map((e) => e.type).slice(-4)).toEqual(['Terminated', 'Restarting', 'Task Setup', 'Started']);
+    expect(st.events.find((e) => e.type === 'Terminated')!.message).toBe('Exit Code: 3');
+    expect(processesWith(marker)).toHaveLength(1);
+  });
+
+  it('destroy of a restored runner that never ran stops the processes the earlier client left', async () => {
+    const marker = `nomadts-restore-${process.pid}-d`;
+    const job = jobWith([
+      mtask('app', { driver: 'raw_exec', config: { command: '/bin/sh', args: ['-c', `sleep 30; echo ${marker}`] }, killTimeout: 2000 }),
+      mtask('after', { driver: 'raw_exec', config: { command: '/bin/sh', args: ['-c', `echo ${marker}-post > post.txt`] }, lifecycle: { hook: 'poststop', sidecar: false } }),
+    ]);
+    const ar = new AllocRunner({ ...options(rawDriver()), alloc: allocOf(job) });
+    await ar.run();
+    await until(() => ar.taskStates()['app']!.state === 'running', 'task running');
+    await ar.persisted();
+    const pid = ar.taskRunner('app')!.handle!.state['pid'] as number;
+    ar.shutdown();
+
+    const ar2 = (await AllocRunner.restore(options(rawDriver()), ar.id))!;
+    await ar2.destroy();
+    expect(alive(pid)).toBe(false);
+    expect(processesWith(marker)).toEqual([]);
+    const st = ar2.taskStates();
+    expect(st['app']!.events.map((e) => e.type).slice(-3)).toEqual(['Killing', 'Terminated', 'Killed']);
+    // The orphan's poststop task is not started.
+    expect(st['after']!.events.map((e) => e.type)).not.toContain('Started');
+    expect(existsSync(join(data.dir, 'client', 'allocs', ar.id))).toBe(false);
+  });
+  it('lifecycle with real processes: prestart output is there for main, poststop runs after main exits', async () => {
+    const job = jobWith([
+      mtask('cleanup', { driver: 'raw_exec', lifecycle: { hook: 'poststop', sidecar: false }, config: { command: '/bin/sh', args: ['-c', 'cat "$NOMAD_ALLOC_DIR"/data/main.txt > "$NOMAD_ALLOC_DIR"/data/cleanup.txt'] } }),
+      mtask('main', { driver: 'raw_exec', config: { command: '/bin/sh', args: ['-c', 'cat "$NOMAD_ALLOC_DIR"/data/init.txt > "$NOMAD_ALLOC_DIR"/data/main.txt; echo main >> "$NOMAD_ALLOC_DIR"/data/main.txt'] } }),
+      mtask('init', { driver: 'raw_exec', lifecycle: { hook: 'prestart', sidecar: false }, config: { command: '/bin/sh', args: ['-c', 'sleep 0.2; echo init > "$NOMAD_ALLOC_DIR"/data/init.txt'] } }),
+    ], 'batch');
+    const ar = new AllocRunner({ ...options(rawDriver()), alloc: allocOf(job) });
+    runners.push(ar);
+    await ar.run();
+    await ar.done;
+    expect(ar.clientStatus().status).toBe('complete');
+    expect(readFileSync(join(ar.allocDir.sharedDir, 'data', 'cleanup.txt'), 'utf8')).toBe('init\nmain\n');
+  });
+  it('logmon: a chatty task rotates to max_files; rotation goes on while no client runs, and after restore', async () => {
+    const job = jobWith([mtask('chatty', {
+      driver: 'raw_exec',
+      config: { command: '/bin/sh', args: ['-c', 'i=0; while :; do echo "line $i ................................................................................"; i=$((i+1)); sleep 0.005; done'] },
+      logs: { maxFiles: 3, maxFileSizeMB: 0.002, disabled: false },
+      killTimeout: 2000,
+    })]);
+    const opts = { ...options(rawDriver()), logmon: true };
+    const ar = new AllocRunner({ ...opts, alloc: allocOf(job) });
+    await ar.run();
+    const logDir = ar.allocDir.logDir;
+    const indexes = (): number[] => readdirSync(logDir).filter((n) => /^chatty\.stdout\.\d+$/.test(n)).map((n) => Number(n.split('.').pop())).sort((a, b) => a - b);
+    await until(() => (indexes().at(-1) ?? 0) >= 4, 'rotation past the fourth file');
+    expect(indexes()).toHaveLength(3);
+    await ar.persisted();
+    const logmon = ar.taskRunner('chatty')!.logmon!;
+    expect(alive(logmon.pid)).toBe(true);
+    ar.shutdown();
+
+    // No runner now: logmon keeps rotating on its own.
+    const atShutdown = indexes().at(-1)!;
+    await until(() => indexes().at(-1)! >= atShutdown + 3, 'rotation while no client runs');
+    expect(indexes()).toHaveLength(3);
+
+    const ar2 = (await AllocRunner.restore(opts, ar.id))!;
+    runners.push(ar2);
+    await ar2.run();
+    await until(() => ar2.taskRunner('chatty')!.handle !== null, 'reattached');
+    expect(ar2.taskRunner('chatty')!.logmon).toEqual(logmon);
+    const atRestore = indexes().at(-1)!;
+    await until(() => indexes().at(-1)! >= atRestore + 2, 'rotation after restore');
+    expect(indexes()).toHaveLength(3);
+    await ar2.stop();
+    // Done for good: logmon drains and exits; the newest file ends with a whole line.
+    await until(() => !alive(logmon.pid), 'logmon to exit');
+    const newest = readFileSync(join(logDir, `chatty.stdout.${indexes().at(-1)!}`), 'utf8');
+    expect(newest.length).toBeGreaterThan(0);
   });
 });

@@ -25,7 +25,7 @@
 import { join } from 'node:path';
 import type { Clock, Rng } from '../../core/lib/index.js';
 import { MultiError, NomadError } from '../../core/lib/index.js';
-import type { Allocation, Node, Task, TaskGroup, TaskState } from '../../core/structs/index.js';
+import type { AllocResourceUsage, Allocation, Node, Task, TaskGroup, TaskResourceUsage, TaskState } from '../../core/structs/index.js';
 import type { TaskDriver } from '../drivers/index.js';
 import { AllocDir } from '../taskrunner/index.js';
 import type { ClientStatus } from './status.js';
@@ -63,6 +63,8 @@ export interface AllocRunnerOptions {
   hooks?: readonly AllocHook[];
   /** Extra task hooks for every task runner. */
   taskHooks?: readonly TaskHook[];
+  /** Capture task output through logmon processes (see TaskRunnerOptions.logmon). */
+  logmon?: boolean;
 }
 
 export function allocGroup(alloc: Allocation): TaskGroup {
@@ -139,6 +141,7 @@ export class AllocRunner {
         ...(opts.statsIntervalMs === undefined ? {} : { statsIntervalMs: opts.statsIntervalMs }),
         onStateChange: () => this.taskStateChanged(),
         ...(opts.taskHooks === undefined ? {} : { hooks: opts.taskHooks }),
+        ...(opts.logmon === undefined ? {} : { logmon: opts.logmon }),
       });
       this.runners.push(tr);
       this.byName.set(task.name, tr);
@@ -200,6 +203,28 @@ export class AllocRunner {
     return out;
   }
 
+  /**
+   * The latest usage sample of each running task (Nomad's AllocResourceUsage). CPU is also given
+   * in MHz of this node: percent of one core × the node's MHz per core.
+   */
+  resourceUsage(): AllocResourceUsage {
+    const node = this.opts.node;
+    const mhzPerCore = node !== undefined && node.resources.cpuCores > 0 ? node.resources.cpu / node.resources.cpuCores : 0;
+    const tasks: Record<string, TaskResourceUsage> = {};
+    for (const r of this.runners) {
+      const u = r.latestUsage;
+      if (u === null || r.state().state !== 'running') continue;
+      tasks[r.name] = {
+        timestamp: u.timestamp,
+        cpuPercent: u.cpuPercent,
+        cpuMhz: (u.cpuPercent / 100) * mhzPerCore,
+        cpuTotalMs: u.cpuUserMs + u.cpuSystemMs,
+        memoryRssBytes: u.rssBytes,
+      };
+    }
+    return { allocId: this.id, tasks };
+  }
+
   clientStatus(): ClientStatus {
     return getClientStatus(this.taskStates());
   }
@@ -257,10 +282,11 @@ export class AllocRunner {
     if (alloc.id !== this.id) throw new NomadError('invalid_argument', `update for allocation ${alloc.id} sent to runner of ${this.id}`);
     this.alloc = alloc;
     const tg = allocGroup(alloc);
-    for (const tr of this.runners) {
+    // Task update hooks may wait on the clock (template splay) or a restart: not counted as busy.
+    await Promise.all(this.runners.map((tr) => {
       const t: Task | undefined = tg.tasks.find((x) => x.name === tr.name);
-      if (t !== undefined) tr.updateAlloc(alloc, t);
-    }
+      return t === undefined ? Promise.resolve() : tr.updateAlloc(alloc, t);
+    }));
     const errs: NomadError[] = [];
     for (const hook of this.hooks) {
       if (hook.update === undefined) continue;
@@ -302,9 +328,14 @@ export class AllocRunner {
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     if (!this.running) {
-      this.running = true;
+      // Never run (e.g. restored, then found unknown to the server): kill every task where it
+      // stands. Restored tasks are reattached and stopped; no lifecycle gate opens, so a
+      // poststop task does not start. Every kill begins before `running` lets advance() act.
       this.stopping = true;
-      for (const tr of this.runners) await tr.kill();
+      this.killing = true;
+      const kills = this.runners.map((tr) => tr.kill());
+      this.running = true;
+      await Promise.all(kills);
       this.checkDone();
     } else {
       await this.stop();

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { NomadError } from '../../core/lib/index.js';
 import type { Allocation, TaskState } from '../../core/structs/index.js';
 import type { TaskHandle } from '../drivers/index.js';
+import type { LogmonHandle } from '../taskrunner/index.js';
 
 /** The file name of the allocation itself (a task cannot be named `alloc`: AllocDir refuses it). */
 export const AllocFileName = 'alloc.json';
@@ -24,6 +25,8 @@ export interface PersistedTask {
   state: TaskState;
   /** How many times the task has been started (makes driver task ids unique). */
   attempt: number;
+  /** The task's logmon process, or null when it has none. */
+  logmon: LogmonHandle | null;
 }
 
 export function allocStateDir(dataDir: string, allocId: string): string {
@@ -65,7 +68,9 @@ export async function readPersistedTask(dataDir: string, allocId: string, task: 
   if (typeof p !== 'object' || p === null || typeof p.state !== 'object' || p.state === null || !Array.isArray(p.state.events)) {
     throw new NomadError('parse', `${path}: persisted task state lacks "state"`);
   }
-  return { handle: p.handle ?? null, state: p.state, attempt: typeof p.attempt === 'number' ? p.attempt : 0 };
+  const lm = p.logmon;
+  const logmon = typeof lm === 'object' && lm !== null && typeof lm.pid === 'number' && typeof lm.startTime === 'number' ? { pid: lm.pid, startTime: lm.startTime } : null;
+  return { handle: p.handle ?? null, state: p.state, attempt: typeof p.attempt === 'number' ? p.attempt : 0, logmon };
 }
 
 export async function readPersistedAlloc(dataDir: string, allocId: string): Promise<Allocation | undefined> {

@@ -20,6 +20,7 @@
  * `driver.recover` (when the driver can); a handle that cannot be recovered counts as
  * a failed exit and the restart policy decides.
  */
+import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock, Rng, TimerHandle } from '../../core/lib/index.js';
 import { NomadError } from '../../core/lib/index.js';
@@ -27,7 +28,8 @@ import type { Allocation, Node, Task, TaskState } from '../../core/structs/index
 import type { ExitResult, TaskConfig, TaskDriver, TaskHandle, TaskUsage } from '../drivers/index.js';
 import { canRecover, canSignal, canStats } from '../drivers/index.js';
 import type { AllocDir, RestartDecision, TaskDirPaths, TaskEnv } from '../taskrunner/index.js';
-import { buildTaskEnv, interpolateConfig, logFileName, RestartTracker, TaskTemplates } from '../taskrunner/index.js';
+import type { LogmonHandle } from '../taskrunner/index.js';
+import { buildTaskEnv, interpolateConfig, planChanges, templateName, killLogmon, logFifoPath, logFileName, logmonAlive, RestartTracker, rotatingOptions, startLogmon, stopLogmon, TaskTemplates } from '../taskrunner/index.js';
 import type { PersistedTask } from './persist.js';
 import { readPersistedTask, taskStateFile, writeJsonAtomic } from './persist.js';
 
@@ -89,6 +91,8 @@ export interface TaskHook {
   stateChanged?(tr: TaskRunner): void;
   /** The runner is done (task dead, or the runner was shut down). */
   stop?(tr: TaskRunner): void;
+  /** The allocation was updated in place (new job version, meta, env): after the runner took it. */
+  update?(tr: TaskRunner): Promise<void>;
 }
 
 export interface TaskRunnerOptions {
@@ -108,6 +112,11 @@ export interface TaskRunnerOptions {
   onStateChange?: (task: string, state: TaskState) => void;
   /** Extra hooks, run after the built-in ones. */
   hooks?: readonly TaskHook[];
+  /**
+   * Capture the task's output through a logmon process (FIFOs → rotated files that keep
+   * rotating while the agent is down). Off: the driver appends to `<task>.stdout.0` itself.
+   */
+  logmon?: boolean;
 }
 
 function emptyState(): TaskState {
@@ -125,6 +134,7 @@ export class TaskRunner {
   readonly allocDir: AllocDir;
   private readonly driver: TaskDriver | undefined;
   readonly clock: Clock;
+  readonly rng: Rng;
   private readonly dataDir: string;
   private readonly node: Node | undefined;
   readonly statsIntervalMs: number;
@@ -138,6 +148,10 @@ export class TaskRunner {
   private restoredHandle: TaskHandle | null = null;
   private restoredLost = false;
   private attempt = 0;
+  private logmonHandle: LogmonHandle | null = null;
+  /** Read-write fds this runner holds on the task's FIFOs: a writer never blocks or gets EPIPE. */
+  private fifoFds: number[] = [];
+  private readonly useLogmon: boolean;
   private started = false;
   private finished = false;
   private killRequested = false;
@@ -160,14 +174,17 @@ export class TaskRunner {
     this.allocDir = opts.allocDir;
     this.driver = opts.driver;
     this.clock = opts.clock;
+    this.rng = opts.rng;
     this.dataDir = opts.dataDir;
     this.node = opts.node;
     this.statsIntervalMs = opts.statsIntervalMs ?? 1000;
+    this.useLogmon = opts.logmon ?? false;
     this.onStateChange = opts.onStateChange;
     this.tracker = RestartTracker.forTask(opts.task.restart, opts.alloc.job.type, opts.task.lifecycle, opts.clock, opts.rng);
     this.persistHook = new PersistHook(taskStateFile(opts.dataDir, opts.alloc.id, opts.task.name));
     this.hooks = [
       taskDirHook,
+      logmonHook,
       templateHook(),
       taskEnvHook,
       driverConfigHook,
@@ -246,11 +263,28 @@ export class TaskRunner {
     this.emitEvent(TaskEventType.Received, 'Task received by client');
   }
 
-  /** An in-place job update: the new task definition and restart policy apply from the next start. */
-  updateAlloc(alloc: Allocation, task: Task): void {
+  /**
+   * An in-place job update: the new task definition and restart policy apply from the next
+   * start; the update hooks run now (templates are re-rendered and their change_mode applied).
+   * Hook errors become task events; they do not fail the task.
+   */
+  async updateAlloc(alloc: Allocation, task: Task): Promise<void> {
     this.alloc = alloc;
     this.task = task;
     this.tracker.setPolicy(task.restart);
+    for (const hook of this.hooks) {
+      if (hook.update === undefined) continue;
+      try {
+        await hook.update(this);
+      } catch (e) {
+        this.emitEvent(TaskEventType.HookFailed, `update hook "${hook.name}" failed: ${errorMessage(e)}`);
+      }
+    }
+  }
+
+  /** Whether the task runs now with a live handle (signals and restarts can reach it). */
+  get isRunning(): boolean {
+    return !this.finished && !this.killRequested && !this.detached && this.currentHandle !== null && this.st.state === 'running';
   }
 
   // ---- lifecycle ----
@@ -275,6 +309,7 @@ export class TaskRunner {
     if (p === undefined) return false;
     this.st = p.state;
     this.attempt = p.attempt;
+    this.logmonHandle = p.logmon;
     if (p.state.state === 'running') {
       if (p.handle !== null) this.restoredHandle = p.handle;
       else this.restoredLost = true;
@@ -303,7 +338,12 @@ export class TaskRunner {
       this.killRequested = true;
       if (reason !== undefined) this.emitEvent(reason.type, reason.message);
       this.emitEvent(TaskEventType.Killing, `Sent interrupt. Waiting ${this.task.killTimeout}ms before force killing`);
-      if (!this.started) {
+      if (!this.started && this.restoredHandle !== null) {
+        // Restored but never run (an orphan the client is removing): the process an earlier
+        // agent started may still be alive, so reattach to it and stop it like any other.
+        this.started = true;
+        void this.loop();
+      } else if (!this.started) {
         this.started = true;
         this.finalize(false, { type: TaskEventType.Killed, message: 'Task killed before it started' });
       } else {
@@ -334,11 +374,11 @@ export class TaskRunner {
    * counted in the task's `restarts` but not against its restart policy. Resolves once the old
    * process has exited. Refuses a task that is not running or is already restarting.
    */
-  async restart(): Promise<void> {
+  async restart(message = 'User requested task to restart'): Promise<void> {
     const h = this.runningHandle('restarted');
     if (this.userRestart) throw new NomadError('conflict', `task "${this.name}" is already restarting`, { field: 'task' });
     this.userRestart = true;
-    this.emitEvent(TaskEventType.RestartSignal, 'User requested task to restart');
+    this.emitEvent(TaskEventType.RestartSignal, message);
     try {
       await this.driver!.stop(h.taskId, this.task.killTimeout, this.task.killSignal);
     } catch (e) {
@@ -401,14 +441,18 @@ export class TaskRunner {
     this.restoredLost = false;
     for (;;) {
       if (this.detached) return;
-      if (this.killRequested) break;
+      // A restored handle is reattached even under a kill: its process must be stopped too.
+      if (this.killRequested && restored === null) break;
       let handle: TaskHandle;
       if (restored !== null || lost) {
         const h = restored;
         restored = null;
         lost = false;
+        // Logs keep flowing: the logmon the earlier agent started, or a new one on the same FIFOs.
+        if (h !== null) await this.busyWhile(this.ensureLogmon().catch((e: unknown) => this.emitEvent(TaskEventType.DriverFailure, `logmon: ${errorMessage(e)}`)));
         const err = h === null ? 'no driver handle was persisted' : await this.busyWhile(this.reattach(h));
         if (this.detached) return;
+        if ((err !== null || h === null) && this.killRequested) break;
         if (err !== null || h === null) {
           this.setState({ state: 'pending' }, { type: TaskEventType.Terminated, message: `Task lost while the client was down: ${err ?? 'unknown'}` }, null);
           const go = await this.apply(this.tracker.onExit({ exitCode: -1, failed: true }));
@@ -457,6 +501,9 @@ export class TaskRunner {
       const go = await this.apply(user ? this.tracker.onUserRestart() : this.tracker.onExit({ exitCode: exit.exitCode, signal: exit.signal === null ? 0 : 1, oomKilled: exit.oomKilled }));
       if (!go) break;
     }
+    if (this.detached || this.finished) return;
+    // The task is done for good: its output is in the log files before it is reported dead.
+    await this.busyWhile(this.drainLogmon());
     if (this.detached || this.finished) return;
     if (this.killRequested) this.finalize(false, { type: TaskEventType.Killed, message: 'Task successfully killed' });
     else this.finalize(this.st.failed, null);
@@ -517,8 +564,8 @@ export class TaskRunner {
       config: setup.config,
       env: setup.env?.env ?? {},
       dir: setup.dirs.dir,
-      stdoutPath: join(this.allocDir.logDir, logFileName(this.name, 'stdout', 0)),
-      stderrPath: join(this.allocDir.logDir, logFileName(this.name, 'stderr', 0)),
+      stdoutPath: this.logPath('stdout'),
+      stderrPath: this.logPath('stderr'),
       user: this.task.user,
       resources: this.task.resources,
     };
@@ -578,6 +625,9 @@ export class TaskRunner {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.releaseFifos();
+    // Done for good (not merely detached): logmon drains what is buffered and exits.
+    if (!this.detached && this.logmonHandle !== null) stopLogmon(this.allocDir.logDir, this.name, this.logmonHandle);
     for (const hook of this.hooks) hook.stop?.(this);
     this.resolveDone();
   }
@@ -597,7 +647,53 @@ export class TaskRunner {
 
   /** For the persist hook. */
   snapshot(): PersistedTask {
-    return { handle: this.currentHandle, state: this.st, attempt: this.attempt };
+    return { handle: this.currentHandle, state: this.st, attempt: this.attempt, logmon: this.logmonHandle };
+  }
+
+  /** Where the driver writes a stream: the logmon FIFO, or (without logmon) the first log file. */
+  private logPath(stream: 'stdout' | 'stderr'): string {
+    return this.useLogmon ? logFifoPath(this.allocDir.logDir, this.name, stream) : join(this.allocDir.logDir, logFileName(this.name, stream, 0));
+  }
+
+  /** The task's logmon is running (started if it is not), and this runner holds its FIFOs open. */
+  async ensureLogmon(): Promise<void> {
+    if (!this.useLogmon) return;
+    if (this.logmonHandle === null || !logmonAlive(this.logmonHandle)) {
+      this.logmonHandle = await startLogmon(this.allocDir.logDir, this.name, rotatingOptions(this.task.logs));
+      this.persistHook.stateChanged(this);
+    }
+    if (this.fifoFds.length === 0) {
+      const flags = fsConstants.O_RDWR | fsConstants.O_NONBLOCK;
+      for (const stream of ['stdout', 'stderr'] as const) this.fifoFds.push(openSync(logFifoPath(this.allocDir.logDir, this.name, stream), flags));
+    }
+  }
+
+  /** Ask logmon to stop and wait (polling on the clock, at most 5 s) until it has written everything and exited. */
+  private async drainLogmon(): Promise<void> {
+    const h = this.logmonHandle;
+    if (h === null || !stopLogmon(this.allocDir.logDir, this.name, h)) return;
+    for (let waited = 0; logmonAlive(h); waited += 20) {
+      if (waited >= 5000) {
+        killLogmon(h);
+        return;
+      }
+      await new Promise<void>((res) => this.clock.setTimer(20, res));
+    }
+  }
+
+  /** The logmon of this task, if one was started. */
+  get logmon(): LogmonHandle | null {
+    return this.logmonHandle;
+  }
+
+  private releaseFifos(): void {
+    for (const fd of this.fifoFds.splice(0)) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
   }
 }
 
@@ -611,6 +707,14 @@ const taskDirHook: TaskHook = {
   },
 };
 
+/** Starts (or finds) the task's logmon before the task starts. */
+const logmonHook: TaskHook = {
+  name: 'logmon',
+  async prestart(tr) {
+    await tr.ensureLogmon();
+  },
+};
+
 function envFor(tr: TaskRunner, setup: TaskSetup): TaskEnv {
   return buildTaskEnv({
     alloc: tr.allocation,
@@ -621,18 +725,49 @@ function envFor(tr: TaskRunner, setup: TaskSetup): TaskEnv {
   });
 }
 
-/** Renders the task's templates before it starts; `env = true` output feeds the environment. */
+/**
+ * Renders the task's templates before it starts (`env = true` output feeds the environment),
+ * and again when the allocation is updated in place while the task runs: a template whose
+ * output changed fires its change_mode (Nomad's template hook) — `noop` nothing, `signal` its
+ * change_signal (default SIGHUP) to the task, `restart` an in-place restart that does not count
+ * against the restart policy (restart wins over signals), after a random wait up to `splay`.
+ * `script` is not supported (an event says so).
+ */
 function templateHook(): TaskHook {
   let templates: TaskTemplates | null = null;
+  const current = (tr: TaskRunner): TaskTemplates => {
+    const specs = tr.taskSpec.templates;
+    if (templates === null || templates.templates !== specs) templates = new TaskTemplates(tr.allocDir, tr.name, specs);
+    return templates;
+  };
   return {
     name: 'template',
     async prestart(tr, setup) {
-      const specs = tr.taskSpec.templates;
-      if (specs.length === 0) return;
-      if (templates === null || templates.templates !== specs) templates = new TaskTemplates(tr.allocDir, tr.name, specs);
-      const res = await templates.render(envFor(tr, setup).vars);
+      if (tr.taskSpec.templates.length === 0) return;
+      const res = await current(tr).render(envFor(tr, setup).vars);
       setup.templateEnv = res.env;
       tr.emitEvent(TaskEventType.TemplateRendered, `Rendered ${res.rendered.length} template(s)`);
+    },
+    async update(tr) {
+      if (tr.taskSpec.templates.length === 0 || !tr.isRunning) return;
+      const setup: TaskSetup = { dirs: tr.allocDir.taskDir(tr.name), templateEnv: {}, env: null, config: {} };
+      const res = await current(tr).render(envFor(tr, setup).vars);
+      // A file rewritten now differs from what the running task was given.
+      const changed = res.rendered.filter((r) => r.written).map((r) => r.template);
+      if (changed.length === 0) return;
+      const plan = planChanges(changed, tr.rng);
+      tr.emitEvent(TaskEventType.TemplateRendered, `Re-rendered ${changed.length} changed template(s): ${changed.map(templateName).join(', ')}`);
+      for (const t of plan.scripts) tr.emitEvent(TaskEventType.HookFailed, `template "${templateName(t)}": change_mode "script" is not supported`);
+      if (!plan.restart && plan.signals.length === 0) return;
+      // The action runs on its own (after the splay; a restart waits for the old process):
+      // the update itself does not wait for it.
+      const act = async (): Promise<void> => {
+        if (plan.splayMs > 0) await new Promise<void>((res2) => tr.clock.setTimer(plan.splayMs, res2));
+        if (!tr.isRunning) return;
+        if (plan.restart) await tr.restart('Template with change_mode restart re-rendered');
+        else for (const sig of plan.signals) await tr.signal(sig);
+      };
+      void act().catch((e: unknown) => tr.emitEvent(TaskEventType.DriverFailure, `template change_mode: ${errorMessage(e)}`));
     },
   };
 }

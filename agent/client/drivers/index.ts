@@ -8,6 +8,8 @@ export type {
 } from './driver.js';
 export { RawExecDriver } from './raw-exec.js';
 export type { RawExecOptions } from './raw-exec.js';
+export { ExecClientOptions, ExecDriver, execOptionsFromClient, type ExecOptions } from './exec/index.js';
 export { MockDriver } from './mock.js';
 export type { MockDriverOptions } from './mock.js';
 export { ConfigChecker } from './config.js';
+export { DockerClientOptions, DockerDriver, dockerOptionsFromClient, type DockerDriverOptions } from './docker/index.js';

@@ -114,8 +114,9 @@ describe('raw_exec driver', () => {
     const d = driver();
     const cfg = task({ command: 'sh', args: ['-c', "trap '' INT; sleep 60"] });
     const h = await start(d, cfg);
-    // Let the shell install its trap before signalling.
-    expect(await eventually(() => ignores(h.state['pid'] as number, 2))).toBe(true);
+    // Let the task's shell (under the driver's supervisor, the group leader) install its trap.
+    const taskPid = (): number | undefined => processGroupMembers(h.state['pgid'] as number).find((m) => m.pid !== h.state['pid'])?.pid;
+    expect(await eventually(() => { const p = taskPid(); return p !== undefined && ignores(p, 2); })).toBe(true);
     await d.stop(cfg.id, 300, 'SIGINT');
     const res = await d.wait(cfg.id);
     expect(res.signal).toBe('SIGKILL');
@@ -171,10 +172,28 @@ describe('raw_exec driver', () => {
     expect((await second.stats(cfg.id)).rssBytes).toBeGreaterThan(0);
     await second.recover(persisted); // idempotent
     await second.stop(cfg.id, 2000, 'SIGTERM');
+    // The supervisor recorded how the task ended, though this agent is not its parent.
     const res = await second.wait(cfg.id);
-    expect(res.exitCode).toBe(-1);
-    expect(res.err).toMatch(/recovered/);
+    expect(res).toEqual({ exitCode: 143, signal: 'SIGTERM', oomKilled: false, err: null });
     expect(processAlive(h.state['pid'] as number)).toBe(false);
+  });
+
+  it('a task that ended while the agent was down is recovered as exited, with its exit code', async () => {
+    const first = driver();
+    const cfg = task({ command: 'sh', args: ['-c', 'exit 3'] });
+    const h = await start(first, cfg);
+    const persisted = JSON.parse(JSON.stringify(h)) as TaskHandle;
+    expect(await eventually(() => !processAlive(h.state['pid'] as number))).toBe(true);
+    const second = driver();
+    await second.recover(persisted);
+    started.push({ d: second, id: cfg.id });
+    expect(second.inspect(cfg.id).state).toBe('exited');
+    expect(await second.wait(cfg.id)).toEqual({ exitCode: 3, signal: null, oomKilled: false, err: null });
+    // destroy forgets the task and its recorded status: a later recover finds nothing.
+    await second.destroy(cfg.id);
+    const e = await rejection(driver().recover(persisted));
+    expect(e.code).toBe('not_found');
+    expect(e.message).toMatch(/gone and left no exit status/);
   });
 
   it('refuses to recover a dead pid or a pid reused by another process', async () => {
@@ -182,6 +201,7 @@ describe('raw_exec driver', () => {
     const done = task({ command: 'true' });
     const deadHandle = await start(d, done);
     await d.wait(done.id);
+    await d.destroy(done.id);
     const other = driver();
     const e1 = await rejection(other.recover({ ...deadHandle, taskId: 'gone' }));
     expect(e1.code).toBe('not_found');

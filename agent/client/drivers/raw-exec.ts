@@ -4,15 +4,23 @@
  * signals the task and everything it forked; when the leader exits, what is left of
  * the group is killed. Off unless the client enables it (`driver.raw_exec.enable`).
  *
- * A handle records pid, process group and the kernel's start time of the pid, so a
- * restarted agent can reattach (`recover`) without starting a second copy, and refuses
- * a pid that has since died or been reused by an unrelated process.
+ * The command runs under a tiny `/bin/sh` supervisor (the group leader, Nomad's executor in
+ * miniature): it waits for the command and writes its exit status to a file before it exits,
+ * so an agent that was down when the task ended still learns how it ended. The supervisor
+ * traps the catchable signals (a trap, unlike an ignored signal, is reset in the command), so
+ * a stop's signal to the group reaches the command and the supervisor stays to record the
+ * exit. As in a shell, a command killed by signal N reports exit code 128+N and that signal.
+ *
+ * A handle records pid, process group, the kernel's start time of the pid and the exit-status
+ * file, so a restarted agent can reattach (`recover`) without starting a second copy, refuses
+ * a pid that has since been reused by an unrelated process, and reads the exit status of a
+ * task that ended while the agent was down.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { dirname } from 'node:path';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { MultiError, NomadError } from '../../core/lib/index.js';
 import type { Clock, TimerHandle } from '../../core/lib/index.js';
 import type { DriverInfo } from '../../core/structs/index.js';
@@ -33,6 +41,18 @@ export interface RawExecOptions {
 }
 
 const CONFIG_KEYS = ['command', 'args'] as const;
+
+/**
+ * The supervisor: `sh -c SUPERVISOR nomadts-raw-exec <exit file> <command> <args...>`. It runs
+ * the command in the foreground (a trapped signal waits until the command is done), then
+ * records `$?` and exits with it.
+ */
+const SUPERVISOR = 'f=$1; shift; trap : HUP INT QUIT TERM USR1 USR2 ALRM; "$@"; s=$?; echo "$s" > "$f"; exit "$s"';
+
+/** Where the supervisor of task `cfg` records the exit status (next to its logs, hidden). */
+export function exitStatusFile(cfg: TaskConfig): string {
+  return join(dirname(cfg.stdoutPath), `.${cfg.id.replace(/[^\w.-]/g, '_')}.exit`);
+}
 
 interface RawTask {
   cfg: TaskConfig;
@@ -91,13 +111,18 @@ export class RawExecDriver implements TaskDriver {
     const args = (cfg.config['args'] as string[] | undefined) ?? [];
     const ids = cfg.user === '' ? {} : lookupUser(cfg.user);
 
+    const env = this.taskEnv(cfg.env);
+    const executable = resolveCommand(command, cfg.dir, env['PATH'] ?? '');
+
     mkdirSync(dirname(cfg.stdoutPath), { recursive: true });
     mkdirSync(dirname(cfg.stderrPath), { recursive: true });
+    const exitFile = exitStatusFile(cfg);
+    rmSync(exitFile, { force: true });
     const out = openSync(cfg.stdoutPath, 'a');
     const err = openSync(cfg.stderrPath, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(command, args, { cwd: cfg.dir, env: this.taskEnv(cfg.env), stdio: ['ignore', out, err], detached: true, ...ids });
+      child = spawn('/bin/sh', ['-c', SUPERVISOR, 'nomadts-raw-exec', exitFile, executable, ...args], { cwd: cfg.dir, env, stdio: ['ignore', out, err], detached: true, ...ids });
     } finally {
       closeSync(out);
       closeSync(err);
@@ -127,7 +152,7 @@ export class RawExecDriver implements TaskDriver {
       driver: this.name,
       config: cfg,
       startedAt: this.clock.now(),
-      state: { pid, pgid: pid, startTime },
+      state: { pid, pgid: pid, startTime, exitFile },
     };
     const task: RawTask = { cfg, handle, pid, pgid: pid, child, completedAt: 0, exit: null, exited, resolveExit, poll: null, lastCpu: null };
     this.tasks.set(cfg.id, task);
@@ -168,6 +193,8 @@ export class RawExecDriver implements TaskDriver {
     }
     t.poll?.cancel();
     this.tasks.delete(taskId);
+    const exitFile = t.handle.state['exitFile'];
+    if (typeof exitFile === 'string') rmSync(exitFile, { force: true });
   }
 
   inspect(taskId: string): TaskStatus {
@@ -212,6 +239,12 @@ export class RawExecDriver implements TaskDriver {
     return { timestamp: now, pids, rssBytes: rss, cpuUserMs: toMs(user), cpuSystemMs: toMs(sys), cpuPercent };
   }
 
+  /**
+   * Reattach to a task started by an earlier agent. A live process is watched (polled) until
+   * it exits; a process that ended while the agent was down is taken as exited with the status
+   * its supervisor recorded. Refused: a handle of another driver or without a pid, a pid now
+   * used by another process, and a gone process that left no exit status.
+   */
   async recover(handle: TaskHandle): Promise<void> {
     if (handle.driver !== this.name) {
       throw new NomadError('invalid_argument', `raw_exec: cannot recover a handle of driver ${JSON.stringify(handle.driver)}`);
@@ -220,27 +253,38 @@ export class RawExecDriver implements TaskDriver {
     const pid = handle.state['pid'];
     const pgid = handle.state['pgid'] ?? pid;
     const startTime = handle.state['startTime'];
+    const exitFile = handle.state['exitFile'];
     if (typeof pid !== 'number' || typeof pgid !== 'number' || typeof startTime !== 'number' || !Number.isInteger(pid) || pid <= 0) {
       throw new NomadError('invalid_argument', `raw_exec: cannot recover task ${handle.taskId}: handle has no valid pid/pgid/startTime`);
     }
+    const readExit = (): ExitResult | undefined => (typeof exitFile === 'string' ? readExitStatus(exitFile) : undefined);
     const stat = readProcStat(pid);
-    if (stat === undefined || stat.state === 'Z' || stat.state === 'X') {
-      throw new NomadError('not_found', `raw_exec: cannot recover task ${handle.taskId}: process ${pid} is gone`);
-    }
-    if (stat.startTime !== startTime) {
-      throw new NomadError('conflict', `raw_exec: cannot recover task ${handle.taskId}: pid ${pid} now belongs to another process (started at tick ${stat.startTime}, handle says ${startTime})`);
+    const alive = stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
+    let exitedEarly: ExitResult | undefined;
+    if (!alive || stat.startTime !== startTime) {
+      exitedEarly = readExit();
+      if (exitedEarly === undefined && alive) {
+        throw new NomadError('conflict', `raw_exec: cannot recover task ${handle.taskId}: pid ${pid} now belongs to another process (started at tick ${stat.startTime}, handle says ${startTime})`);
+      }
+      if (exitedEarly === undefined) {
+        throw new NomadError('not_found', `raw_exec: cannot recover task ${handle.taskId}: process ${pid} is gone and left no exit status`);
+      }
     }
     let resolveExit!: (r: ExitResult) => void;
     const exited = new Promise<ExitResult>((res) => { resolveExit = res; });
     const task: RawTask = { cfg: handle.config, handle, pid, pgid, child: null, completedAt: 0, exit: null, exited, resolveExit, poll: null, lastCpu: null };
     this.tasks.set(handle.taskId, task);
+    if (exitedEarly !== undefined) {
+      this.finish(task, exitedEarly);
+      return;
+    }
     const check = (): void => {
       const now = readProcStat(pid);
       if (now !== undefined && now.state !== 'Z' && now.state !== 'X' && now.startTime === startTime) {
         task.poll = this.clock.setTimer(this.pollIntervalMs, check);
         return;
       }
-      this.finish(task, { exitCode: -1, signal: null, oomKilled: false, err: 'exit status unknown: the task was recovered after an agent restart and is not a child of this agent' });
+      this.finish(task, readExit() ?? { exitCode: -1, signal: null, oomKilled: false, err: 'exit status unknown: the task was recovered after an agent restart and its supervisor recorded none' });
     };
     task.poll = this.clock.setTimer(this.pollIntervalMs, check);
   }
@@ -289,7 +333,52 @@ function toExitResult(code: number | null, signal: NodeJS.Signals | null): ExitR
     const n = osConstants.signals[signal] as number | undefined;
     return { exitCode: n === undefined ? -1 : 128 + n, signal, oomKilled: false, err: null };
   }
-  return { exitCode: code ?? -1, signal: null, oomKilled: false, err: null };
+  return fromShellStatus(code ?? -1);
+}
+
+/** A status as a shell reports it: 128+N is the command killed by signal N. */
+function fromShellStatus(status: number): ExitResult {
+  if (status > 128 && status < 128 + 65) {
+    const name = Object.entries(osConstants.signals).find(([, n]) => n === status - 128)?.[0];
+    if (name !== undefined) return { exitCode: status, signal: name, oomKilled: false, err: null };
+  }
+  return { exitCode: status, signal: null, oomKilled: false, err: null };
+}
+
+/** The exit status the supervisor recorded, or undefined when there is none (yet). */
+export function readExitStatus(path: string): ExitResult | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+  if (!/^\d+$/.test(text)) return undefined;
+  return fromShellStatus(Number(text));
+}
+
+/**
+ * The executable `command` names, as a shell would find it: a path (relative to the task
+ * dir) when it has a slash, else the first executable in the task's PATH. Refused with the
+ * reason (ENOENT, EACCES) against `config.command`.
+ */
+function resolveCommand(command: string, dir: string, path: string): string {
+  const candidates = command.includes('/')
+    ? [isAbsolute(command) ? command : resolve(dir, command)]
+    : path.split(delimiter).filter((p) => p !== '').map((p) => resolve(dir, p, command));
+  let why = 'ENOENT: no such file in the task\'s PATH';
+  for (const c of candidates) {
+    try {
+      if (!statSync(c).isFile()) continue;
+      accessSync(c, fsConstants.X_OK);
+      return c;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EACCES') why = `EACCES: ${c} is not executable`;
+      else if (command.includes('/')) why = `ENOENT: ${c} does not exist`;
+    }
+  }
+  throw new NomadError('invalid_argument', `raw_exec: cannot start ${JSON.stringify(command)}: ${why}`, { field: 'config.command' });
 }
 
 /** A user name (from /etc/passwd) or a numeric uid to {uid, gid}. */

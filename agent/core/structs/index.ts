@@ -7,3 +7,4 @@ export * from './config.js';
 export * from './plan.js';
 export * from './state-reader.js';
 export * from './funcs.js';
+export * from './usage.js';

@@ -28,6 +28,7 @@ import { Job } from "./job.js";
 import { Node, SchedulingEligibility } from "./node.js";
 import { PeriodicLaunch, SchedulerConfiguration } from "./operator.js";
 import { PlanAnnotations } from "./plan.js";
+import { NodeResourceUsage } from "./usage.js";
 
 /**
  * The public API: what the CLI, the console and other tools use (Nomad's HTTP API,
@@ -164,6 +165,15 @@ export interface GetJobVersionsResponse {
     | undefined;
   /** Newest first. */
   versions: Job[];
+}
+
+export interface NodeUsageRequest {
+  /** '' = every node that has reported. */
+  nodeId: string;
+}
+
+export interface NodeUsageResponse {
+  nodes: NodeResourceUsage[];
 }
 
 export interface ListNodesRequest {
@@ -1586,6 +1596,116 @@ export const GetJobVersionsResponse: MessageFns<GetJobVersionsResponse> = {
     const message = createBaseGetJobVersionsResponse();
     message.meta = (object.meta !== undefined && object.meta !== null) ? QueryMeta.fromPartial(object.meta) : undefined;
     message.versions = object.versions?.map((e) => Job.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseNodeUsageRequest(): NodeUsageRequest {
+  return { nodeId: "" };
+}
+
+export const NodeUsageRequest: MessageFns<NodeUsageRequest> = {
+  encode(message: NodeUsageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeUsageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeUsageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<NodeUsageRequest>): NodeUsageRequest {
+    return NodeUsageRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NodeUsageRequest>): NodeUsageRequest {
+    const message = createBaseNodeUsageRequest();
+    message.nodeId = object.nodeId ?? "";
+    return message;
+  },
+};
+
+function createBaseNodeUsageResponse(): NodeUsageResponse {
+  return { nodes: [] };
+}
+
+export const NodeUsageResponse: MessageFns<NodeUsageResponse> = {
+  encode(message: NodeUsageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.nodes) {
+      NodeResourceUsage.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeUsageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeUsageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodes.push(NodeResourceUsage.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<NodeUsageResponse>): NodeUsageResponse {
+    return NodeUsageResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NodeUsageResponse>): NodeUsageResponse {
+    const message = createBaseNodeUsageResponse();
+    message.nodes = object.nodes?.map((e) => NodeResourceUsage.fromPartial(e)) || [];
     return message;
   },
 };
@@ -5381,6 +5501,16 @@ export const NodeServiceService = {
       Buffer.from(UpdateNodeDrainResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UpdateNodeDrainResponse => UpdateNodeDrainResponse.decode(value),
   },
+  /** The latest resource usage each node's client reported (in memory on the server). */
+  usage: {
+    path: "/nomadts.v1.NodeService/Usage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: NodeUsageRequest): Buffer => Buffer.from(NodeUsageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): NodeUsageRequest => NodeUsageRequest.decode(value),
+    responseSerialize: (value: NodeUsageResponse): Buffer => Buffer.from(NodeUsageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): NodeUsageResponse => NodeUsageResponse.decode(value),
+  },
 } as const;
 
 export interface NodeServiceServer extends UntypedServiceImplementation {
@@ -5388,6 +5518,8 @@ export interface NodeServiceServer extends UntypedServiceImplementation {
   get: handleUnaryCall<GetNodeRequest, GetNodeResponse>;
   updateEligibility: handleUnaryCall<UpdateNodeEligibilityRequest, UpdateNodeEligibilityResponse>;
   updateDrain: handleUnaryCall<UpdateNodeDrainRequest, UpdateNodeDrainResponse>;
+  /** The latest resource usage each node's client reported (in memory on the server). */
+  usage: handleUnaryCall<NodeUsageRequest, NodeUsageResponse>;
 }
 
 export interface NodeServiceClient extends Client {
@@ -5450,6 +5582,22 @@ export interface NodeServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdateNodeDrainResponse) => void,
+  ): ClientUnaryCall;
+  /** The latest resource usage each node's client reported (in memory on the server). */
+  usage(
+    request: NodeUsageRequest,
+    callback: (error: ServiceError | null, response: NodeUsageResponse) => void,
+  ): ClientUnaryCall;
+  usage(
+    request: NodeUsageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: NodeUsageResponse) => void,
+  ): ClientUnaryCall;
+  usage(
+    request: NodeUsageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: NodeUsageResponse) => void,
   ): ClientUnaryCall;
 }
 

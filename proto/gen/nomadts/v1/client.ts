@@ -23,6 +23,7 @@ import {
 import { Allocation, AllocClientStatus, AllocDeploymentStatus, TaskState } from "./alloc.js";
 import { WriteMeta, WriteOptions } from "./common.js";
 import { Node, NodeStatus } from "./node.js";
+import { AllocResourceUsage } from "./usage.js";
 
 /**
  * Client agent ↔ server RPCs (Nomad's Node.Register, Node.UpdateStatus,
@@ -122,6 +123,14 @@ export interface UpdateAllocsRequest {
 
 export interface UpdateAllocsResponse {
   meta?: WriteMeta | undefined;
+}
+
+export interface UpdateUsageRequest {
+  nodeId: string;
+  allocs: AllocResourceUsage[];
+}
+
+export interface UpdateUsageResponse {
 }
 
 function createBaseServerInfo(): ServerInfo {
@@ -1255,6 +1264,116 @@ export const UpdateAllocsResponse: MessageFns<UpdateAllocsResponse> = {
   },
 };
 
+function createBaseUpdateUsageRequest(): UpdateUsageRequest {
+  return { nodeId: "", allocs: [] };
+}
+
+export const UpdateUsageRequest: MessageFns<UpdateUsageRequest> = {
+  encode(message: UpdateUsageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    for (const v of message.allocs) {
+      AllocResourceUsage.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateUsageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateUsageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.allocs.push(AllocResourceUsage.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<UpdateUsageRequest>): UpdateUsageRequest {
+    return UpdateUsageRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateUsageRequest>): UpdateUsageRequest {
+    const message = createBaseUpdateUsageRequest();
+    message.nodeId = object.nodeId ?? "";
+    message.allocs = object.allocs?.map((e) => AllocResourceUsage.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateUsageResponse(): UpdateUsageResponse {
+  return {};
+}
+
+export const UpdateUsageResponse: MessageFns<UpdateUsageResponse> = {
+  encode(_: UpdateUsageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateUsageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateUsageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<UpdateUsageResponse>): UpdateUsageResponse {
+    return UpdateUsageResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<UpdateUsageResponse>): UpdateUsageResponse {
+    const message = createBaseUpdateUsageResponse();
+    return message;
+  },
+};
+
 export type ClientServiceService = typeof ClientServiceService;
 export const ClientServiceService = {
   /** Registers (or re-registers) the client's node with its fingerprint. */
@@ -1304,6 +1423,16 @@ export const ClientServiceService = {
       Buffer.from(UpdateAllocsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UpdateAllocsResponse => UpdateAllocsResponse.decode(value),
   },
+  /** The resource usage of the node's running tasks (replaces the node's previous report). */
+  updateUsage: {
+    path: "/nomadts.v1.ClientService/UpdateUsage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateUsageRequest): Buffer => Buffer.from(UpdateUsageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateUsageRequest => UpdateUsageRequest.decode(value),
+    responseSerialize: (value: UpdateUsageResponse): Buffer => Buffer.from(UpdateUsageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateUsageResponse => UpdateUsageResponse.decode(value),
+  },
 } as const;
 
 export interface ClientServiceServer extends UntypedServiceImplementation {
@@ -1315,6 +1444,8 @@ export interface ClientServiceServer extends UntypedServiceImplementation {
   watchAllocations: handleServerStreamingCall<WatchAllocationsRequest, WatchAllocationsResponse>;
   /** Batched client-side status updates of allocations. */
   updateAllocs: handleUnaryCall<UpdateAllocsRequest, UpdateAllocsResponse>;
+  /** The resource usage of the node's running tasks (replaces the node's previous report). */
+  updateUsage: handleUnaryCall<UpdateUsageRequest, UpdateUsageResponse>;
 }
 
 export interface ClientServiceClient extends Client {
@@ -1375,6 +1506,22 @@ export interface ClientServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdateAllocsResponse) => void,
+  ): ClientUnaryCall;
+  /** The resource usage of the node's running tasks (replaces the node's previous report). */
+  updateUsage(
+    request: UpdateUsageRequest,
+    callback: (error: ServiceError | null, response: UpdateUsageResponse) => void,
+  ): ClientUnaryCall;
+  updateUsage(
+    request: UpdateUsageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateUsageResponse) => void,
+  ): ClientUnaryCall;
+  updateUsage(
+    request: UpdateUsageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateUsageResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,83 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FrameDecoder, LogSink, normalizeTimestamp, readPosition, sinceSeconds } from './logs.js';
+import type { LogFrame } from './logs.js';
+
+function frame(type: number, payload: string): Buffer {
+  const body = Buffer.from(payload);
+  const head = Buffer.alloc(8);
+  head[0] = type;
+  head.writeUInt32BE(body.length, 4);
+  return Buffer.concat([head, body]);
+}
+
+describe('normalizeTimestamp', () => {
+  it('pads the fraction to nanoseconds and converts offsets to UTC, so the text sorts as time', () => {
+    expect(normalizeTimestamp('2026-11-22T16:13:45.0044556Z')).toBe('2026-11-22T16:13:45.004455600Z');
+    expect(normalizeTimestamp('2026-11-22T16:13:45Z')).toBe('2026-11-22T16:13:45.000000000Z');
+    expect(normalizeTimestamp('2026-11-22T18:13:45.5+02:00')).toBe('2026-11-22T16:13:45.500000000Z');
+    expect(normalizeTimestamp('not a time')).toBeUndefined();
+    expect(sinceSeconds('2026-11-22T16:13:45.500000000Z')).toBe(Date.UTC(2026, 10, 22, 16, 13, 45) / 1000);
+  });
+});
+
+describe('FrameDecoder', () => {
+  it('gives the same frames however the byte stream is chunked', () => {
+    const frameArb = fc.record({ type: fc.constantFrom(1, 2), text: fc.string({ maxLength: 40 }), nanos: fc.integer({ min: 0, max: 999_999_999 }) });
+    fc.assert(fc.property(fc.array(frameArb, { maxLength: 20 }), fc.array(fc.integer({ min: 1, max: 17 }), { minLength: 1 }), (frames, cuts) => {
+      const wire = Buffer.concat(frames.map((f) => frame(f.type, `2026-01-02T03:04:05.${String(f.nanos).padStart(9, '0')}Z ${f.text}`)));
+      const dec = new FrameDecoder(true);
+      const got: LogFrame[] = [];
+      let off = 0;
+      for (let i = 0; off < wire.length; i++) {
+        const n = cuts[i % cuts.length]!;
+        got.push(...dec.push(wire.subarray(off, off + n)));
+        off += n;
+      }
+      expect(got.map((g) => [g.stream, g.ts, g.payload.toString()])).toEqual(
+        frames.map((f) => [f.type === 1 ? 'stdout' : 'stderr', `2026-01-02T03:04:05.${String(f.nanos).padStart(9, '0')}Z`, Buffer.from(f.text).toString()]),
+      );
+    }));
+  });
+
+  it('keeps a payload without a timestamp whole', () => {
+    const [f] = new FrameDecoder(true).push(frame(2, 'no stamp here'));
+    expect(f).toMatchObject({ stream: 'stderr', ts: '' });
+    expect(f!.payload.toString()).toBe('no stamp here');
+  });
+});
+
+describe('LogSink', () => {
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'nomadts-dockerlogs-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const f = (stream: 'stdout' | 'stderr', ts: string, text: string): LogFrame => ({ stream, ts, payload: Buffer.from(text) });
+  const t = (n: number): string => `2026-01-01T00:00:0${n}.000000000Z`;
+
+  it('writes each message once across a replay, using the recorded position per stream', () => {
+    const paths = { stdout: join(dir, 'out'), stderr: join(dir, 'err') };
+    const a = new LogSink(dir, paths, readPosition(dir, 'c1'), () => 0);
+    a.write([f('stdout', t(1), 'o1\n'), f('stderr', t(2), 'e1\n'), f('stdout', t(3), 'o2\n')]);
+    // The agent dies here; the next one reads the position and replays from the earliest second.
+    const pos = readPosition(dir, 'c1');
+    expect(pos).toEqual({ container: 'c1', stdout: t(3), stderr: t(2) });
+    const b = new LogSink(dir, paths, pos, () => 0);
+    expect(b.since).toBe(sinceSeconds(t(2)));
+    b.write([f('stdout', t(1), 'o1\n'), f('stderr', t(2), 'e1\n'), f('stdout', t(3), 'o2\n'), f('stderr', t(4), 'e2\n'), f('stdout', t(5), 'o3\n')]);
+    b.close();
+    a.close();
+    expect(readFileSync(paths.stdout, 'utf8')).toBe('o1\no2\no3\n');
+    expect(readFileSync(paths.stderr, 'utf8')).toBe('e1\ne2\n');
+  });
+
+  it('a position recorded for another container is not used', () => {
+    const s = new LogSink(dir, { stdout: join(dir, 'out'), stderr: join(dir, 'err') }, { container: 'old', stdout: '', stderr: '' }, () => 0);
+    s.write([f('stdout', t(1), 'x')]);
+    s.close();
+    expect(readPosition(dir, 'new')).toEqual({ container: 'new', stdout: '', stderr: '' });
+  });
+});
