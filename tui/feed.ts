@@ -7,6 +7,7 @@
  * takes a fresh snapshot and carries on; reconnects back off up to 5 seconds.
  */
 import type { ApiClient } from '../agent/api/index.js';
+import type { NodeResourceUsage } from '../agent/core/structs/index.js';
 import type { TopStore } from './store.js';
 
 export interface FeedOptions {
@@ -14,6 +15,20 @@ export interface FeedOptions {
   now?: () => number;
   /** Heartbeat frames asked of the server on a quiet stream (ms). */
   heartbeatMs?: number;
+  /** How often measured node usage is read (ms). */
+  usageEveryMs?: number;
+}
+
+function usageOf(n: NodeResourceUsage): { cpuMhz: number; memoryMB: number } {
+  let cpuMhz = 0;
+  let rss = 0;
+  for (const a of n.allocs) {
+    for (const t of Object.values(a.tasks)) {
+      cpuMhz += t.cpuMhz;
+      rss += t.memoryRssBytes;
+    }
+  }
+  return { cpuMhz, memoryMB: rss / 2 ** 20 };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -38,6 +53,14 @@ export async function runFeed(client: ApiClient, store: TopStore, opts: FeedOpti
   const now = opts.now ?? Date.now;
   const { signal } = opts;
   const ticker = setInterval(() => store.dispatch({ type: 'tick', now: now() }), 1_000);
+  // Measured use is not in the event stream (clients report it every 2 s, the servers keep it
+  // in memory): read it on the same period.
+  const usage = setInterval(() => {
+    client.nodeUsage().then(
+      (list) => store.dispatch({ type: 'usage', nodes: list.map((n) => ({ nodeId: n.nodeId, ...usageOf(n) })) }),
+      () => undefined, // a server without usage, or a blip: the bars show allocation only
+    );
+  }, opts.usageEveryMs ?? 2_000);
   let backoff = 250;
   let opsFromSeq = 1;
   try {
@@ -66,5 +89,6 @@ export async function runFeed(client: ApiClient, store: TopStore, opts: FeedOpti
     }
   } finally {
     clearInterval(ticker);
+    clearInterval(usage);
   }
 }

@@ -71,6 +71,15 @@ describe('nodes and jobs', () => {
     expect(jobRows(state)[0]!.groupRows).toEqual([{ name: 'web', desired: 10, placed: 2, running: 2, failed: 0 }]);
   });
 
+  it('puts measured use beside allocation, and shows none for a node that stopped reporting', () => {
+    const { state, ids } = sample();
+    let s = reduce(state, { type: 'usage', nodes: [{ nodeId: ids.node1, cpuMhz: 120, memoryMB: 48 }] });
+    expect(nodeRows(s).find((n) => n.id === ids.node1)).toMatchObject({ cpuUsed: 120, memoryUsedMB: 48 });
+    expect(nodeRows(s).find((n) => n.id === ids.node2)).toMatchObject({ cpuUsed: null, memoryUsedMB: null });
+    s = reduce(s, { type: 'usage', nodes: [] });
+    expect(nodeRows(s).find((n) => n.id === ids.node1)).toMatchObject({ cpuUsed: null, memoryUsedMB: null });
+  });
+
   it('shows drain progress from Drain events', () => {
     const { state: start, ids } = sample();
     const state = reduce(start, { type: 'events', now: T0, events: [], ops: [ops(40, 'Drain', 'DrainProgress', ids.node1, T0, { nodeName: 'client-1', migrated: 1, remaining: 2, deadline: T0 + 3_600_000, done: false })] });

@@ -15,6 +15,8 @@ export type Action =
   | { type: 'lost'; what: 'state' | 'ops'; count: number; resumeFrom: number; now: number }
   | { type: 'connection'; status: TopState['connection']['status']; error?: string; now: number }
   | { type: 'tick'; now: number }
+  /** Measured use per node (what its client last reported): CPU in MHz, memory in MiB. */
+  | { type: 'usage'; nodes: readonly { nodeId: string; cpuMhz: number; memoryMB: number }[] }
   | { type: 'resize'; cols: number; rows: number }
   | { type: 'focus'; panel: PanelId }
   | { type: 'focus-step'; delta: 1 | -1 }
@@ -46,6 +48,17 @@ export function reduce(s: TopState, a: Action): TopState {
     }
     case 'tick':
       return a.now === s.now ? s : { ...s, now: a.now };
+    case 'usage': {
+      const nodes = new Map(s.nodes);
+      const reported = new Map(a.nodes.map((u) => [u.nodeId, u]));
+      for (const [id, n] of nodes) {
+        const u = reported.get(id);
+        const cpuUsed = u === undefined ? null : u.cpuMhz;
+        const memoryUsedMB = u === undefined ? null : u.memoryMB;
+        if (n.cpuUsed !== cpuUsed || n.memoryUsedMB !== memoryUsedMB) nodes.set(id, { ...n, cpuUsed, memoryUsedMB });
+      }
+      return { ...s, nodes };
+    }
     case 'resize':
       return a.cols === s.ui.cols && a.rows === s.ui.rows ? s : { ...s, ui: { ...s.ui, cols: a.cols, rows: a.rows } };
     case 'focus':
