@@ -60,6 +60,7 @@ const StatusOf: Record<ErrorCode, grpc.status> = {
   timeout: grpc.status.DEADLINE_EXCEEDED,
   permission_denied: grpc.status.PERMISSION_DENIED,
   unavailable: grpc.status.UNAVAILABLE,
+  resource_exhausted: grpc.status.RESOURCE_EXHAUSTED,
   internal: grpc.status.INTERNAL,
 };
 
