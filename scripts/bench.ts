@@ -4,12 +4,14 @@
  */
 import { cliBench } from './bench/cli.js';
 import { jobLatencyBench } from './bench/job-latency.js';
+import { raftBench } from './bench/raft.js';
 import { schedulerBench } from './bench/scheduler.js';
 
 const benches: Record<string, (args: string[]) => Promise<Record<string, unknown>>> = {
   scheduler: schedulerBench,
   cli: cliBench,
   'job-latency': jobLatencyBench,
+  raft: raftBench,
 };
 
 async function main(): Promise<void> {
