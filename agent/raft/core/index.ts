@@ -9,3 +9,4 @@ export type {
 export { NONE } from './types.js';
 export { MemoryStorage, limitSize } from './storage.js';
 export { encodeConfChange, decodeConfChange } from './confchange.js';
+export { RawNode } from './rawnode.js';
