@@ -10,3 +10,4 @@ export { NONE } from './types.js';
 export { MemoryStorage, limitSize } from './storage.js';
 export { encodeConfChange, decodeConfChange } from './confchange.js';
 export { RawNode } from './rawnode.js';
+export { formatEntry, formatMessage } from './format.js';

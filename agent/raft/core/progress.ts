@@ -32,6 +32,9 @@ export class Inflights {
       this.head = 0;
     }
   }
+  freeFirst(): void {
+    if (this.count > 0) this.head++;
+  }
   reset(): void {
     this.buf = [];
     this.head = 0;

@@ -702,6 +702,9 @@ export class Raft {
       }
       pr.snapAckedAtHeartbeat = pr.snapAcked;
     } else if (pr.match < this.log.lastIndex()) {
+      // A full window may be full of lost appends: free one slot so an append goes out; a gap
+      // makes the follower reject it, which sends the leader back to probing from `match`.
+      if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirst();
       this.sendAppend(m.from);
     }
     if (m.ctx !== '') this.ackRead(m.from, m.ctx);

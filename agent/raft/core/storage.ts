@@ -103,12 +103,13 @@ export class MemoryStorage implements LogStorage {
     this.ents = [{ index: dummy.index, term: dummy.term, type: 'noop', data: EMPTY }, ...this.ents.slice(index - off + 1)];
   }
 
-  /** A deep-enough copy for crash simulation (entries are immutable). */
+  /** An independent copy in O(1) (crash simulation): entries are immutable and every write
+   * replaces the arrays instead of mutating them, so the copy may share them. */
   clone(): MemoryStorage {
     const c = new MemoryStorage();
     c.hard = this.hard;
     c.snap = this.snap;
-    c.ents = this.ents.slice();
+    c.ents = this.ents;
     return c;
   }
 }
