@@ -5,6 +5,7 @@
 import { cliBench } from './bench/cli.js';
 import { jobLatencyBench } from './bench/job-latency.js';
 import { raftBench } from './bench/raft.js';
+import { raftLogBench } from './bench/raft-log.js';
 import { schedulerBench } from './bench/scheduler.js';
 
 const benches: Record<string, (args: string[]) => Promise<Record<string, unknown>>> = {
@@ -12,6 +13,7 @@ const benches: Record<string, (args: string[]) => Promise<Record<string, unknown
   cli: cliBench,
   'job-latency': jobLatencyBench,
   raft: raftBench,
+  'raft-log': raftLogBench,
 };
 
 async function main(): Promise<void> {

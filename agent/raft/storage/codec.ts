@@ -120,7 +120,8 @@ export interface ScanStop {
  * Decode records from `buf[start..)`, calling `onRecord(record, offset)` for each good one. Stops
  * at the end of the buffer or at the first record that is short, has an impossible length, fails
  * its checksum or does not decode; returns the end of the last good record and why it stopped.
- * Entry data is copied out of `buf`.
+ * Entry data are views into `buf` (no copy: a segment read at recovery stays in memory while any
+ * of its entries do, which the in-memory log holds anyway).
  */
 export function scanRecords(buf: Uint8Array, start: number, onRecord: (rec: LogRecord, offset: number) => void): { end: number; stop?: ScanStop } {
   let off = start;
@@ -148,7 +149,7 @@ function decodeBody(buf: Uint8Array, body: number, len: number): LogRecord | str
       if (type === undefined) return `unknown entry type ${buf[body + 17]}`;
       return {
         kind: 'entry',
-        entry: { index: getU64(buf, body + 1), term: getU64(buf, body + 9), type, data: new Uint8Array(buf.subarray(body + 18, body + len)) },
+        entry: { index: getU64(buf, body + 1), term: getU64(buf, body + 9), type, data: new Uint8Array(buf.buffer, buf.byteOffset + body + 18, len - 18) },
       };
     }
     case REC_HARD_STATE: {
