@@ -150,6 +150,36 @@ describe('snapshots and compaction', () => {
     await r.close();
   });
 
+  it('the hard state survives the compaction of the segment it was written in', async () => {
+    const dir = await tempDir();
+    const s = await DiskStorage.open(dir, { segmentBytes: 1024, bootstrap: conf });
+    await s.save({ entries: [entry(1, 7, 200)], hardState: { term: 7, vote: 'c', commit: 1 } });
+    for (let i = 2; i <= 30; i++) await s.save({ entries: [entry(i, 7, 200)] });
+    await s.createSnapshot(25, conf, new Uint8Array(0));
+    expect(await walFiles(dir)).not.toContain('0000000000000001.wal');
+    await s.close();
+    const r = await DiskStorage.open(dir, { segmentBytes: 1024 });
+    expect(r.hardState()).toEqual({ term: 7, vote: 'c', commit: 1 });
+    expect([r.firstIndex(), r.lastIndex()]).toEqual([26, 30]);
+    await r.close();
+  });
+
+  it('saves issued back to back (snapshot, then entries) land in order', async () => {
+    const dir = await tempDir();
+    const s = await DiskStorage.open(dir, { bootstrap: conf });
+    await s.save({ entries: range(1, 5, 1) });
+    const a = s.save({ snapshot: { meta: { index: 9, term: 2, conf }, data: enc.encode('nine') } });
+    const b = s.save({ entries: [entry(10, 2), entry(11, 2)], hardState: { term: 2, vote: '', commit: 11 } });
+    const c = s.save({ entries: [entry(11, 3)], hardState: { term: 3, vote: 'a', commit: 10 } });
+    await Promise.all([a, b, c]);
+    await s.close();
+    await expect(s.save({ entries: [entry(12, 3)] })).rejects.toThrow(/is closed/);
+    const r = await DiskStorage.open(dir);
+    expect(all(r).map((e) => [e.index, e.term])).toEqual([[10, 2], [11, 3]]);
+    expect(r.hardState()).toEqual({ term: 3, vote: 'a', commit: 10 });
+    await r.close();
+  });
+
   it('keeps the newest two snapshot files', async () => {
     const dir = await tempDir();
     const s = await DiskStorage.open(dir, { bootstrap: conf });
