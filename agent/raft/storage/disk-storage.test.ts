@@ -306,6 +306,23 @@ describe('bad inputs', () => {
     await expect(DiskStorage.open(dir)).rejects.toThrow(/no snapshot file verifies: .*unsupported snapshot version 9 \(this build reads version 1\)/);
   });
 
+  it('a failed write fails that save and every later one (the store must be reopened)', async () => {
+    const dir = await tempDir();
+    const s = await DiskStorage.open(dir);
+    await s.save({ entries: range(1, 2, 1) });
+    // Simulate an I/O error: the segment's descriptor goes away under the writer.
+    await (s as unknown as { fh: { close(): Promise<void> } }).fh.close();
+    const a = s.save({ entries: [entry(3, 1)] });
+    const b = s.save({ entries: [entry(4, 1)] });
+    await expect(a).rejects.toThrow(/raft storage .*: write failed: /);
+    await expect(b).rejects.toThrow(/write failed/);
+    await expect(s.save({ hardState: { term: 1, vote: '', commit: 0 } })).rejects.toThrow(/write failed/);
+    await expect(s.createSnapshot(1, conf, new Uint8Array(0))).rejects.toThrow(/write failed/);
+    const r = await DiskStorage.open(dir);
+    expect(r.lastIndex()).toBe(2);
+    await r.close();
+  });
+
   it('refuses bad options', async () => {
     const dir = await tempDir();
     await expect(DiskStorage.open(dir, { segmentBytes: 10 })).rejects.toThrow(/segmentBytes must be an integer >= 1024, got 10/);
