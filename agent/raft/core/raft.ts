@@ -66,6 +66,8 @@ export class Raft {
   leadTransferee: ServerId = '';
   /** Index of the latest conf-change entry on this leader (none may be proposed until applied). */
   private pendingConfIndex = 0;
+  /** Proposals were appended since the last broadcast. */
+  appendsPending = false;
 
   // ReadIndex (leader): requests waiting for their heartbeat round, in arrival order.
   private reads: PendingRead[] = [];
@@ -251,6 +253,13 @@ export class Raft {
     pr.snapDoneSent = false;
   }
 
+  /** Send the appends proposals have been waiting for (batched since the last Ready). */
+  flushAppends(): void {
+    if (!this.appendsPending) return;
+    this.appendsPending = false;
+    if (this.role === 'leader') this.bcastAppend();
+  }
+
   private bcastAppend(): void {
     for (const id of this.prs.keys()) if (id !== this.id) this.sendAppend(id);
   }
@@ -295,7 +304,8 @@ export class Raft {
     const err = this.checkProposable();
     if (err) return err;
     const index = this.appendEntries([{ index: 0, term: 0, type: 'normal', data }]);
-    this.bcastAppend();
+    // Sent when the driver next asks for a Ready: proposals in between go out in one append.
+    this.appendsPending = true;
     return { index, term: this.term };
   }
 
@@ -309,7 +319,7 @@ export class Raft {
     if (bad) return bad;
     const index = this.appendEntries([{ index: 0, term: 0, type: 'conf-change', data: encodeConfChange(cc) }]);
     this.pendingConfIndex = index;
-    this.bcastAppend();
+    this.appendsPending = true;
     return { index, term: this.term };
   }
 
@@ -516,12 +526,12 @@ export class Raft {
         this.becomeFollower(m.term, '');
       }
     } else if (m.term < this.term) {
-      if ((this.checkQuorum || this.preVote) && (m.type === 'app' || m.type === 'heartbeat')) {
-        // A stale leader (e.g. just back from a partition) learns our term and steps down;
-        // without this, pre-vote could keep this cluster from ever electing it out.
+      // A stale request is refused with our term, so its sender (e.g. a leader back from a
+      // partition) steps down; with pre-vote, nothing else would ever tell it.
+      if (m.type === 'app' || m.type === 'heartbeat' || m.type === 'snap') {
         this.send({ type: 'app-resp', to: m.from, index: 0, reject: false, rejectHint: 0, logTerm: 0 });
-      } else if (m.type === 'prevote') {
-        this.send({ type: 'prevote-resp', to: m.from, reject: true });
+      } else if (m.type === 'prevote' || m.type === 'vote') {
+        this.send({ type: m.type === 'vote' ? 'vote-resp' : 'prevote-resp', to: m.from, reject: true });
       }
       return undefined;
     }
@@ -675,11 +685,14 @@ export class Raft {
       return;
     }
     const wasPaused = pr.isPaused();
-    if (!pr.maybeUpdate(m.index)) return; // stale or duplicate
+    // A probe or snapshot answered at exactly `match` (the follower already had everything) still
+    // moves the follower on; any other answer that does not advance `match` is stale.
+    if (!pr.maybeUpdate(m.index) && !(pr.match === m.index && pr.state !== 'replicate')) return;
     if (pr.state === 'probe') pr.becomeReplicate();
-    else if (pr.state === 'snapshot' && pr.match + 1 >= this.log.firstIndex()) {
+    else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) {
+      // Installed. If this leader has compacted past it meanwhile, probing sends a newer one.
       pr.becomeProbe();
-      pr.becomeReplicate();
+      if (pr.match + 1 >= this.log.firstIndex()) pr.becomeReplicate();
     } else if (pr.state === 'replicate') pr.inflights.freeLE(m.index);
     if (this.maybeCommit()) this.bcastAppend();
     else if (wasPaused) this.sendAppend(m.from);
@@ -776,7 +789,9 @@ export class Raft {
     }
     if (this.role !== 'leader') return;
     if (!voters.has(this.id)) {
-      // A leader removed from the voters steps down; the rest elect a new one.
+      // A leader removed from the voters tells the others the commit index (so they apply
+      // the change too), then steps down; the rest elect a new leader.
+      this.bcastHeartbeat('');
       this.becomeFollower(this.term, '');
       return;
     }

@@ -54,6 +54,7 @@ export class RawNode implements RawNodeApi {
 
   hasReady(): boolean {
     const r = this.r;
+    r.flushAppends();
     if (r.msgs.length > 0 || r.readStates.length > 0) return true;
     if (r.log.hasUnstableEntries() || r.log.pendingSnapshot() !== undefined || r.log.hasNextCommittedEnts()) return true;
     if (!sameHard(r.hardState(), this.prevHard)) return true;
@@ -63,6 +64,7 @@ export class RawNode implements RawNodeApi {
 
   ready(): Ready {
     const r = this.r;
+    r.flushAppends();
     const entries = r.log.unstableEntries();
     const snapshot = r.log.pendingSnapshot();
     const committedEntries = r.log.nextCommittedEnts(MaxCommittedBytesPerReady);

@@ -98,6 +98,23 @@ export class TestCluster {
     return true;
   }
 
+  /** Run the node's Ready loop and take the messages it sent (they are not delivered). */
+  drain(id: ServerId): Message[] {
+    const out: Message[] = [];
+    while (this.processReady(id)) {
+      const mine = this.queue.filter((m) => m.from === id);
+      this.queue = this.queue.filter((m) => m.from !== id);
+      out.push(...mine);
+    }
+    return out;
+  }
+
+  /** Step a message straight into its recipient. */
+  stepInto(m: Message): void {
+    const err = this.node(m.to).rn.step(m);
+    if (err) throw err;
+  }
+
   /** Deliver every queued message (and whatever they cause) until quiet. */
   stabilize(maxRounds = 1000): void {
     for (let round = 0; round < maxRounds; round++) {
