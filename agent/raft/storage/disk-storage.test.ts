@@ -323,6 +323,21 @@ describe('bad inputs', () => {
     await r.close();
   });
 
+  it('refuses a data directory held by another live process, takes over a dead one', async () => {
+    const dir = await tempDir();
+    const s = await DiskStorage.open(dir);
+    await s.close();
+    // pid 1 (init) is alive and is not us.
+    await writeFile(join(dir, 'LOCK'), '1\n');
+    await expect(DiskStorage.open(dir)).rejects.toThrow(`${dir}: raft data directory is in use by process 1`);
+    // A pid far above pid_max belongs to no process.
+    await writeFile(join(dir, 'LOCK'), '99999999\n');
+    const r = await DiskStorage.open(dir);
+    expect((await readFile(join(dir, 'LOCK'), 'utf8')).trim()).toBe(String(process.pid));
+    await r.close();
+    await expect(stat(join(dir, 'LOCK'))).rejects.toThrow(/ENOENT/);
+  });
+
   it('refuses bad options', async () => {
     const dir = await tempDir();
     await expect(DiskStorage.open(dir, { segmentBytes: 10 })).rejects.toThrow(/segmentBytes must be an integer >= 1024, got 10/);

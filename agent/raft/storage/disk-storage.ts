@@ -165,6 +165,7 @@ export class DiskStorage implements LogStorage {
     const snapDir = join(dir, 'snap');
     await mkdir(walDir, { recursive: true });
     await mkdir(snapDir, { recursive: true });
+    await takeLock(dir);
 
     const loaded = await loadNewestSnapshot(snapDir);
     if (loaded.snapshot === undefined && loaded.files > 0) {
@@ -537,8 +538,48 @@ export class DiskStorage implements LogStorage {
     this.closed = true;
     await this.flush();
     await this.snapLock;
-    await this.fh?.close();
-    this.fh = undefined;
+    try {
+      await this.fh?.close();
+    } finally {
+      this.fh = undefined;
+      await unlink(join(this.dir, LOCK_FILE)).catch(() => undefined);
+    }
+  }
+}
+
+const LOCK_FILE = 'LOCK';
+
+/**
+ * Refuse a data directory another live process has open (two writers would interleave records):
+ * `LOCK` holds the owner's pid. A lock left by a dead process, or by this process (a test that
+ * "crashes" a store by dropping it and reopens it), is taken over.
+ */
+async function takeLock(dir: string): Promise<void> {
+  const path = join(dir, LOCK_FILE);
+  let owner: number | undefined;
+  try {
+    owner = Number((await readFile(path, 'utf8')).trim());
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (owner !== undefined && Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
+    throw new NomadError('conflict', `raft data directory is in use by process ${owner} (remove ${path} if that process is not a nomadts server)`, { position: { file: dir } });
+  }
+  const fh = await open(path, 'w');
+  try {
+    await fh.writeFile(`${process.pid}\n`);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
