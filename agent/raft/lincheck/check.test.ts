@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { HistoryEvent, KvValue, Operation } from './index.js';
-import { checkHistory, checkOperations, parseJepsenLog, registerModel, toOperations } from './index.js';
+import { checkHistory, checkOperations, explainFailure, parseJepsenLog, registerModel, toOperations } from './index.js';
 
 const inv = (process: number, f: HistoryEvent['f'], value: HistoryEvent['value'], key?: string): HistoryEvent =>
   key === undefined ? { process, type: 'invoke', f, value } : { process, type: 'invoke', f, value, key };
@@ -22,6 +22,18 @@ describe('checkHistory on small register histories', () => {
     expect(r.verdict).toBe('not-linearizable');
     expect(r.keys[0]!.longestPrefix).toEqual([0]);
     expect(r.keys[0]!.stuckOn).toEqual([1]);
+  });
+
+  it('explains a failure: the longest order and what could not follow it', () => {
+    const h = [inv(0, 'write', 1), ok(0, 'write', 1), inv(1, 'read', null), ok(1, 'read', null)];
+    expect(explainFailure(h, checkHistory(h, registerModel))).toEqual([
+      'key "": no linearization of its 2 operations; the longest order found places 1:',
+      '  #0 p0 write 1 ok [events 0..1]',
+      'then none of these fits next (each either contradicts that state or was overtaken by a completed call):',
+      '  #1 p1 read nil ok [events 2..3]',
+    ]);
+    const fine = [inv(0, 'write', 1), ok(0, 'write', 1)];
+    expect(explainFailure(fine, checkHistory(fine, registerModel))).toEqual([]);
   });
 
   it('refuses a read of a value never written', () => {
