@@ -1,9 +1,19 @@
 /** One-line descriptions of messages and entries (scenario scripts, simulation traces). */
+import { decodeConfChange } from './confchange.js';
 import type { Entry, Message } from './types.js';
 
 const dec = new TextDecoder();
 
 export function formatEntry(e: Entry): string {
+  if (e.type === 'conf-change') {
+    try {
+      const cc = decodeConfChange(e.data);
+      const promoting = cc.conf.promoting?.length ? ` promoting=[${cc.conf.promoting.join(',')}]` : '';
+      return `${e.term}/${e.index} conf-change ${cc.type} ${cc.id} -> voters=[${cc.conf.voters.join(',')}] learners=[${cc.conf.learners.join(',')}]${promoting}`;
+    } catch {
+      // fall through: show the raw data
+    }
+  }
   const data = e.type === 'noop' ? '' : ` ${JSON.stringify(dec.decode(e.data))}`;
   return `${e.term}/${e.index} ${e.type}${data}`;
 }

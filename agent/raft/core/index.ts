@@ -8,6 +8,7 @@ export type {
 } from './types.js';
 export { NONE } from './types.js';
 export { MemoryStorage, limitSize } from './storage.js';
-export { encodeConfChange, decodeConfChange } from './confchange.js';
+export { encodeConfChange, decodeConfChange, applyChange } from './confchange.js';
+export type { ConfChangeEntry } from './confchange.js';
 export { RawNode } from './rawnode.js';
 export { formatEntry, formatMessage } from './format.js';

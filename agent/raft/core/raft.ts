@@ -6,7 +6,8 @@
  */
 import { NomadError } from '../../core/lib/index.js';
 import type { Rng } from '../../core/lib/index.js';
-import { decodeConfChange, encodeConfChange } from './confchange.js';
+import { applyChange, decodeConfChange, encodeConfChange } from './confchange.js';
+import type { ConfChangeEntry } from './confchange.js';
 import { RaftLog } from './log.js';
 import { Progress } from './progress.js';
 import { copyConf } from './storage.js';
@@ -317,7 +318,8 @@ export class Raft {
     }
     const bad = validateConfChange(this.conf, cc);
     if (bad) return bad;
-    const index = this.appendEntries([{ index: 0, term: 0, type: 'conf-change', data: encodeConfChange(cc) }]);
+    // Nothing else changes membership before this entry applies (one change at a time).
+    const index = this.appendEntries([{ index: 0, term: 0, type: 'conf-change', data: encodeConfChange(cc, applyChange(this.conf, cc)) }]);
     this.pendingConfIndex = index;
     this.appendsPending = true;
     return { index, term: this.term };
@@ -744,34 +746,10 @@ export class Raft {
   // ---------------------------------------------------------------- membership
 
   /** Apply a committed conf-change entry (called as the driver applies it). */
-  applyConfChange(cc: ConfChange, index: number): void {
-    const voters = new Set(this.conf.voters);
-    const learners = new Set(this.conf.learners);
-    const promoting = new Set(this.conf.promoting ?? []);
-    switch (cc.type) {
-      case 'add-voter':
-        if (voters.has(cc.id)) break;
-        if (learners.has(cc.id)) {
-          learners.delete(cc.id);
-          promoting.delete(cc.id);
-          voters.add(cc.id);
-        } else {
-          learners.add(cc.id);
-          promoting.add(cc.id);
-        }
-        break;
-      case 'add-learner':
-        if (!voters.has(cc.id)) learners.add(cc.id);
-        break;
-      case 'remove':
-        voters.delete(cc.id);
-        learners.delete(cc.id);
-        promoting.delete(cc.id);
-        break;
-    }
-    const conf: ConfState = promoting.size > 0
-      ? { voters: [...voters], learners: [...learners], promoting: [...promoting] }
-      : { voters: [...voters], learners: [...learners] };
+  applyConfChange(entry: ConfChangeEntry, index: number): void {
+    const conf = copyConf(entry.conf);
+    const voters = new Set(conf.voters);
+    const learners = new Set(conf.learners);
     this.conf = conf;
     this.confHistory.push({ index, conf });
     // Progress follows membership: new members start probing at our last index.

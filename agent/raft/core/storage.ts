@@ -115,7 +115,9 @@ export class MemoryStorage implements LogStorage {
 }
 
 export function copyConf(c: ConfState): ConfState {
-  return { voters: [...c.voters], learners: [...c.learners] };
+  return c.promoting !== undefined && c.promoting.length > 0
+    ? { voters: [...c.voters], learners: [...c.learners], promoting: [...c.promoting] }
+    : { voters: [...c.voters], learners: [...c.learners] };
 }
 
 /** The longest prefix whose data fits in maxBytes (at least one entry). */
