@@ -35,4 +35,13 @@ describe('raft simulation', () => {
     expect(totals.snaps).toBeGreaterThan(0);
     expect(totals.torn).toBeGreaterThan(0);
   });
+
+  it('catches a driver that acknowledges before its writes are durable (a planted bug)', () => {
+    const caught: string[] = [];
+    for (let seed = 1; seed <= 100 && caught.length === 0; seed++) {
+      const r = checkSimulation({ seed, faultTicks: 150, bug: 'ack-before-persist', crashRate: 0.05 });
+      if (!r.ok && /leader completeness|state machine safety|log matching|election safety|linearizable/.test(r.error ?? '')) caught.push(r.error!);
+    }
+    expect(caught).toHaveLength(1);
+  });
 });

@@ -23,6 +23,14 @@ export interface SimOptions {
   readonly livenessTicks?: number;
   /** Keep the last this many trace lines (default 200). */
   readonly traceLines?: number;
+  /**
+   * Plant a durability bug in the simulated driver, to show the checks catch it:
+   * 'ack-before-persist' sends a Ready's messages before its writes are durable, so a crash
+   * loses entries that others were told about.
+   */
+  readonly bug?: 'ack-before-persist';
+  /** Crash probability per Ready that must be synced (default: drawn from the seed, 0.1%-3%). */
+  readonly crashRate?: number;
 }
 
 export interface SimResult {
@@ -42,6 +50,8 @@ export interface SimStats {
   partitions: number;
   snapshotsSent: number;
   compactions: number;
+  transfers: number;
+  confChanges: number;
   leaders: number;
   committed: number;
   opsOk: number;
@@ -128,6 +138,8 @@ class Simulation {
   /** Partition: group number per node (messages cross groups only when equal); undefined = none. */
   private group: Map<ServerId, number> | undefined;
   private lossRate: number;
+  private readonly bug: SimOptions['bug'];
+  private readonly crashRate: number;
   private faultsOn = true;
   private dupRate: number;
   private readonly trace: string[] = [];
@@ -138,7 +150,7 @@ class Simulation {
   private opSeq = 0;
   readonly stats: SimStats = {
     messages: 0, dropped: 0, duplicated: 0, crashes: 0, tornWrites: 0, partitions: 0, snapshotsSent: 0,
-    compactions: 0, leaders: 0, committed: 0, opsOk: 0, opsFail: 0, opsInfo: 0,
+    compactions: 0, transfers: 0, confChanges: 0, leaders: 0, committed: 0, opsOk: 0, opsFail: 0, opsInfo: 0,
   };
 
   // ---- safety records
@@ -157,6 +169,8 @@ class Simulation {
     this.faultTicks = opts.faultTicks ?? 300;
     this.livenessTicks = opts.livenessTicks ?? 200;
     this.traceMax = opts.traceLines ?? 200;
+    this.bug = opts.bug;
+    this.crashRate = opts.crashRate ?? 0.001 + this.rng.next() * 0.03;
     this.lossRate = 0.02 + this.rng.next() * 0.1;
     this.dupRate = this.rng.next() * 0.05;
     this.ids = Array.from({ length: this.n }, (_, i) => `n${i + 1}`);
@@ -193,7 +207,7 @@ class Simulation {
         }
       } else if (![...this.nodes.values()].some((nd) => nd.rn!.status().role === 'leader' && nd.rn!.status().term === probe!.term)) {
         probe = undefined; // its leader is gone; the entry may be lost: propose again
-      } else if ([...this.nodes.values()].every((nd) => nd.applied >= probe!.index)) {
+      } else if (this.members().every((nd) => nd.applied >= probe!.index)) {
         const c = this.committedAt.get(probe.index);
         if (c !== undefined && c.startsWith(`${probe.term}:`)) return this.result();
         probe = undefined; // lost to a leader change: propose again
@@ -205,6 +219,14 @@ class Simulation {
       return `${nd.id} ${st.role} term=${st.term} lead=${st.leader} commit=${st.commit} applied=${st.applied} last=${st.lastIndex}${prs ? ` [${prs}]` : ''}`;
     });
     this.fail(`liveness: no proposal committed on every server within ${this.livenessTicks} ticks after healing (probe ${probe ? `${probe.term}/${probe.index}` : 'not proposed'}): ${states.join('; ')}`);
+  }
+
+  /** The servers in the current leader's membership (all of them when none leads). */
+  private members(): SimNode[] {
+    const leader = [...this.nodes.values()].find((x) => x.up && x.rn!.status().role === 'leader');
+    if (!leader) return [...this.nodes.values()];
+    const conf = leader.rn!.status().conf;
+    return [...this.nodes.values()].filter((x) => conf.voters.includes(x.id) || conf.learners.includes(x.id));
   }
 
   private result(): SimResult {
@@ -305,7 +327,8 @@ class Simulation {
     this.checkEntries(node, rd);
     // Persist. A crash now loses the Ready: nothing was synced, its messages never leave; a torn
     // write may have left a prefix of its entries on disk.
-    if (this.faultsOn && rd.mustSync && this.rng.next() < 0.004) {
+    if (this.faultsOn && rd.mustSync && this.rng.next() < this.crashRate) {
+      if (this.bug === 'ack-before-persist') for (const m of rd.messages) this.send(m);
       if (rd.entries.length > 0 && rd.snapshot === undefined && this.rng.next() < 0.5) {
         const keep = this.rng.int(rd.entries.length);
         node.durable = node.live.clone();
@@ -432,7 +455,9 @@ class Simulation {
     if (r < 0.0015 && upCount > 0) {
       const up = [...this.nodes.values()].filter((x) => x.up);
       this.crash(up[this.rng.int(up.length)]!);
-    } else if (r < 0.0025) {
+    } else if (r < 0.0032) {
+      this.adminAction();
+    } else if (r < 0.0042) {
       if (this.group === undefined) {
         this.group = new Map(this.ids.map((id) => [id, this.rng.int(2)]));
         this.stats.partitions++;
@@ -441,6 +466,31 @@ class Simulation {
         this.group = undefined;
         this.log('heal partition');
       }
+    }
+  }
+
+  /** What an operator does: transfer leadership, remove a server, add one back. */
+  private adminAction(): void {
+    const leader = [...this.nodes.values()].find((x) => x.up && x.rn!.status().role === 'leader');
+    if (!leader) return;
+    const st = leader.rn!.status();
+    const members = new Set([...st.conf.voters, ...st.conf.learners]);
+    const outside = this.ids.filter((id) => !members.has(id));
+    const pick = this.rng.next();
+    if (pick < 0.4) {
+      const target = st.conf.voters[this.rng.int(st.conf.voters.length)]!;
+      this.log(`transfer leadership ${leader.id} -> ${target}: ${leader.rn!.transferLeader(target)?.message ?? 'ok'}`);
+      this.stats.transfers++;
+    } else if (outside.length > 0 && pick < 0.8) {
+      const id = outside[this.rng.int(outside.length)]!;
+      const r = leader.rn!.proposeConfChange({ type: 'add-voter', id });
+      this.log(`add-voter ${id}: ${r instanceof Error ? r.message : 'proposed'}`);
+      if (!(r instanceof Error)) this.stats.confChanges++;
+    } else if (st.conf.voters.length >= 3) {
+      const id = st.conf.voters[this.rng.int(st.conf.voters.length)]!;
+      const r = leader.rn!.proposeConfChange({ type: 'remove', id });
+      this.log(`remove ${id}: ${r instanceof Error ? r.message : 'proposed'}`);
+      if (!(r instanceof Error)) this.stats.confChanges++;
     }
   }
 
