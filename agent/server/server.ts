@@ -36,6 +36,12 @@ export interface ServerOptions {
   /** Observability: every worker step (dequeued, plan submitted, acked, ...). */
   onWorkerStep?(step: WorkerStep): void;
   onPlanApplied?(plan: Plan, result: PlanResult, rejections: Record<string, string>): void;
+  /**
+   * Cluster mode (agent/server/cluster.ts): writes go to this replicated log instead of the local
+   * one; it resolves with the command's index once applied here, and the log's state machine
+   * applies every committed command through applyCommitted().
+   */
+  replicate?: (cmd: FsmCommand) => Promise<number>;
 }
 
 export interface RegisterJobResult {
@@ -55,10 +61,12 @@ export class Server {
   private readonly rng: Rng;
   private lastIndex = 0;
   private running = false;
+  private readonly replicate: ((cmd: FsmCommand) => Promise<number>) | undefined;
 
   constructor(opts: ServerOptions) {
     this.clock = opts.clock;
     this.rng = opts.rng;
+    this.replicate = opts.replicate;
     this.events = new EventBuffer(opts.eventBufferSize);
     this.fsm = new Fsm({ events: this.events, freezeObjects: opts.freezeObjects ?? false });
     this.broker = new EvalBroker({ clock: this.clock, rng: this.rng.fork() });
@@ -114,11 +122,24 @@ export class Server {
    * consumes no index and changes nothing.
    */
   async apply(cmd: FsmCommand): Promise<number> {
+    if (this.replicate !== undefined) return this.replicate(cmd);
     const index = this.lastIndex + 1;
     this.fsm.apply(index, cmd);
     this.lastIndex = index;
     this.afterApply(cmd);
     return index;
+  }
+
+  /** Cluster mode: apply a command the replicated log committed at `index` (every server, in log order). */
+  applyCommitted(index: number, cmd: FsmCommand): void {
+    this.fsm.apply(index, cmd);
+    this.lastIndex = index;
+    this.afterApply(cmd);
+  }
+
+  /** Whether the leader duties (broker, workers, plan applier) run here. */
+  isRunning(): boolean {
+    return this.running;
   }
 
   /** Register (or update) a job and create its evaluation in the same write. */

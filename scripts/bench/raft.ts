@@ -17,11 +17,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Etcd3 } from 'etcd3';
+import { NomadtsCluster } from './nomadts-cluster.js';
+import { freePort } from './ports.js';
 import { intOptions, percentileOf } from './stats.js';
 
 /** One write path into a cluster: resolves when the write is committed (acknowledged). */
@@ -124,19 +125,6 @@ export async function runFailover(cluster: BenchCluster, rounds: number, log: (s
   }
   const sorted = [...samples].sort((a, b) => a - b);
   return { samplesMs: samples, medianMs: sorted.length > 0 ? percentileOf(sorted, 50) : null };
-}
-
-/** A free TCP port on 127.0.0.1 (bound, read, released). */
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      s.close(() => res(port));
-    });
-  });
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -330,8 +318,8 @@ async function measure(cluster: BenchCluster, levels: number[], durationMs: numb
 }
 
 /** The nomadts side: a factory once the three-server cluster runs; until then the reason it is absent. */
-function nomadtsCluster(_dir: string): BenchCluster | string {
-  return 'the nomadts three-server cluster (agent/raft + agent/server in cluster mode) is not wired yet: no nomadts rows';
+function nomadtsCluster(dir: string): BenchCluster | string {
+  return new NomadtsCluster(dir);
 }
 
 export async function raftBench(args: string[]): Promise<Record<string, unknown>> {
