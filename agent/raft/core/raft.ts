@@ -161,6 +161,7 @@ export class Raft {
     this.resetProgress();
     this.pendingConfIndex = 0;
     this.reads = [];
+    this.readCtxs.clear();
     this.readsBeforeCommit = [];
   }
 
