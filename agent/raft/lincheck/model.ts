@@ -5,6 +5,8 @@
  */
 import type { KvValue, Operation } from './history.js';
 
+/** A model's `step` may depend only on an operation's function, key, arguments and outcome (never
+ * its process, id or times): the checker treats calls that agree on those as interchangeable. */
 export interface Model<S> {
   readonly name: string;
   init(key: string): S;
