@@ -169,13 +169,15 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
 
   const status = (): ClusterRaftStatus => {
     if (ref.node === undefined) {
-      return { id, role: 'bootstrapping', term: 0, leader: '', commit: 0, applied: 0, lastIndex: 0, peers: [{ id, address: peers[id] ?? '', voter: false, leader: false, matchIndex: 0, lag: 0, state: '', recentActive: true }] };
+      return { id, role: 'bootstrapping', term: 0, leader: '', commit: 0, applied: 0, lastIndex: 0, peers: [{ id, address: peers[id] ?? '', voter: false, leader: false, matchIndex: 0, lag: 0, state: '', recentActive: true }], storageSyncs: 0, storageEntries: 0 };
     }
     const st = ref.node.status();
+    const io = ref.node.storageStats();
     const progress = new Map(st.progress.map((p) => [p.id, p]));
     const members = [...st.conf.voters.map((v) => ({ v, voter: true })), ...st.conf.learners.map((v) => ({ v, voter: false }))];
     return {
       id, role: st.role, term: st.term, leader: st.leader, commit: st.commit, applied: st.applied, lastIndex: st.lastIndex,
+      storageSyncs: io.syncs, storageEntries: io.entries,
       peers: members.map(({ v, voter }) => {
         const p = progress.get(v);
         return {

@@ -168,8 +168,8 @@ tls {
   }
 
   async fsyncCounters(): Promise<{ entries: number; fsyncs: number } | undefined> {
-    // The leader's storage counters are not exposed over RPC yet.
-    return undefined;
+    const st = await this.statusOf(await this.leader());
+    return st === undefined ? undefined : { entries: st.storageEntries, fsyncs: st.storageSyncs };
   }
 
   async killLeader(): Promise<number> {

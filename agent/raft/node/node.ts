@@ -305,7 +305,14 @@ export class RaftNode<R = unknown> {
 
   private async handle(rd: Ready): Promise<void> {
     // 1. Persist.
-    if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
+    if (!rd.mustSync && rd.snapshot === undefined && rd.entries.length === 0 && rd.hardState !== undefined) {
+      // Only the commit index moved: nothing sent or applied depends on it being durable (a
+      // restarted server re-learns it from the leader), so it rides with the next fsync instead
+      // of waiting for one of its own.
+      this.storage.save({ hardState: rd.hardState }).catch((err: unknown) => {
+        this.opts.log?.(`raft server ${this.id}: saving the commit index failed: ${err instanceof Error ? err.message : String(err)}`);
+      });
+    } else if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
       await this.storage.save({
         ...(rd.snapshot !== undefined ? { snapshot: rd.snapshot } : {}),
         ...(rd.entries.length > 0 ? { entries: rd.entries } : {}),

@@ -34,6 +34,9 @@ export interface ClusterRaftStatus {
   applied: number;
   lastIndex: number;
   peers: ClusterPeer[];
+  /** This server's log storage since it started: fsyncs, and entries made durable (entries per fsync = their ratio). */
+  storageSyncs: number;
+  storageEntries: number;
 }
 
 export interface ClusterHandlers {

@@ -142,6 +142,9 @@ export interface RaftStatusResponse {
   applied: number;
   lastIndex: number;
   peers: RaftPeer[];
+  /** This server's log storage: fsyncs and entries made durable since it started. */
+  storageSyncs: number;
+  storageEntries: number;
 }
 
 export interface TransferLeadershipRequest {
@@ -1104,7 +1107,18 @@ export const RaftPeer: MessageFns<RaftPeer> = {
 };
 
 function createBaseRaftStatusResponse(): RaftStatusResponse {
-  return { id: "", role: "", term: 0, leader: "", commit: 0, applied: 0, lastIndex: 0, peers: [] };
+  return {
+    id: "",
+    role: "",
+    term: 0,
+    leader: "",
+    commit: 0,
+    applied: 0,
+    lastIndex: 0,
+    peers: [],
+    storageSyncs: 0,
+    storageEntries: 0,
+  };
 }
 
 export const RaftStatusResponse: MessageFns<RaftStatusResponse> = {
@@ -1132,6 +1146,12 @@ export const RaftStatusResponse: MessageFns<RaftStatusResponse> = {
     }
     for (const v of message.peers) {
       RaftPeer.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.storageSyncs !== 0) {
+      writer.uint32(72).int64(message.storageSyncs);
+    }
+    if (message.storageEntries !== 0) {
+      writer.uint32(80).int64(message.storageEntries);
     }
     return writer;
   },
@@ -1213,6 +1233,22 @@ export const RaftStatusResponse: MessageFns<RaftStatusResponse> = {
             message.peers.push(RaftPeer.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.storageSyncs = longToNumber(reader.int64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.storageEntries = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1238,6 +1274,8 @@ export const RaftStatusResponse: MessageFns<RaftStatusResponse> = {
     message.applied = object.applied ?? 0;
     message.lastIndex = object.lastIndex ?? 0;
     message.peers = object.peers?.map((e) => RaftPeer.fromPartial(e)) || [];
+    message.storageSyncs = object.storageSyncs ?? 0;
+    message.storageEntries = object.storageEntries ?? 0;
     return message;
   },
 };
