@@ -116,6 +116,10 @@ describe('conflicting suffix', () => {
     await s.save({ entries: range(1, 3, 1) });
     await expect(s.save({ entries: [entry(5, 1)] })).rejects.toThrow(/append at 5 leaves a gap after 3/);
     await expect(s.save({ entries: [entry(4, 1), entry(6, 1)] })).rejects.toThrow(/entries are not consecutive: 6 follows 4/);
+    // A snapshot with entries that do not follow it is refused whole: the snapshot is not taken.
+    const snapshot = { meta: { index: 10, term: 2, conf: { voters: ['a'], learners: [] } }, data: new Uint8Array(0) };
+    await expect(s.save({ snapshot, entries: [entry(12, 2)] })).rejects.toThrow(/append at 12 leaves a gap after 10/);
+    expect(s.snapshot().meta.index).toBe(0);
     expect(s.lastIndex()).toBe(3);
     await s.close();
     const r = await DiskStorage.open(dir);

@@ -354,30 +354,21 @@ export class DiskStorage implements LogStorage {
   save(req: SaveRequest): Promise<void> {
     if (this.failed !== undefined) return Promise.reject(this.failed);
     if (this.closed) return Promise.reject(new NomadError('conflict', `raft storage ${this.dir} is closed`));
-    const bufs: Buffer[] = [];
-    let maxIndex = 0;
-    let count = 0;
-    if (req.snapshot !== undefined) {
-      const s = req.snapshot;
-      if (s.meta.index <= this.snap.meta.index) {
-        return Promise.reject(new NomadError('conflict', `snapshot at ${s.meta.index} is not newer than ${this.snap.meta.index}`));
-      }
-      this.jobs.push({ kind: 'snapshot', snapshot: s });
-      this.snap = s;
-      this.ents = [{ index: s.meta.index, term: s.meta.term, type: 'noop', data: EMPTY }];
-      bufs.push(encodeSnapshotRecord(s.meta.index, s.meta.term));
+    // Validate everything before changing anything.
+    const s = req.snapshot;
+    if (s !== undefined && s.meta.index <= this.snap.meta.index) {
+      return Promise.reject(new NomadError('conflict', `snapshot at ${s.meta.index} is not newer than ${this.snap.meta.index}`));
     }
+    const first = s === undefined ? this.firstIndex() : s.meta.index + 1;
+    const last = s === undefined ? this.lastIndex() : s.meta.index;
     let es = req.entries ?? [];
-    if (es.length > 0) {
-      const first = this.firstIndex();
-      if (es[0]!.index < first) es = es.slice(first - es[0]!.index);
-    }
+    if (es.length > 0 && es[0]!.index < first) es = es.slice(first - es[0]!.index);
+    let size = 0;
     if (es.length > 0) {
       const start = es[0]!.index;
-      if (start > this.lastIndex() + 1) {
-        return Promise.reject(new NomadError('invalid_argument', `append at ${start} leaves a gap after ${this.lastIndex()}`, { field: 'entries' }));
+      if (start > last + 1) {
+        return Promise.reject(new NomadError('invalid_argument', `append at ${start} leaves a gap after ${last}`, { field: 'entries' }));
       }
-      let size = 0;
       for (let i = 0; i < es.length; i++) {
         const e = es[i]!;
         if (e.index !== start + i) {
@@ -385,6 +376,19 @@ export class DiskStorage implements LogStorage {
         }
         size += entryRecordBytes(e);
       }
+    }
+
+    const bufs: Buffer[] = [];
+    let maxIndex = 0;
+    let count = 0;
+    if (s !== undefined) {
+      this.jobs.push({ kind: 'snapshot', snapshot: s });
+      this.snap = s;
+      this.ents = [{ index: s.meta.index, term: s.meta.term, type: 'noop', data: EMPTY }];
+      bufs.push(encodeSnapshotRecord(s.meta.index, s.meta.term));
+    }
+    if (es.length > 0) {
+      const start = es[0]!.index;
       const buf = Buffer.allocUnsafe(size);
       let off = 0;
       for (const e of es) off = writeEntryRecord(buf, off, e);
