@@ -63,6 +63,8 @@ export class Progress {
   snapDoneSent = false;
   /** snapAcked at the previous heartbeat answer (no progress in between: resend from snapAcked). */
   snapAckedAtHeartbeat = -1;
+  /** Heartbeat answers in a row with no chunk acknowledged. */
+  snapStalls = 0;
 
   constructor(readonly id: ServerId, next: number, public learner: boolean, maxInflight: number) {
     this.next = next;
@@ -79,6 +81,7 @@ export class Progress {
     this.snapAcked = 0;
     this.snapDoneSent = false;
     this.snapAckedAtHeartbeat = -1;
+    this.snapStalls = 0;
     this.inflights.reset();
   }
 

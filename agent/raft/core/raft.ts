@@ -631,12 +631,20 @@ export class Raft {
       return;
     }
     let inc = this.incomingSnap;
-    if (m.offset === 0) {
+    let same = inc !== undefined && inc.meta.index === meta.index && inc.meta.term === meta.term;
+    if (m.offset === 0 && (!same || inc!.received === 0)) {
+      // The first chunk of a snapshot (a newer one replaces any partial older one).
       inc = { meta, chunks: [], received: 0 };
       this.incomingSnap = inc;
+      same = true;
     }
-    if (!inc || inc.meta.index !== meta.index || inc.meta.term !== meta.term || inc.received !== m.offset) {
-      const expected = inc && inc.meta.index === meta.index && inc.meta.term === meta.term ? inc.received : 0;
+    if (inc !== undefined && same && m.offset + m.chunk.length <= inc.received && !m.done) {
+      // A duplicate of a chunk already here: acknowledge, nothing is missing.
+      this.send({ type: 'snap-resp', to: m.from, index: meta.index, offset: inc.received, reject: false });
+      return;
+    }
+    if (inc === undefined || !same || inc.received !== m.offset) {
+      const expected = inc !== undefined && same ? inc.received : 0;
       const r: Omit<SnapRespMessage, 'from' | 'term'> = { type: 'snap-resp', to: m.from, index: meta.index, offset: expected, reject: true };
       this.send(r);
       return;
@@ -711,10 +719,17 @@ export class Raft {
     pr.recentActive = true;
     pr.probeSent = false;
     if (pr.state === 'snapshot') {
-      // No progress since the last heartbeat: chunks were lost; resend from the last ack.
+      // The follower is alive but no chunk was acknowledged for an election timeout's worth of
+      // heartbeats: chunks were lost; resend from the last acknowledged byte. (Waiting that long
+      // keeps a slow link with large chunks from being flooded with copies.)
       if (pr.snapAckedAtHeartbeat === pr.snapAcked) {
-        this.rewindSnap(pr, pr.snapAcked);
-        this.sendSnapChunks(pr);
+        if (++pr.snapStalls >= Math.max(2, Math.floor(this.electionTick / this.heartbeatTick))) {
+          pr.snapStalls = 0;
+          this.rewindSnap(pr, pr.snapAcked);
+          this.sendSnapChunks(pr);
+        }
+      } else {
+        pr.snapStalls = 0;
       }
       pr.snapAckedAtHeartbeat = pr.snapAcked;
     } else if (pr.match < this.log.lastIndex()) {

@@ -126,6 +126,29 @@ describe('errors as values and bad input', () => {
   });
 });
 
+describe('InstallSnapshot chunks (follower side)', () => {
+  const meta = { index: 5, term: 1, conf: { voters: ['1', '2', '3'], learners: [] } };
+  const chunk = (offset: number, text: string, done = false) =>
+    ({ type: 'snap' as const, from: '2', to: '1', term: 1, meta, offset, chunk: textEncoder.encode(text), done });
+
+  it('acknowledges in order, ignores duplicates, refuses a gap with the offset it expects, installs on the last chunk', () => {
+    const c = new TestCluster(1);
+    for (const id of ['1', '2', '3']) c.add(id, ['1', '2', '3'], [], opts);
+    const answers = (m: ReturnType<typeof chunk>): string => {
+      c.stepInto(m);
+      return c.drain('1').map((r) => (r.type === 'snap-resp' ? `${r.offset}${r.reject ? ' reject' : ''}` : r.type === 'app-resp' ? `installed ${r.index}` : r.type)).join(',');
+    };
+    expect(answers(chunk(0, 'abc'))).toBe('3');
+    expect(answers(chunk(0, 'abc'))).toBe('3'); // a late duplicate of the first chunk keeps the progress
+    expect(answers(chunk(6, 'ghi'))).toBe('3 reject'); // a gap: the leader resends from 3
+    expect(answers(chunk(3, 'def'))).toBe('6');
+    expect(answers(chunk(6, 'ghi', true))).toBe('installed 5');
+    expect(c.node('1').fsm).toEqual(['abcdefghi']);
+    expect(c.node('1').storage.snapshot().meta.index).toBe(5);
+    expect(answers(chunk(6, 'ghi', true))).toBe('installed 5'); // already have it: just say so
+  });
+});
+
 describe('restart', () => {
   it('a server restarted on its storage keeps term, vote, log and membership, and re-applies from its applied index', () => {
     const c = elected();
