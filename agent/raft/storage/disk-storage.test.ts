@@ -430,6 +430,33 @@ describe('crash recovery drops exactly the torn record', () => {
     );
   });
 
+  it('a crash just after a rollover (the new segment torn inside its first record) loses nothing synced', async () => {
+    const dir = await tempDir();
+    const s = await DiskStorage.open(dir, { segmentBytes: 1024 });
+    for (let i = 1; i <= 12; i++) await s.save({ entries: [entry(i, 4, 200)], hardState: { term: 4, vote: 'b', commit: i - 1 } });
+    await s.close();
+    const files = await walFiles(dir);
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    // Pretend the newest segment was just created: header plus half of its hard-state record.
+    const newest = join(dir, 'wal', files[files.length - 1]!);
+    const bytes = await readFile(newest);
+    const r0 = await DiskStorage.open(dir, { segmentBytes: 1024 });
+    const lastBefore = r0.lastIndex();
+    await r0.close();
+    await writeFile(newest, bytes.subarray(0, 32 + 10));
+    const r = await DiskStorage.open(dir, { segmentBytes: 1024 });
+    expect(r.recovery.truncatedTail).toMatchObject({ file: newest, offset: 32, droppedBytes: 10 });
+    // What the newest segment held is gone; everything in the earlier (synced) ones is kept.
+    expect(r.lastIndex()).toBeLessThan(lastBefore);
+    expect(r.lastIndex()).toBeGreaterThanOrEqual(8);
+    expect(r.hardState()).toEqual({ term: 4, vote: 'b', commit: r.lastIndex() - 1 });
+    await r.save({ entries: [entry(r.lastIndex() + 1, 5)] });
+    await r.close();
+    const r2 = await DiskStorage.open(dir, { segmentBytes: 1024 });
+    expect(r2.term(r2.lastIndex())).toBe(5);
+    await r2.close();
+  });
+
   it('after a torn tail is cut, appending continues cleanly', async () => {
     const dir = await tempDir();
     const s = await DiskStorage.open(dir);
