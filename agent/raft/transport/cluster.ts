@@ -89,13 +89,27 @@ const Operators: readonly Role[] = ['cli', 'server'];
 
 export function addClusterService(srv: grpc.Server, o: AddClusterServiceOptions): void {
   const now = o.now ?? ((): Date => new Date());
+  // Checking a certificate (parse, signature, names) costs milliseconds of CPU; a server
+  // forwarding writes calls many times a second with the same one. A verdict is kept for a
+  // minute per (certificate, roles), so expiry is still noticed within a minute.
+  const cache = new Map<string, { verdict: ReturnType<typeof verifyPeer>; until: number }>();
+  const verified = (raw: Buffer, roles: readonly Role[]): ReturnType<typeof verifyPeer> => {
+    const key = `${roles.join(',')}|${raw.toString('base64')}`;
+    const t = now();
+    const hit = cache.get(key);
+    if (hit !== undefined && hit.until > t.getTime()) return hit.verdict;
+    const verdict = verifyPeer({ caPem: o.caPem, certPem: raw, now: t, allowedRoles: roles, region: o.region });
+    if (cache.size >= 256) cache.delete(cache.keys().next().value!);
+    cache.set(key, { verdict, until: t.getTime() + 60_000 });
+    return verdict;
+  };
   const unary = <Req, Res>(roles: readonly Role[], handler: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> => (call, callback) => {
     const cert = call.getAuthContext()?.sslPeerCertificate;
     if (cert === undefined) {
       callback({ code: grpc.status.UNAUTHENTICATED, details: 'no client certificate: the cluster service needs mutual TLS' });
       return;
     }
-    const v = verifyPeer({ caPem: o.caPem, certPem: cert.raw, now: now(), allowedRoles: roles, region: o.region });
+    const v = verified(cert.raw, roles);
     if (!v.ok) {
       callback({ code: grpc.status.PERMISSION_DENIED, details: v.reason });
       return;
