@@ -476,20 +476,25 @@ class Simulation {
     const st = leader.rn!.status();
     const members = new Set([...st.conf.voters, ...st.conf.learners]);
     const outside = this.ids.filter((id) => !members.has(id));
+    const promoting = new Set(st.conf.promoting ?? []);
+    const plainLearners = st.conf.learners.filter((id) => !promoting.has(id));
     const pick = this.rng.next();
-    if (pick < 0.4) {
+    let cc: { type: 'add-voter' | 'add-learner' | 'remove'; id: string } | undefined;
+    if (pick < 0.3) {
       const target = st.conf.voters[this.rng.int(st.conf.voters.length)]!;
       this.log(`transfer leadership ${leader.id} -> ${target}: ${leader.rn!.transferLeader(target)?.message ?? 'ok'}`);
       this.stats.transfers++;
-    } else if (outside.length > 0 && pick < 0.8) {
-      const id = outside[this.rng.int(outside.length)]!;
-      const r = leader.rn!.proposeConfChange({ type: 'add-voter', id });
-      this.log(`add-voter ${id}: ${r instanceof Error ? r.message : 'proposed'}`);
-      if (!(r instanceof Error)) this.stats.confChanges++;
+    } else if (pick < 0.6 && outside.length > 0) {
+      cc = { type: this.rng.next() < 0.7 ? 'add-voter' : 'add-learner', id: outside[this.rng.int(outside.length)]! };
+    } else if (pick < 0.7 && plainLearners.length > 0) {
+      cc = { type: 'add-voter', id: plainLearners[this.rng.int(plainLearners.length)]! };
     } else if (st.conf.voters.length >= 3) {
-      const id = st.conf.voters[this.rng.int(st.conf.voters.length)]!;
-      const r = leader.rn!.proposeConfChange({ type: 'remove', id });
-      this.log(`remove ${id}: ${r instanceof Error ? r.message : 'proposed'}`);
+      const all = [...st.conf.voters, ...st.conf.learners];
+      cc = { type: 'remove', id: all[this.rng.int(all.length)]! };
+    }
+    if (cc) {
+      const r = leader.rn!.proposeConfChange(cc);
+      this.log(`${cc.type} ${cc.id}: ${r instanceof Error ? r.message : 'proposed'}`);
       if (!(r instanceof Error)) this.stats.confChanges++;
     }
   }
