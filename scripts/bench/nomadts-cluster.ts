@@ -100,7 +100,9 @@ tls {
     const m = this.members[i]!;
     mkdirSync(m.dataDir, { recursive: true });
     const log = createWriteStream(join(this.dir, `${m.name}.log`), { flags: 'a' });
-    const child = spawn(process.execPath, [this.main, 'agent', '-config', m.config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // NOMADTS_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to each server's node.
+    const nodeArgs = (process.env.NOMADTS_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const child = spawn(process.execPath, [...nodeArgs, this.main, 'agent', '-config', m.config], { stdio: ['ignore', 'pipe', 'pipe'] });
     m.child = child;
     m.output = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => { m.output += c; log.write(c); });
