@@ -216,21 +216,19 @@ export class Raft {
     const prevIndex = pr.next - 1;
     const prevTerm = this.log.term(prevIndex);
     const ents = prevTerm === undefined ? undefined : this.log.slice(pr.next, this.log.lastIndex() + 1, this.maxSizePerMsg);
-    if (prevTerm === undefined || ents === undefined) {
-      this.startSnapshot(pr);
-      return true;
-    }
+    if (prevTerm === undefined || ents === undefined) return this.startSnapshot(pr);
     if (ents.length === 0 && !sendIfEmpty) return false;
     this.send({ type: 'app', to, index: prevIndex, logTerm: prevTerm, entries: ents, commit: this.log.committed });
     pr.sentEntries(prevIndex + ents.length, ents.length);
     return true;
   }
 
-  private startSnapshot(pr: Progress): void {
+  private startSnapshot(pr: Progress): boolean {
     const snap = this.log.snapshot();
-    if (snap.meta.index === 0) return; // nothing compacted: cannot happen with a sane storage
+    if (snap.meta.index === 0) return false; // nothing compacted: cannot happen with a sane storage
     pr.becomeSnapshot(snap.meta, snap.data);
     this.sendSnapChunks(pr);
+    return true;
   }
 
   /** Stream chunks of the pending snapshot, at most 8 chunks (or maxInflight) unacknowledged. */
@@ -597,7 +595,9 @@ export class Raft {
     }
     if (this.heartbeatElapsed >= this.heartbeatTick) {
       this.heartbeatElapsed = 0;
-      this.bcastHeartbeat('');
+      // Carry the newest pending read round: if its own heartbeats were lost, this confirms it
+      // (and every round before it).
+      this.bcastHeartbeat(this.reads[this.reads.length - 1]?.ctx ?? '');
       this.maybePromote();
     }
   }
