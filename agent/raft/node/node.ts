@@ -3,7 +3,8 @@
  * a Clock timer ticks the core; every Ready is handled strictly in order —
  *   1. persist the snapshot, entries and hard state in one storage save (one group-committed
  *      fsync; everything proposed while the previous fsync ran rides in this one),
- *   2. send the messages (after the save: nothing is promised to a peer before it is durable),
+ *   2. send the messages (after the save: nothing is promised to a peer before it is durable;
+ *      only a leader's appends leave earlier, in parallel with its own fsync),
  *   3. restore a received snapshot into the state machine, apply the committed entries and
  *      resolve the proposals waiting for them with their index (or fail them when another
  *      term's entry took their index), serve ReadIndex reads whose index is applied,
@@ -304,6 +305,14 @@ export class RaftNode<R = unknown> {
   }
 
   private async handle(rd: Ready): Promise<void> {
+    // 0. A leader's appends go out before its own fsync (Raft thesis 10.2.1): its commit index
+    // moves only on followers' acknowledgements of what they persisted, and nothing committed is
+    // applied here, nor a new commit index sent, before this Ready's save completes (the next
+    // Ready is made only after it). Every other message waits for the save.
+    const leading = (rd.softState ?? this.soft).role === 'leader';
+    const early = leading ? rd.messages.filter((m) => m.type === 'app') : [];
+    if (early.length > 0) this.transport.send(early);
+    const later = early.length > 0 ? rd.messages.filter((m) => m.type !== 'app') : rd.messages;
     // 1. Persist.
     if (!rd.mustSync && rd.snapshot === undefined && rd.entries.length === 0 && rd.hardState !== undefined) {
       // Only the commit index moved: nothing sent or applied depends on it being durable (a
@@ -320,7 +329,7 @@ export class RaftNode<R = unknown> {
       });
     }
     // 2. Send.
-    if (rd.messages.length > 0) this.transport.send(rd.messages);
+    if (later.length > 0) this.transport.send(later);
     if (rd.softState !== undefined) {
       const lostLeadership = this.soft.role === 'leader' && rd.softState.role !== 'leader';
       this.soft = rd.softState;
