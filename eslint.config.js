@@ -69,6 +69,34 @@ export default tseslint.config(
     },
   },
   {
+    // The Raft core and its seeded simulation are pure too: the driver (agent/raft/node) does the I/O.
+    files: ['agent/raft/core/**/*.ts', 'agent/raft/sim/**/*.ts'],
+    ignores: ['agent/raft/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: sideEffectModules.map((name) => ({ name, message: 'agent/raft/core and agent/raft/sim are pure: effects live in agent/raft/node.' })),
+        patterns: [
+          throughIndexOnly,
+          { regex: '^(\\.\\./)+(node|transport|storage|server|client|runtime)(/|$)', message: 'The Raft core depends on nothing with side effects.' },
+        ],
+      }],
+      'no-restricted-globals': ['error',
+        { name: 'setTimeout', message: 'Ticks come from the driver.' },
+        { name: 'setInterval', message: 'Ticks come from the driver.' },
+        { name: 'setImmediate', message: 'Ticks come from the driver.' },
+        { name: 'process', message: 'The Raft core has no process environment.' },
+      ],
+      'no-restricted-properties': ['error',
+        { object: 'Date', property: 'now', message: 'Ticks come from the driver.' },
+        { object: 'Math', property: 'random', message: 'Use the injected seeded Rng.' },
+        { object: 'performance', property: 'now', message: 'Ticks come from the driver.' },
+      ],
+      'no-restricted-syntax': ['error',
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Ticks come from the driver.' },
+      ],
+    },
+  },
+  {
     // The operator's tools reach the cluster only through the API client (and, for now, the
     // in-process server harness); never the state store, broker or plan applier directly.
     files: ['cli/**/*.ts', 'tui/**/*.ts', 'tui/**/*.tsx'],

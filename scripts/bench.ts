@@ -6,6 +6,8 @@ import { cliBench } from './bench/cli.js';
 import { evalStormBench } from './bench/eval-storm.js';
 import { driversBench } from './bench/drivers.js';
 import { jobLatencyBench } from './bench/job-latency.js';
+import { raftBench } from './bench/raft.js';
+import { raftLogBench } from './bench/raft-log.js';
 import { schedulerBench } from './bench/scheduler.js';
 import { topBench } from './bench/top.js';
 
@@ -16,6 +18,8 @@ const benches: Record<string, (args: string[]) => Promise<Record<string, unknown
   top: topBench,
   'eval-storm': evalStormBench,
   drivers: driversBench,
+  raft: raftBench,
+  'raft-log': raftLogBench,
 };
 
 async function main(): Promise<void> {

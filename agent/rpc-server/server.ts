@@ -63,6 +63,7 @@ const StatusOf: Record<ErrorCode, grpc.status> = {
   timeout: grpc.status.DEADLINE_EXCEEDED,
   permission_denied: grpc.status.PERMISSION_DENIED,
   unavailable: grpc.status.UNAVAILABLE,
+  resource_exhausted: grpc.status.RESOURCE_EXHAUSTED,
   internal: grpc.status.INTERNAL,
 };
 
@@ -360,7 +361,7 @@ export async function startRpcServer(opts: StartRpcServerOptions): Promise<RpcSe
   srv.addService(pb.EventServiceService, events);
   opts.addServices?.(srv);
 
-  const creds = grpc.ServerCredentials.createSsl(Buffer.from(caPem), [{ cert_chain: Buffer.from(certPem), private_key: Buffer.from(keyPem) }], true);
+  const creds = withNoDelay(grpc.ServerCredentials.createSsl(Buffer.from(caPem), [{ cert_chain: Buffer.from(certPem), private_key: Buffer.from(keyPem) }], true));
   const host = opts.host ?? '127.0.0.1';
   const port = await new Promise<number>((resolve, reject) => {
     srv.bindAsync(`${host}:${opts.port ?? 0}`, creds, (err, p) => (err !== null ? reject(err) : resolve(p)));
@@ -377,6 +378,19 @@ export async function startRpcServer(opts: StartRpcServerOptions): Promise<RpcSe
         resolve();
       }),
   };
+}
+
+/**
+ * grpc-js accepts connections without TCP_NODELAY, so a reply written in pieces (headers, message,
+ * trailers) waits for Nagle and the peer's delayed ACK (~40 ms on Linux): every unary call and
+ * every Raft acknowledgement paid it. The credentials' constructor options reach node:tls's
+ * server, which takes `noDelay`.
+ */
+export function withNoDelay(creds: grpc.ServerCredentials): grpc.ServerCredentials {
+  const c = creds as unknown as { _getConstructorOptions(): object | null };
+  const options = c._getConstructorOptions();
+  if (options !== null) c._getConstructorOptions = () => ({ ...options, noDelay: true });
+  return creds;
 }
 
 class PeerRefused extends Error {

@@ -83,10 +83,11 @@ const CodeOf: Partial<Record<grpc.status, ErrorCode>> = {
   [grpc.status.PERMISSION_DENIED]: 'permission_denied',
   [grpc.status.UNAUTHENTICATED]: 'permission_denied',
   [grpc.status.UNAVAILABLE]: 'unavailable',
+  [grpc.status.RESOURCE_EXHAUSTED]: 'resource_exhausted',
 };
 
 const KnownCodes: ReadonlySet<string> = new Set<ErrorCode>([
-  'parse', 'validation', 'too_large', 'too_deep', 'not_found', 'conflict', 'invalid_argument', 'timeout', 'permission_denied', 'unavailable', 'internal',
+  'parse', 'validation', 'too_large', 'too_deep', 'not_found', 'conflict', 'invalid_argument', 'timeout', 'permission_denied', 'unavailable', 'resource_exhausted', 'internal',
 ]);
 
 /** A gRPC failure as the NomadError the server raised (its code and field come back in the trailers). */

@@ -56,6 +56,27 @@ export interface ServerOptions {
   reaperIntervalMs?: number;
   /** How often the drainer looks at draining nodes (default 1 s). */
   drainTickMs?: number;
+  /**
+   * Cluster mode (agent/server/cluster.ts): writes go to this replicated log instead of the local
+   * one; it resolves with the command's index once applied here, and the log's state machine
+   * applies every committed command through applyCommitted().
+   */
+  replicate?: (cmd: FsmCommand) => Promise<number>;
+  /**
+   * Cluster mode: this server's view of the Raft cluster for the console (role, term, leader,
+   * commit and applied index, each peer's match index and lag). Without it the server reports
+   * itself as the leader of a one-server log.
+   */
+  raftView?: () => RaftView;
+}
+
+export interface RaftView {
+  role: string;
+  term: number;
+  leader: string;
+  commitIndex: number;
+  appliedIndex: number;
+  peers: { id: string; matchIndex: number; lag: number; voter: boolean }[];
 }
 
 /** Evaluation counters per scheduler type (the console's storm view). */
@@ -108,10 +129,14 @@ export class Server {
   private readonly draining = new Set<string>();
   private drainTimer: ReturnType<Clock['setTimer']> | undefined;
   private drainWrites = 0;
+  private readonly replicate: ((cmd: FsmCommand) => Promise<number>) | undefined;
+  private readonly raftView: (() => RaftView) | undefined;
 
   constructor(opts: ServerOptions) {
     this.clock = opts.clock;
     this.rng = opts.rng;
+    this.replicate = opts.replicate;
+    this.raftView = opts.raftView;
     this.events = new EventBuffer(opts.eventBufferSize);
     this.ops = new OpsEventBus({ clock: this.clock, ...(opts.opsBufferSize !== undefined ? { capacity: opts.opsBufferSize } : {}) });
     this.statusIntervalMs = opts.statusIntervalMs ?? 1_000;
@@ -175,40 +200,59 @@ export class Server {
     }
   }
 
-  /** Become the leader of this one-server cluster: enable the broker, start the workers. */
-  start(): void {
+  /**
+   * Take on the leader's duties: enable the broker (rebuilt from state), start the workers.
+   * A cluster's new leader passes `{ resetHeartbeats: true, failover: true }`.
+   */
+  start(opts: LeadershipOptions = {}): void {
     if (this.running) return;
     this.running = true;
-    this.establishLeadership();
+    this.establishLeadership(opts);
     for (const w of this.workers) w.start();
-    if (this.statusIntervalMs > 0) this.statusTicker = startStatusTicker(this.clock, this.statusIntervalMs, () => this.emitStatus());
+    this.startStatus();
   }
 
   /**
-   * This server's view for the console: broker depths, and its Raft role. The
-   * single-server log has no elections: it is the leader of term 1 and its
-   * commit and applied index are the last index it applied.
+   * Put this server's status on the ops bus every `statusIntervalMs` (and now). A cluster
+   * server calls it at start-up, so followers report their Raft view too; a one-server log
+   * starts it with the leader's duties.
+   */
+  startStatus(): void {
+    if (this.statusIntervalMs <= 0 || this.statusTicker !== undefined) return;
+    this.statusTicker = startStatusTicker(this.clock, this.statusIntervalMs, () => this.emitStatus());
+  }
+
+  /** Stop the status reports (the server is going away). */
+  stopStatus(): void {
+    this.statusTicker?.stop();
+    this.statusTicker = undefined;
+  }
+
+  /**
+   * This server's view for the console: broker depths, and its Raft role. Without a
+   * `raftView` (a one-server log, no elections) it is the leader of term 1 while it runs
+   * the leader's duties, and its commit and applied index are the last index it applied.
    */
   emitStatus(): void {
-    this.ops.emit('Broker', 'BrokerStats', 'broker', brokerStatsPayload(this.broker.stats()));
-    this.ops.emit('Raft', 'RaftStatus', this.serverId, {
-      id: this.serverId,
+    if (this.leader) this.ops.emit('Broker', 'BrokerStats', 'broker', brokerStatsPayload(this.broker.stats()));
+    const view: RaftView = this.raftView?.() ?? {
       role: this.leader ? 'leader' : 'follower',
       term: 1,
       leader: this.leader ? this.serverId : '',
       commitIndex: this.lastIndex,
       appliedIndex: this.lastIndex,
       peers: [{ id: this.serverId, matchIndex: this.lastIndex, lag: 0, voter: true }],
-    });
+    };
+    this.ops.emit('Raft', 'RaftStatus', this.serverId, { id: this.serverId, ...view, peers: view.peers.map((p) => ({ ...p })) });
   }
 
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.statusTicker?.stop();
-    this.statusTicker = undefined;
+    if (this.raftView === undefined) this.stopStatus();
     await Promise.all(this.workers.map((w) => w.stop()));
     this.revokeLeadership();
+    if (this.raftView !== undefined) this.emitStatus(); // a deposed leader says so at once
   }
 
   get isLeader(): boolean {
@@ -308,12 +352,25 @@ export class Server {
    * consumes no index and changes nothing.
    */
   async apply(cmd: FsmCommand): Promise<number> {
+    if (this.replicate !== undefined) return this.replicate(cmd);
     // After fsm.restore (a snapshot read back at start) the log goes on from the restored index.
     const index = Math.max(this.lastIndex, this.fsm.lastApplied()) + 1;
     this.fsm.apply(index, cmd);
     this.lastIndex = index;
     this.afterApply(cmd);
     return index;
+  }
+
+  /** Cluster mode: apply a command the replicated log committed at `index` (every server, in log order). */
+  applyCommitted(index: number, cmd: FsmCommand): void {
+    this.fsm.apply(index, cmd);
+    this.lastIndex = index;
+    this.afterApply(cmd);
+  }
+
+  /** Whether the leader duties (broker, workers, plan applier) run here. */
+  isRunning(): boolean {
+    return this.running;
   }
 
   /** Register (or update) a job and create its evaluation in the same write. */

@@ -3,7 +3,7 @@
  * client in this process (Nomad's dev agent), every connection on mutual TLS with certificates
  * it creates under the data dir. Prints a banner, the NOMADTS_* exports for another terminal,
  * and one log line per notable event; SIGINT/SIGTERM stop it (tasks included) and exit 0.
- * Without -dev it refuses: only dev mode exists for now.
+ * Without -dev, `-config server.hcl` runs a server of a multi-server cluster (agent-server.ts); otherwise it refuses.
  */
 import { NomadError } from '../../agent/core/lib/index.js';
 import type { AgentEvent, RunningAgent } from '../../agent/dev/index.js';
@@ -14,6 +14,8 @@ import { packageVersion } from './version.js';
 
 export interface AgentArgs {
   dev: boolean;
+  /** A server agent's HCL configuration (agent/server config.ts): runs a cluster server. */
+  config?: string;
   dataDir?: string;
   bindAddr: string;
   rpcPort: number;
@@ -21,15 +23,17 @@ export interface AgentArgs {
 }
 
 export function parseAgentArgs(args: readonly string[]): AgentArgs {
-  const f = parseFlags(args, { bool: ['dev'], value: ['data-dir', 'bind', 'rpc-port', 'region'] });
+  const f = parseFlags(args, { bool: ['dev'], value: ['data-dir', 'bind', 'rpc-port', 'region', 'config'] });
   if (f.value.has('address')) throw new NomadError('invalid_argument', 'unknown flag -address (the agent listens on -bind and -rpc-port)');
   if (f.positional.length > 0) throw new NomadError('invalid_argument', `unexpected argument ${f.positional.join(' ')}`);
   const rawPort = f.value.get('rpc-port') ?? '4647';
   const rpcPort = Number(rawPort);
   if (!/^\d+$/.test(rawPort) || rpcPort > 65535) throw new NomadError('invalid_argument', `-rpc-port must be a port number (0 picks a free one), got ${JSON.stringify(rawPort)}`);
   const dataDir = f.value.get('data-dir');
+  const config = f.value.get('config');
   return {
     dev: f.bool.has('dev'),
+    ...(config !== undefined ? { config } : {}),
     ...(dataDir !== undefined ? { dataDir } : {}),
     bindAddr: f.value.get('bind') ?? '127.0.0.1',
     rpcPort,
@@ -94,6 +98,10 @@ export async function runAgent(args: readonly string[], out: Out, until: (agent:
   } catch (err) {
     out.stderr(errorText(err));
     return Exit.error;
+  }
+  if (!parsed.dev && parsed.config !== undefined) {
+    const { runClusterServer } = await import('./agent-server.js');
+    return runClusterServer(parsed.config, out, () => signalled());
   }
   if (!parsed.dev) {
     out.stderr('Error: only dev mode exists for now: run `nomadts agent -dev` (a server and a client in one process).\n');

@@ -36,14 +36,17 @@ export const groupDescriptions: Readonly<Record<string, string>> = {
   'tls ca': 'Work with the certificate authority',
   'tls cert': 'Work with agent certificates',
   event: 'Read the cluster\'s event stream',
+  operator: 'Operate the cluster: raft peers and leadership',
+  'operator raft': 'Work with the Raft configuration: list-peers, transfer-leadership, remove-peer',
+  server: 'Work with the cluster\'s servers: members',
 };
 
 /** In `--help` order. */
 export const commandTable: readonly CommandSpec[] = [
   {
     path: ['agent'],
-    description: 'Run a nomadts agent; -dev runs a server and a client in this process',
-    usage: '-dev [-data-dir D] [-bind ADDR] [-rpc-port N] [-region R]',
+    description: 'Run a nomadts agent; -dev runs a server and a client in this process, -config a cluster server',
+    usage: '-dev [-data-dir D] [-bind ADDR] [-rpc-port N] [-region R] | -config server.hcl',
     help: AGENT_HELP,
     load: async () => (await import('./agent.js')).agentMain,
     exitWhenDone: true,
@@ -93,6 +96,30 @@ export const commandTable: readonly CommandSpec[] = [
     usage: 'flags and the job file',
     help: VAR_HELP,
     load: async () => (await import('./job-validate.js')).jobValidate,
+  },
+  {
+    path: ['operator', 'raft', 'list-peers'],
+    description: 'List the Raft peers: state, voter, match index and lag (from the leader)',
+    usage: '[-json] [-address host:port]',
+    load: async () => (await import('./operator-raft-list-peers.js')).operatorRaftListPeers,
+  },
+  {
+    path: ['operator', 'raft', 'transfer-leadership'],
+    description: 'Hand Raft leadership to a voter (default: the most up-to-date one)',
+    usage: '[-peer-id ID | -peer-address host:port] [-address host:port]',
+    load: async () => (await import('./operator-raft-transfer-leadership.js')).operatorRaftTransferLeadership,
+  },
+  {
+    path: ['operator', 'raft', 'remove-peer'],
+    description: 'Remove a server from the Raft configuration',
+    usage: '-peer-id ID [-address host:port]',
+    load: async () => (await import('./operator-raft-remove-peer.js')).operatorRaftRemovePeer,
+  },
+  {
+    path: ['server', 'members'],
+    description: 'List the cluster\'s servers (the Raft view until gossip lands)',
+    usage: '[-json] [-address host:port]',
+    load: async () => (await import('./server-members.js')).serverMembers,
   },
   {
     path: ['node', 'status'],

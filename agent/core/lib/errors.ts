@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'permission_denied'
   /** The server could not be reached (connection refused, TLS handshake failed). */
   | 'unavailable'
+  /** A bounded queue is full (e.g. Raft's uncommitted-proposal queue): retry later. */
+  | 'resource_exhausted'
   | 'internal';
 
 export interface Position {

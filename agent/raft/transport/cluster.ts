@@ -1,0 +1,181 @@
+/**
+ * ClusterService (proto/nomadts/v1/raft.proto): what one server asks of another, and what the
+ * operator's CLI asks of a server. `Apply` (a follower forwarding a write to the leader) is for
+ * server certificates only; the Raft view and leadership/membership operations are also open to
+ * cli certificates (operator raft ...). Domain types in, domain types out: the wire stays here.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { NomadError } from '../../core/lib/index.js';
+import type { Role } from '../../tls/index.js';
+import { verifyPeer } from '../../tls/index.js';
+import type { ErrorCode } from '../../core/lib/index.js';
+import { clientChannel, ErrorCodeKey, ErrorFieldKey, fromServiceError } from '../../rpc/index.js';
+import type { ClientTlsOptions } from '../../rpc/index.js';
+import * as pb from '../../../proto/index.js';
+
+export interface ClusterPeer {
+  id: string;
+  address: string;
+  voter: boolean;
+  leader: boolean;
+  matchIndex: number;
+  lag: number;
+  /** Replication state on the leader (probe, replicate, snapshot); '' when unknown. */
+  state: string;
+  recentActive: boolean;
+}
+
+export interface ClusterRaftStatus {
+  id: string;
+  role: string;
+  term: number;
+  leader: string;
+  commit: number;
+  applied: number;
+  lastIndex: number;
+  peers: ClusterPeer[];
+  /** This server's log storage since it started: fsyncs, and entries made durable (entries per fsync = their ratio). */
+  storageSyncs: number;
+  storageEntries: number;
+}
+
+export interface ClusterHandlers {
+  /** Propose an encoded command on this server (the leader); resolves with its index once applied. */
+  apply(command: Uint8Array): Promise<number>;
+  raftStatus(): Promise<ClusterRaftStatus>;
+  /** Returns the new leader's id. */
+  transferLeadership(peerId: string): Promise<string>;
+  removePeer(peerId: string): Promise<number>;
+  addPeer(peerId: string, address: string, voter: boolean): Promise<number>;
+}
+
+export interface AddClusterServiceOptions {
+  caPem: string;
+  region: string;
+  handlers: ClusterHandlers;
+  now?: () => Date;
+}
+
+const StatusOf: Record<ErrorCode, grpc.status> = {
+  not_found: grpc.status.NOT_FOUND,
+  invalid_argument: grpc.status.INVALID_ARGUMENT,
+  validation: grpc.status.INVALID_ARGUMENT,
+  parse: grpc.status.INVALID_ARGUMENT,
+  too_large: grpc.status.INVALID_ARGUMENT,
+  too_deep: grpc.status.INVALID_ARGUMENT,
+  conflict: grpc.status.FAILED_PRECONDITION,
+  timeout: grpc.status.DEADLINE_EXCEEDED,
+  permission_denied: grpc.status.PERMISSION_DENIED,
+  unavailable: grpc.status.UNAVAILABLE,
+  resource_exhausted: grpc.status.RESOURCE_EXHAUSTED,
+  internal: grpc.status.INTERNAL,
+};
+
+/** A thrown value as a gRPC status; a NomadError keeps its code and field in the trailers (as agent/rpc-server does;
+ * not imported from there: agent/rpc-server depends on agent/server, which depends on this module). */
+function toStatus(err: unknown): Partial<grpc.StatusObject> {
+  const metadata = new grpc.Metadata();
+  if (err instanceof NomadError) {
+    metadata.set(ErrorCodeKey, err.code);
+    if (err.field !== undefined) metadata.set(ErrorFieldKey, err.field);
+    return { code: StatusOf[err.code], details: err.message, metadata };
+  }
+  metadata.set(ErrorCodeKey, 'internal');
+  return { code: grpc.status.INTERNAL, details: `internal error: ${err instanceof Error ? err.message : String(err)}`, metadata };
+}
+
+const ServerOnly: readonly Role[] = ['server'];
+const Operators: readonly Role[] = ['cli', 'server'];
+
+export function addClusterService(srv: grpc.Server, o: AddClusterServiceOptions): void {
+  const now = o.now ?? ((): Date => new Date());
+  // Checking a certificate (parse, signature, names) costs milliseconds of CPU; a server
+  // forwarding writes calls many times a second with the same one. A verdict is kept for a
+  // minute per (certificate, roles), so expiry is still noticed within a minute.
+  const cache = new Map<string, { verdict: ReturnType<typeof verifyPeer>; until: number }>();
+  const verified = (raw: Buffer, roles: readonly Role[]): ReturnType<typeof verifyPeer> => {
+    const key = `${roles.join(',')}|${raw.toString('base64')}`;
+    const t = now();
+    const hit = cache.get(key);
+    if (hit !== undefined && hit.until > t.getTime()) return hit.verdict;
+    const verdict = verifyPeer({ caPem: o.caPem, certPem: raw, now: t, allowedRoles: roles, region: o.region });
+    if (cache.size >= 256) cache.delete(cache.keys().next().value!);
+    cache.set(key, { verdict, until: t.getTime() + 60_000 });
+    return verdict;
+  };
+  const unary = <Req, Res>(roles: readonly Role[], handler: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> => (call, callback) => {
+    const cert = call.getAuthContext()?.sslPeerCertificate;
+    if (cert === undefined) {
+      callback({ code: grpc.status.UNAUTHENTICATED, details: 'no client certificate: the cluster service needs mutual TLS' });
+      return;
+    }
+    const v = verified(cert.raw, roles);
+    if (!v.ok) {
+      callback({ code: grpc.status.PERMISSION_DENIED, details: v.reason });
+      return;
+    }
+    handler(call.request).then((res) => callback(null, res), (err: unknown) => callback(toStatus(err)));
+  };
+  const h = o.handlers;
+  const impl: pb.ClusterServiceServer = {
+    apply: unary<pb.ClusterApplyRequest, pb.ClusterApplyResponse>(ServerOnly, async (req) => ({ index: await h.apply(req.command) })),
+    raftStatus: unary<pb.RaftStatusRequest, pb.RaftStatusResponse>(Operators, async () => h.raftStatus()),
+    transferLeadership: unary<pb.TransferLeadershipRequest, pb.TransferLeadershipResponse>(Operators, async (req) => ({ leader: await h.transferLeadership(req.peerId) })),
+    removePeer: unary<pb.RemovePeerRequest, pb.RemovePeerResponse>(Operators, async (req) => {
+      if (req.peerId === '') throw new NomadError('invalid_argument', 'peer_id is required', { field: 'peer_id' });
+      return { index: await h.removePeer(req.peerId) };
+    }),
+    addPeer: unary<pb.AddPeerRequest, pb.AddPeerResponse>(Operators, async (req) => {
+      if (req.peerId === '') throw new NomadError('invalid_argument', 'peer_id is required', { field: 'peer_id' });
+      return { index: await h.addPeer(req.peerId, req.address, req.voter) };
+    }),
+  };
+  srv.addService(pb.ClusterServiceService, impl);
+}
+
+type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall;
+
+/** A client of one server's ClusterService. */
+export class ClusterClient {
+  private readonly client: pb.ClusterServiceClient;
+
+  constructor(readonly address: string, tls: ClientTlsOptions, private readonly timeoutMs = 15_000) {
+    const { creds, options } = clientChannel(tls);
+    this.client = new pb.ClusterServiceClient(address, creds, options);
+  }
+
+  private call<Req, Res>(name: 'apply' | 'raftStatus' | 'transferLeadership' | 'removePeer' | 'addPeer', req: Req, timeoutMs = this.timeoutMs): Promise<Res> {
+    const method = (this.client[name] as (...a: unknown[]) => unknown).bind(this.client) as unknown as Unary<Req, Res>;
+    return new Promise((resolve, reject) => {
+      method(req, new grpc.Metadata(), { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => {
+        if (err !== null) reject(fromServiceError(err, this.address));
+        else resolve(res);
+      });
+    });
+  }
+
+  async apply(command: Uint8Array): Promise<number> {
+    const r = await this.call<pb.ClusterApplyRequest, pb.ClusterApplyResponse>('apply', { command: Buffer.from(command.buffer, command.byteOffset, command.byteLength) });
+    return r.index;
+  }
+
+  async raftStatus(timeoutMs?: number): Promise<ClusterRaftStatus> {
+    return this.call<pb.RaftStatusRequest, pb.RaftStatusResponse>('raftStatus', {}, timeoutMs);
+  }
+
+  async transferLeadership(peerId: string): Promise<string> {
+    return (await this.call<pb.TransferLeadershipRequest, pb.TransferLeadershipResponse>('transferLeadership', { peerId })).leader;
+  }
+
+  async removePeer(peerId: string): Promise<number> {
+    return (await this.call<pb.RemovePeerRequest, pb.RemovePeerResponse>('removePeer', { peerId })).index;
+  }
+
+  async addPeer(peerId: string, address: string, voter: boolean): Promise<number> {
+    return (await this.call<pb.AddPeerRequest, pb.AddPeerResponse>('addPeer', { peerId, address, voter })).index;
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

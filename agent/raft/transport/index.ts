@@ -1,0 +1,14 @@
+/**
+ * agent/raft/transport: carrying the Raft core's messages between servers. `Transport` is what
+ * the node driver uses (send / onMessage); GrpcTransport speaks RaftService over mutual TLS
+ * (server certificates of this region only, a bounded window of batches per peer), MemoryNetwork
+ * is an in-memory network with partitions and loss for tests. Wire conversion: convert.ts.
+ */
+export type { Transport, TransportStats, MessageHandler } from './transport.js';
+export { GrpcTransport, RaftServerOptions } from './grpc.js';
+export type { GrpcTransportOptions } from './grpc.js';
+export { MemoryNetwork, MemoryTransport } from './memory.js';
+export type { MemoryNetworkOptions } from './memory.js';
+export { messageToProto, messageFromProto, entryToProto, entryFromProto } from './convert.js';
+export { addClusterService, ClusterClient } from './cluster.js';
+export type { ClusterHandlers, ClusterPeer, ClusterRaftStatus, AddClusterServiceOptions } from './cluster.js';

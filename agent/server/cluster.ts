@@ -1,0 +1,336 @@
+/**
+ * A server in a multi-server cluster: the Server's writes go through Raft (agent/raft/node over
+ * DiskStorage and the gRPC transport), one mutual-TLS listener carries the public API, Raft
+ * (RaftService) and server-to-server calls (ClusterService), and the leader duties follow Raft
+ * leadership (leader.ts).
+ *
+ * Start-up, as Nomad's bootstrap_expect: the server asks every `server_join.retry_join` address
+ * who it is (ClusterService.RaftStatus) until it knows `bootstrap_expect` servers, itself
+ * included; a brand-new data dir is bootstrapped with those servers as the voters (every server
+ * computes the same set). A server that restarts recovers its log, hard state and snapshot from
+ * disk and its peers' addresses from `<data_dir>/raft/peers.json`.
+ *
+ * Writes on a follower are forwarded to the leader (ClusterService.Apply), and the call returns
+ * once this server has applied the write too, so a read here right after sees it.
+ * Log entries are tagged: 0x01 + JSON = an FSM command, 0x02 + bytes = a benchmark payload
+ * (replicated and fsynced like any entry, applied as a no-op).
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock, Rng } from '../core/lib/index.js';
+import { NomadError } from '../core/lib/index.js';
+import type { FsmCommand } from '../core/state/index.js';
+import { RaftNode } from '../raft/node/index.js';
+import type { StateMachine } from '../raft/node/index.js';
+import { DiskStorage } from '../raft/storage/index.js';
+import { addClusterService, ClusterClient, GrpcTransport } from '../raft/transport/index.js';
+import type { ClusterHandlers, ClusterRaftStatus } from '../raft/transport/index.js';
+import type { RpcServerHandle } from '../rpc-server/index.js';
+import { startRpcServer } from '../rpc-server/index.js';
+import { SystemClock, systemRng } from '../runtime/index.js';
+import type { AgentTls } from '../tls/index.js';
+import { loadAgentTls } from '../tls/index.js';
+import type { ServerAgentConfig } from './config.js';
+import { Leadership } from './leader.js';
+import { Server } from './server.js';
+
+export const EntryTag = { command: 1, bench: 2 } as const;
+
+export function encodeCommand(cmd: FsmCommand): Uint8Array {
+  const json = Buffer.from(JSON.stringify(cmd), 'utf8');
+  const out = Buffer.allocUnsafe(json.length + 1);
+  out[0] = EntryTag.command;
+  json.copy(out, 1);
+  return out;
+}
+
+export function decodeCommand(data: Uint8Array): FsmCommand | undefined {
+  if (data[0] !== EntryTag.command) return undefined;
+  return JSON.parse(Buffer.from(data.buffer, data.byteOffset + 1, data.byteLength - 1).toString('utf8')) as FsmCommand;
+}
+
+export interface ClusterServerOptions {
+  clock?: Clock;
+  rng?: Rng;
+  log?: (line: string) => void;
+  /** Scheduler workers on the leader (default 2). */
+  workers?: number;
+}
+
+export interface ClusterServer {
+  readonly id: string;
+  readonly rpcAddr: string;
+  readonly server: Server;
+  readonly node: RaftNode<unknown>;
+  readonly leadership: Leadership;
+  status(): ClusterRaftStatus;
+  stop(): Promise<void>;
+}
+
+interface PeerBook {
+  [id: string]: string;
+}
+
+function readPeers(file: string): PeerBook {
+  try {
+    const v = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as PeerBook) : {};
+  } catch {
+    return {};
+  }
+}
+
+function writePeers(file: string, peers: PeerBook): void {
+  writeFileSync(`${file}.tmp`, JSON.stringify(peers, null, 2));
+  renameSync(`${file}.tmp`, file);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterServerOptions = {}): Promise<ClusterServer> {
+  if (!cfg.server.enabled) throw new NomadError('invalid_argument', 'server.enabled must be true to start a server', { field: 'server.enabled' });
+  if (cfg.tls === undefined) throw new NomadError('invalid_argument', 'a server needs a tls block', { field: 'tls' });
+  const log = opts.log ?? ((): void => {});
+  const clock = opts.clock ?? new SystemClock();
+  const rng = opts.rng ?? systemRng().rng;
+  const tls: AgentTls = loadAgentTls(cfg.tls, { role: 'server', region: cfg.region, now: new Date() });
+  const raftDir = join(cfg.dataDir, 'raft');
+  mkdirSync(raftDir, { recursive: true });
+  const peersFile = join(raftDir, 'peers.json');
+  const peers: PeerBook = readPeers(peersFile);
+  const id = cfg.name;
+  const clientTls = { caPem: tls.caPem, certPem: tls.certPem, keyPem: tls.keyPem, region: cfg.region };
+
+  // Set once bootstrapped; the handlers below answer 'bootstrapping' until then.
+  const ref: { node?: RaftNode<unknown>; leadership?: Leadership } = {};
+  const forwarders = new Map<string, ClusterClient>();
+  const forwarder = (address: string): ClusterClient => {
+    let c = forwarders.get(address);
+    if (c === undefined) {
+      c = new ClusterClient(address, clientTls);
+      forwarders.set(address, c);
+    }
+    return c;
+  };
+
+  /** The leader's address, waiting up to `waitMs` for one to be known. */
+  const leaderAddress = async (waitMs: number): Promise<{ id: string; address: string } | 'self'> => {
+    const until = Date.now() + waitMs;
+    for (;;) {
+      if (ref.node !== undefined) {
+        if (ref.node.isLeader()) return 'self';
+        const l = ref.node.leader();
+        const address = l === '' ? undefined : peers[l];
+        if (address !== undefined) return { id: l, address };
+      }
+      if (Date.now() > until) throw new NomadError('unavailable', `no cluster leader known to server ${id} (no quorum?)`);
+      await sleep(25);
+    }
+  };
+
+  /** Propose on the leader: here when leading, else forwarded; one retry across a leadership change. */
+  const applyData = async (data: Uint8Array): Promise<number> => {
+    for (let attempt = 0; ; attempt++) {
+      const where = await leaderAddress(5_000);
+      try {
+        if (where === 'self') return (await ref.node!.propose(data)).index;
+        return await forwarder(where.address).apply(data);
+      } catch (err) {
+        if (attempt < 3 && err instanceof NomadError && err.code === 'unavailable') {
+          await sleep(50);
+          continue;
+        }
+        throw err;
+      }
+    }
+  };
+
+  const server = new Server({
+    clock,
+    rng,
+    name: id,
+    workers: opts.workers ?? 2,
+    // The console's Servers panel: this server's Raft view (the leader's includes every peer's lag).
+    raftView: () => {
+      const st = status();
+      return { role: st.role, term: st.term, leader: st.leader, commitIndex: st.commit, appliedIndex: st.applied, peers: st.peers.map((p) => ({ id: p.id, matchIndex: p.matchIndex, lag: p.lag, voter: p.voter })) };
+    },
+    replicate: async (cmd) => {
+      const index = await applyData(encodeCommand(cmd));
+      // Forwarded: return once this server has applied it too (read-your-writes here).
+      await server.fsm.store.waitForIndex(index, { clock, timeoutMs: 10_000 });
+      return index;
+    },
+  });
+
+  const fsm: StateMachine<unknown> = {
+    apply: (index, data) => {
+      const cmd = decodeCommand(data);
+      if (cmd !== undefined) server.applyCommitted(index, cmd);
+      return undefined;
+    },
+    snapshot: () => server.fsm.snapshot(),
+    restore: (data) => server.fsm.restore(data),
+  };
+
+  const status = (): ClusterRaftStatus => {
+    if (ref.node === undefined) {
+      return { id, role: 'bootstrapping', term: 0, leader: '', commit: 0, applied: 0, lastIndex: 0, peers: [{ id, address: peers[id] ?? '', voter: false, leader: false, matchIndex: 0, lag: 0, state: '', recentActive: true }], storageSyncs: 0, storageEntries: 0 };
+    }
+    const st = ref.node.status();
+    const io = ref.node.storageStats();
+    const progress = new Map(st.progress.map((p) => [p.id, p]));
+    const members = [...st.conf.voters.map((v) => ({ v, voter: true })), ...st.conf.learners.map((v) => ({ v, voter: false }))];
+    return {
+      id, role: st.role, term: st.term, leader: st.leader, commit: st.commit, applied: st.applied, lastIndex: st.lastIndex,
+      storageSyncs: io.syncs, storageEntries: io.entries,
+      peers: members.map(({ v, voter }) => {
+        const p = progress.get(v);
+        return {
+          id: v, address: peers[v] ?? '', voter, leader: v === st.leader,
+          matchIndex: p?.match ?? (v === id ? st.lastIndex : 0), lag: p?.lag ?? 0, state: p?.state ?? '', recentActive: p?.recentActive ?? v === id,
+        };
+      }),
+    };
+  };
+
+  const handlers: ClusterHandlers = {
+    apply: (command) => applyData(command),
+    raftStatus: async () => status(),
+    transferLeadership: async (peerId) => {
+      if (ref.node === undefined) throw new NomadError('unavailable', `server ${id} is still bootstrapping`);
+      const st = ref.node.status();
+      let target = peerId;
+      if (target === '') {
+        const best = st.progress.filter((p) => p.voter && p.id !== st.leader).sort((a, b) => b.match - a.match)[0];
+        if (best === undefined) throw new NomadError('conflict', 'no other voter to transfer leadership to');
+        target = best.id;
+      }
+      if (!st.conf.voters.includes(target)) throw new NomadError('not_found', `server ${JSON.stringify(target)} is not a voter (voters: ${st.conf.voters.join(', ')})`, { field: 'peer_id' });
+      if (target === st.leader) return target;
+      ref.node.transferLeadership(target);
+      for (let i = 0; i < 100; i++) {
+        await sleep(50);
+        const l = ref.node.leader();
+        if (l === target) return l;
+      }
+      throw new NomadError('timeout', `leadership did not move to ${target} within 5 s (leader is ${ref.node.leader() || 'unknown'})`);
+    },
+    removePeer: async (peerId) => {
+      if (ref.node === undefined) throw new NomadError('unavailable', `server ${id} is still bootstrapping`);
+      const st = ref.node.status();
+      if (!st.conf.voters.includes(peerId) && !st.conf.learners.includes(peerId)) throw new NomadError('not_found', `server ${JSON.stringify(peerId)} is not a member (voters: ${st.conf.voters.join(', ')})`, { field: 'peer_id' });
+      if (!ref.node.isLeader()) {
+        const where = await leaderAddress(5_000);
+        if (where !== 'self') return forwarder(where.address).removePeer(peerId);
+      }
+      return ref.node.proposeConfChange({ type: 'remove', id: peerId });
+    },
+    addPeer: async (peerId, address, voter) => {
+      if (ref.node === undefined) throw new NomadError('unavailable', `server ${id} is still bootstrapping`);
+      if (address !== '') {
+        peers[peerId] = address;
+        writePeers(peersFile, peers);
+        transport.addPeer(peerId, address);
+      }
+      if (!ref.node.isLeader()) {
+        const where = await leaderAddress(5_000);
+        if (where !== 'self') return forwarder(where.address).addPeer(peerId, address, voter);
+      }
+      return ref.node.proposeConfChange({ type: voter ? 'add-voter' : 'add-learner', id: peerId });
+    },
+  };
+
+  const transport = new GrpcTransport({ id, region: cfg.region, tls: { caPem: tls.caPem, certPem: tls.certPem, keyPem: tls.keyPem }, log });
+  let rpc: RpcServerHandle;
+  try {
+    rpc = await startRpcServer({
+      server, tls, region: cfg.region, host: cfg.bindAddr, port: cfg.rpcPort, clock, rng,
+      addServices: (srv) => {
+        transport.addService(srv);
+        addClusterService(srv, { caPem: tls.caPem, region: cfg.region, handlers });
+      },
+    });
+  } catch (err) {
+    throw new NomadError('unavailable', `cannot listen on ${cfg.bindAddr}:${cfg.rpcPort}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const advertise = cfg.advertiseRpc.replace(/:0$/, `:${rpc.port}`);
+  peers[id] = advertise;
+
+  // Who is out there: ask every retry_join address until bootstrap_expect servers are known.
+  const fresh = !existsSync(join(raftDir, 'wal')) || readdirSync(join(raftDir, 'wal')).length === 0;
+  const discover = async (): Promise<number> => {
+    let changed = false;
+    await Promise.all(cfg.retryJoin.map(async (addr) => {
+      if (addr === advertise) return;
+      const c = new ClusterClient(addr, clientTls, 2_000);
+      try {
+        const st = await c.raftStatus(2_000);
+        for (const p of st.peers) {
+          if (p.address !== '' && peers[p.id] !== p.address && p.id !== id) {
+            peers[p.id] = p.address;
+            changed = true;
+          }
+        }
+        if (peers[st.id] === undefined) {
+          peers[st.id] = addr;
+          changed = true;
+        }
+      } catch {
+        // not up yet
+      } finally {
+        c.close();
+      }
+    }));
+    if (changed) writePeers(peersFile, peers);
+    return Object.keys(peers).length;
+  };
+  if (fresh) {
+    log(`waiting for ${cfg.server.bootstrapExpect} servers (retry_join ${cfg.retryJoin.join(', ') || 'none'})`);
+    while ((await discover()) < cfg.server.bootstrapExpect) await sleep(250);
+  } else {
+    await discover();
+  }
+  writePeers(peersFile, peers);
+  for (const [pid, addr] of Object.entries(peers)) transport.addPeer(pid, addr);
+
+  const voters = Object.keys(peers).sort().slice(0, Math.max(cfg.server.bootstrapExpect, 1));
+  if (fresh && !voters.includes(id)) voters[voters.length - 1] = id;
+  const storage = await DiskStorage.open(raftDir, { bootstrap: { voters: voters.sort(), learners: [] } });
+  if (storage.recovery.truncatedTail !== undefined) log(`raft log: dropped a torn tail of ${storage.recovery.truncatedTail.droppedBytes} bytes (${storage.recovery.truncatedTail.reason})`);
+
+  const raftNode = new RaftNode<unknown>({
+    id, storage, transport, fsm, clock, rng,
+    tickMs: 100 * cfg.server.raftMultiplier,
+    electionTick: 10,
+    onSoftState: (s) => {
+      log(`raft: ${s.role}${s.leader !== '' ? ` (leader ${s.leader})` : ''}`);
+      ref.leadership?.onSoftState(s);
+    },
+    log,
+  });
+  const leadership = new Leadership({ server, barrier: () => raftNode.readIndex(2_000), isLeader: () => raftNode.isLeader(), log });
+  ref.node = raftNode;
+  ref.leadership = leadership;
+  raftNode.start();
+  server.startStatus();
+  if (fresh && voters.length === 1 && voters[0] === id) raftNode.campaign();
+
+  return {
+    id,
+    rpcAddr: advertise,
+    server,
+    node: raftNode,
+    leadership,
+    status,
+    stop: async () => {
+      server.stopStatus();
+      await leadership.stop();
+      await raftNode.stop();
+      await rpc.close();
+      await transport.close();
+      for (const c of forwarders.values()) c.close();
+      await storage.close();
+    },
+  };
+}

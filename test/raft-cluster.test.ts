@@ -1,0 +1,129 @@
+/**
+ * Three nomadts servers as real processes on loopback (the built CLI: `agent -config sN.hcl`,
+ * mutual TLS, Raft on disk). Jobs are registered through a follower (forwarded to the leader);
+ * the leader is SIGKILLed; a new leader is elected and still has every acknowledged job; the
+ * killed server restarts from its data dir and catches up. Waits poll for a state in bounded
+ * loops; nothing asserts a duration.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ApiClient } from '../agent/api/index.js';
+import { parseJobText } from '../agent/jobspec/index.js';
+// eslint-disable-next-line no-restricted-imports -- the same three-process cluster the raft benchmark drives
+import { NomadtsCluster } from '../scripts/bench/nomadts-cluster.js';
+
+const root = resolve(import.meta.dirname, '..');
+const main = join(root, 'dist', 'cli', 'main.js');
+const built = existsSync(main);
+
+const jobHcl = (id: string): string => `job "${id}" {
+  type = "batch"
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "true"
+      }
+    }
+  }
+}
+`;
+
+function cli(env: Record<string, string>, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    execFile(process.execPath, [main, ...args], { env: { ...process.env, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
+      res({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
+    });
+  });
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, tries = 200): Promise<T> {
+  let last: unknown;
+  for (let i = 0; i < tries; i++) {
+    try {
+      const v = await f();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`${what}: not reached${last instanceof Error ? ` (last error: ${last.message})` : ''}`);
+}
+
+describe.skipIf(!built)('a three-server cluster of real processes', () => {
+  let dir: string;
+  let cluster: NomadtsCluster;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nomadts-raft-cluster-'));
+    cluster = new NomadtsCluster(dir, { cliMain: main });
+    await cluster.start();
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('loses no acknowledged job when the leader is SIGKILLed, and the killed server catches up', async () => {
+    const leader = await cluster.leader();
+    const follower = [0, 1, 2].find((i) => i !== leader)!;
+    const viaFollower = ApiClient.fromEnv(cluster.cliEnv(follower));
+    const acked: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const id = `job-${i}`;
+      const job = await parseJobText(jobHcl(id), { filename: `${id}.hcl` });
+      const r = await viaFollower.registerJob(job);
+      expect(r.index).toBeGreaterThan(0);
+      acked.push(id);
+    }
+    // Read-your-writes on the follower that forwarded them.
+    expect((await viaFollower.listJobs()).value.map((j) => j.id).sort()).toEqual(acked);
+
+    const killed = await cluster.killLeader();
+    expect(killed).toBe(leader);
+    const next = await cluster.leader(30_000);
+    expect(next).not.toBe(killed);
+    const viaNew = ApiClient.fromEnv(cluster.cliEnv(next));
+    expect((await viaNew.listJobs()).value.map((j) => j.id).sort()).toEqual(acked);
+    const after = await parseJobText(jobHcl('job-after'), { filename: 'after.hcl' });
+    await viaNew.registerJob(after);
+
+    await cluster.restart(killed);
+    const viaRestarted = ApiClient.fromEnv(cluster.cliEnv(killed));
+    const ids = await until('the restarted server has every job', async () => {
+      const got = (await viaRestarted.listJobs()).value.map((j) => j.id).sort();
+      return got.length === acked.length + 1 ? got : undefined;
+    });
+    expect(ids).toEqual([...acked, 'job-after'].sort());
+  }, 180_000);
+
+  it('operator raft list-peers shows every server with its match index; server members the Raft view', async () => {
+    const env = cluster.cliEnv(0);
+    const r = await until('list-peers names all three servers with a leader', async () => {
+      const out = await cli(env, ['operator', 'raft', 'list-peers']);
+      return out.code === 0 && /leader/.test(out.stdout) && ['s1', 's2', 's3'].every((s) => out.stdout.includes(s)) ? out : undefined;
+    });
+    expect(r.stdout).toMatch(/^Node\s+ID\s+Address\s+State\s+Voter\s+Match Index\s+Lag/m);
+    const m = await cli(env, ['server', 'members']);
+    expect(m.code).toBe(0);
+    expect(m.stdout.split('\n').filter((l) => /^s\d/.test(l))).toHaveLength(3);
+    const cert = await cli({ ...env, NOMADTS_CLIENT_CERT: join(dir, 'tls', 'server.pem'), NOMADTS_CLIENT_KEY: join(dir, 'tls', 'server-key.pem') }, ['operator', 'raft', 'remove-peer']);
+    expect(cert.code).toBe(1);
+    expect(cert.stderr).toMatch(/-peer-id is required/);
+  }, 120_000);
+
+  it('transfers leadership on request', async () => {
+    const env = cluster.cliEnv(0);
+    const before = await cluster.leader();
+    const target = [0, 1, 2].find((i) => i !== before)!;
+    const r = await cli(env, ['operator', 'raft', 'transfer-leadership', '-peer-id', `s${target + 1}`]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(await cluster.leader()).toBe(target);
+  }, 120_000);
+});
