@@ -5,7 +5,7 @@
 export { Memberlist } from './memberlist.js';
 export type { GossipStats, MemberlistDeps } from './memberlist.js';
 export { DEFAULT_CONFIG, TAG, resolveConfig, serverTags } from './types.js';
-export type { Member, MemberEvent, MemberStatus, MemberlistConfig, Tags } from './types.js';
+export type { Member, MemberEvent, MemberStatus, MemberlistConfig, PushPullState, Tags } from './types.js';
 export type { DropReason, OpenResult, Sealer, Transport, TransportHandlers } from './transport.js';
 export { suspicionTimeout, suspicionTotal, Suspicion } from './suspicion.js';
 export { BroadcastQueue, retransmitLimit } from './broadcast.js';

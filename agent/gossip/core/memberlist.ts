@@ -185,6 +185,24 @@ export class Memberlist {
     this.broadcastSelf();
   }
 
+  /**
+   * Every member's state as this member sees it: what a push-pull sends, and what an agent may
+   * save to restore from at its next start (Serf's snapshot).
+   */
+  snapshot(): PushPullState[] {
+    return this.localStates();
+  }
+
+  /**
+   * Take members from a saved snapshot (or any full state) as a join reply would, without
+   * gossiping them: the cluster already knows them. Members it lists as failed are suspected,
+   * so they get their chance to refute.
+   */
+  restore(states: readonly PushPullState[]): void {
+    if (!this.running) throw new NomadError('invalid_argument', 'start the memberlist before restoring state');
+    this.mergeState(states, true);
+  }
+
   /** Every known member, this one included. */
   members(): Member[] {
     return [...this.nodes.values()].map(toMember);
@@ -365,7 +383,8 @@ export class Memberlist {
 
   // ---- state changes (memberlist's aliveNode / suspectNode / deadNode) ----
 
-  private onAlive(m: AliveMsg): void {
+  /** `quiet`: a member first heard of is added without re-gossiping it (see pushPull). */
+  private onAlive(m: AliveMsg, quiet = false): void {
     if (m.node === this.self.name) {
       if (this.leaving) return;
       // Someone holds a newer or different picture of us (e.g. from before a restart): outrank it.
@@ -376,7 +395,7 @@ export class Memberlist {
     if (st === undefined) {
       const n: NodeState = { name: m.node, addr: m.addr, tags: m.tags, inc: m.inc, status: 'alive', since: this.clock.now(), suspicion: undefined };
       this.add(n);
-      this.queue.enqueue(m.node, encodeMessage(m));
+      if (!quiet) this.queue.enqueue(m.node, encodeMessage(m));
       this.emit('alive', n);
       return;
     }
@@ -466,17 +485,24 @@ export class Memberlist {
   private pushPull(addr: string, join: boolean, done: (ok: boolean) => void): void {
     this.request(addr, { t: 'push-pull', join, states: this.localStates() }, (reply) => {
       if (reply?.t !== 'push-pull') { done(false); return; }
-      this.mergeState(reply.states);
+      const inc = this.self.inc;
+      // What a join brings back is the cluster's own state: learning it need not be re-gossiped
+      // (the contact gossips the newcomer). Periodic exchanges re-gossip, so partitions heal.
+      this.mergeState(reply.states, join);
+      // The peer thought us suspect or failed (e.g. across a healed partition): tell it first-hand.
+      if (this.self.inc !== inc && this.running) {
+        this.sendPacket(addr, [encodeMessage({ t: 'alive', node: this.self.name, addr: this.self.addr, inc: this.self.inc, tags: this.self.tags })]);
+      }
       done(true);
     });
   }
 
   /** A remote's full state: "failed" becomes a suspicion here (memberlist's rule), not a death. */
-  private mergeState(states: readonly PushPullState[]): void {
+  private mergeState(states: readonly PushPullState[], quiet = false): void {
     for (const s of states) {
       if (!this.running) return;
       switch (s.status) {
-        case 'alive': this.onAlive({ t: 'alive', node: s.node, addr: s.addr, inc: s.inc, tags: s.tags }); break;
+        case 'alive': this.onAlive({ t: 'alive', node: s.node, addr: s.addr, inc: s.inc, tags: s.tags }, quiet); break;
         case 'left': this.onDead({ t: 'dead', node: s.node, inc: s.inc, from: s.node }); break;
         case 'failed':
         case 'suspect': this.onSuspect({ t: 'suspect', node: s.node, inc: s.inc, from: this.self.name }); break;

@@ -94,6 +94,19 @@ export class SimCluster {
     return names;
   }
 
+  /**
+   * `n` members that already know each other (each restored from the same snapshot, as agents
+   * restarting with Serf snapshots would): the cheap way to a large formed cluster. Forming it by
+   * joins costs O(N² log N) messages, which the join tests and benchmark measure separately.
+   */
+  formed(n: number, prefix = 'm'): string[] {
+    const names = Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+    for (const name of names) this.start(name);
+    const states = names.map((name) => ({ node: name, addr: this.addr(name), inc: 0, status: 'alive' as const, tags: this.get(name).localMember().tags }));
+    for (const name of names) this.get(name).restore(states);
+    return names;
+  }
+
   /** Advance in `stepMs` steps until `done()` or `maxMs`; returns whether `done()` held. */
   runUntil(done: () => boolean, maxMs: number, stepMs = 100): boolean {
     const end = this.clock.now() + maxMs;
