@@ -84,7 +84,7 @@ export class SimNetwork {
     this.sentBy.set(from, (this.sentBy.get(from) ?? 0) + 1);
     if (!this.reachable(from, to)) { this.counters.packetsBlocked++; return; }
     if (this.loss > 0 && this.rng.next() < this.loss) { this.counters.packetsLost++; return; }
-    const copy = data.slice();
+    const copy = new Uint8Array(data);
     this.clock.setTimer(this.delay(), () => {
       const dst = this.endpoints.get(to);
       if (dst !== undefined && !dst.closed) dst.handlers?.packet(from, copy);
@@ -96,7 +96,7 @@ export class SimNetwork {
     this.counters.streams++;
     this.counters.bytes += data.length;
     if (!this.reachable(from, to)) return; // SYNs vanish; the caller's timeout fires
-    const copy = data.slice();
+    const copy = new Uint8Array(data);
     this.clock.setTimer(this.delay(), () => {
       const dst = this.endpoints.get(to);
       if (dst === undefined || dst.closed || dst.handlers === undefined) {
@@ -105,7 +105,7 @@ export class SimNetwork {
       }
       dst.handlers.stream(from, copy, (reply) => {
         this.counters.bytes += reply.length;
-        const r = reply.slice();
+        const r = new Uint8Array(reply);
         this.clock.setTimer(this.delay(), () => {
           if (this.reachable(from, to)) done(r);
         });
