@@ -63,15 +63,16 @@ describe('broadcast queue', () => {
 
   it('sends each broadcast at most the limit, least-sent first, and a newer one about a member replaces the old', () => {
     const q = new BroadcastQueue(() => 2);
+    const msg = (s: string): string => `"${s.padEnd(50, '.')}"`;
     const done: string[] = [];
-    q.enqueue('a', '"a1"', () => done.push('a1'));
-    q.enqueue('b', '"b1"', () => done.push('b1'));
-    q.enqueue('a', '"a2"', () => done.push('a2'));
+    q.enqueue('a', msg('a1'), () => done.push('a1'));
+    q.enqueue('b', msg('b1'), () => done.push('b1'));
+    q.enqueue('a', msg('a2'), () => done.push('a2'));
     expect(done).toEqual(['a1']);
-    expect(q.take(1000, 1).sort()).toEqual(['"a2"', '"b1"']);
-    q.enqueue('c', '"c1"');
-    expect(q.take(5, 1)).toEqual(['"c1"']); // only one fits; the unsent one goes first
-    expect(q.take(1000, 1).sort()).toEqual(['"a2"', '"b1"', '"c1"']);
+    expect(q.take(1000, 1).sort()).toEqual([msg('a2'), msg('b1')]);
+    q.enqueue('c', msg('c1'));
+    expect(q.take(60, 1)).toEqual([msg('c1')]); // only one fits; the unsent one goes first
+    expect(q.take(1000, 1).sort()).toEqual([msg('a2'), msg('b1'), msg('c1')]);
     expect(done.sort()).toEqual(['a1', 'a2', 'b1']);
     expect(q.size()).toBe(0);
   });
