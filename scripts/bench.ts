@@ -3,6 +3,7 @@
  * line being one JSON object. See docs/benchmarks.md for what each measures.
  */
 import { cliBench } from './bench/cli.js';
+import { gossipBench } from './bench/gossip.js';
 import { jobLatencyBench } from './bench/job-latency.js';
 import { schedulerBench } from './bench/scheduler.js';
 
@@ -10,6 +11,7 @@ const benches: Record<string, (args: string[]) => Promise<Record<string, unknown
   scheduler: schedulerBench,
   cli: cliBench,
   'job-latency': jobLatencyBench,
+  gossip: gossipBench,
 };
 
 async function main(): Promise<void> {

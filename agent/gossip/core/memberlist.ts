@@ -356,7 +356,8 @@ export class Memberlist {
         this.awareness.applyDelta(expectedNacks > 0 ? expectedNacks - nacks : 1);
         this.counters.probesFailed++;
         const st = this.nodes.get(target.name);
-        if (st === target && st.status === 'alive') this.onSuspect({ t: 'suspect', node: st.name, inc: st.inc, from: this.self.name });
+        // Already suspect: our failed probe is an independent confirmation (Lifeguard), gossiped on.
+        if (st === target && (st.status === 'alive' || st.status === 'suspect')) this.onSuspect({ t: 'suspect', node: st.name, inc: st.inc, from: this.self.name });
       });
     });
   }
