@@ -365,7 +365,8 @@ export class Memberlist {
   private onPingReq(from: string, m: PingReqMsg): void {
     const localSeq = this.nextSeq();
     let done = false;
-    const timer = this.clock.setTimer(this.cfg.probeTimeoutMs, () => {
+    // The nack must reach the requester before its probe window (interval − timeout) closes.
+    const timer = this.clock.setTimer(0.8 * this.cfg.probeTimeoutMs, () => {
       this.acks.delete(localSeq);
       if (!done && m.nack) this.sendPacket(from, [encodeMessage({ t: 'nack', seq: m.seq })]);
     });
@@ -437,7 +438,11 @@ export class Memberlist {
     st.since = this.clock.now();
     const n = this.numLive();
     const k = n - 2 < this.cfg.suspicionMult - 2 ? 0 : this.cfg.suspicionMult - 2;
-    const min = suspicionTimeout(this.cfg.suspicionMult, n, this.cfg.probeIntervalMs);
+    // A suspicion this member raised while it distrusts its own network (Lifeguard's local
+    // health) waits longer: an isolated member's accusations may never reach their target for
+    // refutation, and would otherwise turn into false deaths once the isolation ends.
+    const selfDoubt = m.from === this.self.name ? this.awareness.health() + 1 : 1;
+    const min = selfDoubt * suspicionTimeout(this.cfg.suspicionMult, n, this.cfg.probeIntervalMs);
     const max = this.cfg.suspicionMaxTimeoutMult * min;
     const inc = m.inc;
     st.suspicion = new Suspicion(this.clock, m.from, k, min, max, () => {

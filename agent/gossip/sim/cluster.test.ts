@@ -60,10 +60,15 @@ describe('gossip on a simulated network', () => {
     const inc = c.get('m4').localMember().incarnation;
     c.net.partition([names.filter((n) => n !== 'm4').map((n) => c.addr(n)), [c.addr('m4')]]);
     c.runUntil(() => events.some((e) => e.type === 'suspect' && e.member.name === 'm4'), 10_000);
+    c.run(1000);
+    // Lifeguard: the cut-off member gets neither acks nor nacks, so it distrusts itself and slows
+    // down; the others get nacks from their helpers, so their health stays perfect.
+    expect(c.get('m4').health()).toBeGreaterThan(0);
+    for (const n of names.filter((x) => x !== 'm4')) expect(c.get(n).health(), n).toBe(0);
     c.net.heal();
     c.run(30_000);
     expect(events.some((e) => e.type === 'suspect' && e.member.name === 'm4')).toBe(true);
-    expect(events.filter((e) => e.type === 'failed')).toEqual([]);
+    expect(events.filter((e) => e.type === 'failed').map((e) => JSON.stringify(e))).toEqual([]);
     expect(c.get('m4').localMember().incarnation).toBeGreaterThan(inc);
     expect(c.get('m4').stats().refutations).toBeGreaterThan(0);
     expect(c.allSeeAllAlive()).toBe(true);
@@ -136,6 +141,6 @@ describe('gossip on a simulated network', () => {
       c.net.heal();
       const healed = c.runUntil(() => c.allSeeAllAlive(), 300_000, 1000);
       expect(healed, `live members each side sees after healing: ${live.map((v) => c.get(v).numLive()).join(',')}`).toBe(true);
-    }), 600_000);
+    }), 1_200_000);
   }
 });
