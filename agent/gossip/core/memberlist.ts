@@ -177,6 +177,17 @@ export class Memberlist {
     this.transport.close();
   }
 
+  /**
+   * Mark a member as left cluster-wide (Serf's force-leave, for a failed server that will not
+   * come back): broadcasts that it left. A member that is in fact running refutes it.
+   */
+  forceLeave(name: string): void {
+    const st = this.nodes.get(name);
+    if (st === undefined) throw new NomadError('not_found', `no member named ${name}`, { field: 'name' });
+    if (st === this.self) throw new NomadError('invalid_argument', 'use leave() to leave; force-leave is for other members', { field: 'name' });
+    this.onDead({ t: 'dead', node: name, inc: st.inc, from: name });
+  }
+
   /** Change this member's tags: raises its incarnation and broadcasts (others see `updated`). */
   setTags(tags: Tags): void {
     checkTags(tags, this.cfg.maxTagBytes);

@@ -100,6 +100,26 @@ describe('gossip on a simulated network', () => {
     expect(c.get('m6').localMember().incarnation).toBeGreaterThan(0);
   }));
 
+  it('force-leave turns a failed member into left everywhere; a running member refutes it; unknown names are refused', seeded(6, (seed) => {
+    const c = new SimCluster({ seed });
+    const names = c.bootstrap(6);
+    c.kill('m5');
+    expect(c.runUntil(() => c.countSeeing('m5', 'failed') === 5, 60_000)).toBe(true);
+    c.get('m0').forceLeave('m5');
+    c.run(5000);
+    expect(c.countSeeing('m5', 'left')).toBe(5);
+    const events = record(c, names.filter((n) => n !== 'm5'));
+    c.get('m0').forceLeave('m2');
+    c.run(1000);
+    expect(c.countSeeing('m2', 'left')).toBe(4);
+    // m2 hears it at the latest in its next push-pull, refutes, and is alive again everywhere.
+    expect(c.runUntil(() => c.countSeeing('m2', 'alive') === 4, 120_000)).toBe(true);
+    expect(c.get('m2').stats().refutations).toBeGreaterThan(0);
+    expect(events.filter((e) => e.member.name === 'm2').map((e) => e.type)).toContain('alive');
+    expect(() => c.get('m0').forceLeave('nobody')).toThrow(expect.objectContaining({ code: 'not_found', field: 'name' }));
+    expect(() => c.get('m0').forceLeave('m0')).toThrow(expect.objectContaining({ code: 'invalid_argument' }));
+  }));
+
   it('replays exactly: the same seed gives the same trace', () => {
     const trace = (seed: number): string => {
       const c = new SimCluster({ seed, loss: 0.1 });
