@@ -97,6 +97,35 @@ export default tseslint.config(
     },
   },
   {
+    // The gossip protocol's core is pure like agent/core: it sees the network only through its
+    // Transport interface, time through a Clock and randomness through an Rng.
+    files: ['agent/gossip/core/**/*.ts'],
+    ignores: ['agent/gossip/core/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: sideEffectModules.map((name) => ({ name, message: 'agent/gossip/core is pure: sockets, crypto and files live in agent/gossip/{net,keyring}.' })),
+        patterns: [
+          throughIndexOnly,
+          { regex: '^\\.\\./(?!\\.\\./core/lib/index\\.js$)', message: 'agent/gossip/core depends only on agent/core/lib.' },
+        ],
+      }],
+      'no-restricted-globals': ['error',
+        { name: 'setTimeout', message: 'Use the injected Clock.' },
+        { name: 'setInterval', message: 'Use the injected Clock.' },
+        { name: 'setImmediate', message: 'Use the injected Clock.' },
+        { name: 'process', message: 'agent/gossip/core has no process environment.' },
+      ],
+      'no-restricted-properties': ['error',
+        { object: 'Date', property: 'now', message: 'Use the injected Clock.' },
+        { object: 'Math', property: 'random', message: 'Use the injected seeded Rng.' },
+        { object: 'performance', property: 'now', message: 'Use the injected Clock.' },
+      ],
+      'no-restricted-syntax': ['error',
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Use the injected Clock.' },
+      ],
+    },
+  },
+  {
     // The operator's tools reach the cluster only through the API client (and, for now, the
     // in-process server harness); never the state store, broker or plan applier directly.
     files: ['cli/**/*.ts', 'tui/**/*.ts', 'tui/**/*.tsx'],

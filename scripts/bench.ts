@@ -5,6 +5,7 @@
 import { cliBench } from './bench/cli.js';
 import { evalStormBench } from './bench/eval-storm.js';
 import { driversBench } from './bench/drivers.js';
+import { gossipBench } from './bench/gossip.js';
 import { jobLatencyBench } from './bench/job-latency.js';
 import { raftBench } from './bench/raft.js';
 import { raftLogBench } from './bench/raft-log.js';
@@ -20,6 +21,7 @@ const benches: Record<string, (args: string[]) => Promise<Record<string, unknown
   drivers: driversBench,
   raft: raftBench,
   'raft-log': raftLogBench,
+  gossip: gossipBench,
 };
 
 async function main(): Promise<void> {

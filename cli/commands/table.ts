@@ -32,11 +32,12 @@ export const groupDescriptions: Readonly<Record<string, string>> = {
   node: 'Work with client nodes: status, eligibility, drain',
   eval: 'Work with evaluations: status, list',
   alloc: 'Work with allocations: status, logs, signal, restart, stop',
+  'operator gossip': 'Manage gossip encryption: keyring, keygen',
   tls: 'Create a certificate authority and agent certificates for mutual TLS',
   'tls ca': 'Work with the certificate authority',
   'tls cert': 'Work with agent certificates',
   event: 'Read the cluster\'s event stream',
-  operator: 'Operate the cluster: raft peers and leadership',
+  operator: 'Operate the cluster: raft peers and leadership, gossip encryption',
   'operator raft': 'Work with the Raft configuration: list-peers, transfer-leadership, remove-peer',
   server: 'Work with the cluster\'s servers: members',
 };
@@ -207,6 +208,18 @@ export const commandTable: readonly CommandSpec[] = [
     description: 'Run the real scheduler on a simulated cluster and explain each placement',
     usage: '-nodes N (100), -seed S, -workers W (2), then job files (default: jobs/*.nomad.hcl)',
     load: async () => (await import('./simulate.js')).simulate,
+  },
+  {
+    path: ['operator', 'gossip', 'keyring'],
+    description: "Install, use, remove or list gossip encryption keys in a local agent's keyring file",
+    usage: '-install <key> | -use <key> | -remove <key> | -list [-json], and -data-dir <agent data dir>',
+    argName: 'flags',
+    load: async () => (await import('./operator-gossip-keyring.js')).operatorGossipKeyring,
+  },
+  {
+    path: ['operator', 'gossip', 'keygen'],
+    description: 'Print a new random gossip encryption key (32 bytes, base64)',
+    load: async () => (await import('./operator-gossip-keyring.js')).operatorGossipKeygen,
   },
   {
     path: ['tls', 'ca', 'create'],
