@@ -8,7 +8,7 @@
  * for a state in a bounded loop; nothing asserts a duration.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -259,5 +259,85 @@ ${task('flaky', `if [ ! -e ${flag}.seen ]; then touch ${flag}.seen; while [ ! -e
     second.child.kill('SIGTERM');
     expect(await second.exit).toBe(0);
     await until('every task and logmon to be stopped with the agent', () => ([pids['side']!, pids['web']!, pids['chatty']!, newFlaky].some(alive) || processesWith('nomadts-logmon').some((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dataDir)) ? undefined : true), 40);
+  });
+});
+
+// The same restart with the isolated drivers, when this machine has them: exec (bubblewrap) and
+// docker (an engine with the test image). Their tasks see only the allocation directory, so the
+// start lines and the flag live in its shared data dir (writable by the task's user).
+const dockerImage = process.env['NOMADTS_TEST_IMAGE'] ?? 'nomadts/busybox:latest';
+function available(driver: 'exec' | 'docker'): boolean {
+  try {
+    if (driver === 'exec') execFileSync('bwrap', ['--version'], { stdio: 'ignore' });
+    else execFileSync('docker', ['image', 'inspect', dockerImage], { stdio: 'ignore', timeout: 20_000 });
+    return driver === 'docker' || process.getuid?.() === 0;
+  } catch {
+    return false;
+  }
+}
+
+describe.each(['exec', 'docker'] as const)('client restart (SIGKILL) with %s', (driver) => {
+  it.skipIf(!available(driver))('reattaches to the running task (started once) and restarts the one that exited meanwhile', async () => {
+    const dataDir = join(dir, `data-${driver}`);
+    const job = `restart-${driver}`;
+    const config = (body: string): string => (driver === 'exec'
+      ? `command = "/bin/sh"\n        args    = ["-c", "${body}"]`
+      : `image   = "${dockerImage}"\n        command = "sh"\n        args    = ["-c", "${body}"]`);
+    const data = '$NOMAD_ALLOC_DIR/data';
+    const t = (name: string, body: string): string => `
+    task "${name}" {
+      driver = "${driver}"
+      config {
+        ${config(`echo start >> ${data}/starts-${name}; ${body}`)}
+      }
+      resources {
+        cpu    = 20
+        memory = 32
+      }
+    }`;
+    const file = join(dir, `${job}.nomad.hcl`);
+    writeFileSync(file, `job "${job}" {
+  group "g" {
+    restart {
+      attempts = 3
+      interval = "5m"
+      delay    = "1s"
+      mode     = "fail"
+    }
+${t('web', 'exec sleep 3600')}
+${t('flaky', `if [ ! -e ${data}/seen ]; then touch ${data}/seen; while [ ! -e ${data}/flag ]; do sleep 0.1; done; exit 3; fi; exec sleep 3600`)}
+  }
+}
+`);
+    const first = await startAgentProcess(dataDir);
+    const run = await cli(['job', 'run', file]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const a = await until(`both ${driver} tasks to run`, async () => {
+      const x = await theAlloc(job);
+      return x !== undefined && x.taskStates['web']?.state === 'running' && x.taskStates['flaky']?.state === 'running' ? x : undefined;
+    });
+    const shared = join(dataDir, 'alloc', a.id, 'alloc', 'data');
+    const starts = (name: string): number => (existsSync(join(shared, `starts-${name}`)) ? readFileSync(join(shared, `starts-${name}`), 'utf8').split('\n').filter((l) => l !== '').length : 0);
+    await until('one start line each, handles and server state persisted', () => {
+      const handles = ['web', 'flaky'].every((n) => existsSync(join(dataDir, 'client', 'allocs', a.id, `${n}.json`)) && readFileSync(join(dataDir, 'client', 'allocs', a.id, `${n}.json`), 'utf8').includes('"handle":{'));
+      const snap = join(dataDir, 'server', 'state.snap');
+      const running = existsSync(snap) && (JSON.parse(readFileSync(snap, 'utf8')) as { allocs: { id: string; clientStatus: string }[] }).allocs.some((x) => x.id === a.id && x.clientStatus === 'running');
+      return starts('web') === 1 && starts('flaky') === 1 && handles && running ? true : undefined;
+    });
+
+    first.child.kill('SIGKILL');
+    await first.exit;
+    writeFileSync(join(shared, 'flag'), '');
+    const second = await startAgentProcess(dataDir);
+    const after = await until(`flaky (${driver}) to be restarted by its policy`, async () => {
+      const x = await theAlloc(job);
+      return x !== undefined && x.taskStates['flaky']?.restarts === 1 && x.taskStates['flaky'].state === 'running' && starts('flaky') === 2 ? x : undefined;
+    });
+    expect(starts('web')).toBe(1);
+    expect(after.taskStates['web']).toMatchObject({ state: 'running', restarts: 0 });
+    expect(after.taskStates['flaky']!.events.find((e) => e.type === 'Terminated')!.message).toMatch(/^Exit Code: 3/);
+    second.child.kill('SIGTERM');
+    expect(await second.exit).toBe(0);
   });
 });

@@ -259,8 +259,9 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       rng: rng.fork(),
       ...(client.node !== undefined ? { node: client.node } : {}),
       onUpdate,
-      // Task output goes through logmon processes, so logs rotate even while the agent is down.
-      logmon: true,
+      // Task output goes through logmon processes, so logs rotate even while the agent is down;
+      // docker's output is copied by the agent itself from the engine (resumed after a restart).
+      logmon: (driver) => driver !== 'docker',
     });
 
     const handleAllocs = async (allocs: Allocation[]): Promise<void> => {

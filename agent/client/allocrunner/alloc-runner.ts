@@ -63,8 +63,12 @@ export interface AllocRunnerOptions {
   hooks?: readonly AllocHook[];
   /** Extra task hooks for every task runner. */
   taskHooks?: readonly TaskHook[];
-  /** Capture task output through logmon processes (see TaskRunnerOptions.logmon). */
-  logmon?: boolean;
+  /**
+   * Capture task output through logmon processes (see TaskRunnerOptions.logmon); a function
+   * decides per driver (a driver whose logs the agent copies itself, like docker's, is better
+   * left writing its files directly: the agent must never block on a FIFO).
+   */
+  logmon?: boolean | ((driver: string) => boolean);
 }
 
 export function allocGroup(alloc: Allocation): TaskGroup {
@@ -141,7 +145,7 @@ export class AllocRunner {
         ...(opts.statsIntervalMs === undefined ? {} : { statsIntervalMs: opts.statsIntervalMs }),
         onStateChange: () => this.taskStateChanged(),
         ...(opts.taskHooks === undefined ? {} : { hooks: opts.taskHooks }),
-        ...(opts.logmon === undefined ? {} : { logmon: opts.logmon }),
+        ...(opts.logmon === undefined ? {} : { logmon: typeof opts.logmon === 'function' ? opts.logmon(task.driver) : opts.logmon }),
       });
       this.runners.push(tr);
       this.byName.set(task.name, tr);

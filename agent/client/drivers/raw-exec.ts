@@ -169,6 +169,7 @@ export class RawExecDriver implements TaskDriver {
     const sig = signal === '' ? 'SIGINT' : signal;
     if (!isSignal(sig)) throw new NomadError('invalid_argument', `raw_exec: unknown kill signal ${JSON.stringify(signal)}`, { field: 'kill_signal' });
     if (t.exit !== null) return;
+    await this.untilCommandStarted(t);
     signalGroup(t.pgid, sig);
     const escalate = this.clock.setTimer(Math.max(0, timeoutMs), () => signalGroup(t.pgid, 'SIGKILL'));
     try {
@@ -182,6 +183,7 @@ export class RawExecDriver implements TaskDriver {
     const t = this.get(taskId);
     if (!isSignal(signal)) throw new NomadError('invalid_argument', `raw_exec: unknown signal ${JSON.stringify(signal)}`, { field: 'signal' });
     if (t.exit !== null) throw new NomadError('conflict', `raw_exec: task ${taskId} has exited; there is no process to signal`);
+    await this.untilCommandStarted(t);
     signalGroup(t.pgid, signal);
   }
 
@@ -289,6 +291,20 @@ export class RawExecDriver implements TaskDriver {
     task.poll = this.clock.setTimer(this.pollIntervalMs, check);
   }
 
+  /**
+   * A signal sent in the instant between the supervisor's start and the command's exec would
+   * be taken by the supervisor's trap and never reach the command: wait (polling, at most 1 s)
+   * until the command runs in the group, or the task has exited.
+   */
+  private async untilCommandStarted(t: RawTask): Promise<void> {
+    // Until the command is exec'd, the forked child still runs the supervisor (same cmdline, traps).
+    const own = cmdline(t.pid);
+    for (let waited = 0; waited < 1000 && t.exit === null; waited += 5) {
+      if (processGroupMembers(t.pgid).some((m) => m.pid !== t.pid && cmdline(m.pid) !== own)) return;
+      await new Promise<void>((res) => this.clock.setTimer(5, res));
+    }
+  }
+
   private finish(t: RawTask, result: ExitResult): void {
     if (t.exit !== null) return;
     t.exit = result;
@@ -313,6 +329,14 @@ export class RawExecDriver implements TaskDriver {
       if (v !== undefined) out[name] = v;
     }
     return { ...out, ...env };
+  }
+}
+
+function cmdline(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return undefined;
   }
 }
 

@@ -24,7 +24,7 @@
  * The logmon program is plain CommonJS run with `node -e`: no build step and nothing to find
  * on disk, so it runs the same from sources (tests) and from dist/.
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { closeSync, constants as fsConstants, existsSync, lstatSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NomadError } from '../../core/lib/index.js';
@@ -110,16 +110,17 @@ export function logmonAlive(h: LogmonHandle): boolean {
   return procStartTime(h.pid) === h.startTime;
 }
 
-function ensureFifo(path: string): void {
-  if (existsSync(path)) {
-    if (lstatSync(path).isFIFO()) return;
-    throw new NomadError('conflict', `${path} exists and is not a FIFO: cannot capture the task's logs there`, { field: 'logs' });
+/** Create the FIFOs that do not exist yet (one `mkfifo`, not blocking the agent); refuse a non-FIFO in their place. */
+async function ensureFifos(paths: readonly string[]): Promise<void> {
+  const missing: string[] = [];
+  for (const path of paths) {
+    if (!existsSync(path)) missing.push(path);
+    else if (!lstatSync(path).isFIFO()) throw new NomadError('conflict', `${path} exists and is not a FIFO: cannot capture the task's logs there`, { field: 'logs' });
   }
-  try {
-    execFileSync('mkfifo', ['-m', '0600', path], { stdio: 'ignore' });
-  } catch (e) {
-    throw new NomadError('internal', `cannot create the log FIFO ${path}: ${e instanceof Error ? e.message : String(e)}`, { field: 'logs' });
-  }
+  if (missing.length === 0) return;
+  await new Promise<void>((res, rej) => {
+    execFile('mkfifo', ['-m', '0600', ...missing], (e) => (e === null ? res() : rej(new NomadError('internal', `cannot create the log FIFOs ${missing.join(', ')}: ${e.message}`, { field: 'logs' }))));
+  });
 }
 
 /**
@@ -136,8 +137,7 @@ export async function startLogmon(logDir: string, task: string, opts: RotatingLo
   }
   const out = logFifoPath(logDir, task, 'stdout');
   const err = logFifoPath(logDir, task, 'stderr');
-  ensureFifo(out);
-  ensureFifo(err);
+  await ensureFifos([out, err]);
   const flags = fsConstants.O_RDWR | fsConstants.O_NONBLOCK;
   const fdOut = openSync(out, flags);
   let fdErr: number | undefined;

@@ -277,20 +277,22 @@ export class ExecDriver implements TaskDriver {
     }
     // Failures to signal a process that has gone are not errors of the task.
     child.on('error', () => undefined);
+    const bwrapPid = child.pid!;
+    // Read while bwrap surely lives (it is blocked): a restarted agent tells it from a reused pid by this.
+    const bwrapStart = readProcStat(bwrapPid)?.startTime ?? 0;
     // Let the sandbox go on: the init forks the command inside the cgroup. The rest of the
     // info document is drained, not cut off (bwrap would die of SIGPIPE writing it).
     block.end('x');
     info.resume();
-    const bwrapPid = child.pid!;
     const handle: TaskHandle = {
       taskId: cfg.id,
       driver: this.name,
       config: cfg,
       startedAt: this.clock.now(),
-      state: { bwrapPid, bwrapStart: readProcStat(bwrapPid)?.startTime ?? 0, initPid, statusFile, cgroup: JSON.stringify(cgroup) },
+      state: { bwrapPid, bwrapStart, initPid, statusFile, cgroup: JSON.stringify(cgroup) },
     };
     const task: ExecTask = {
-      cfg, handle, bwrapPid, bwrapStart: handle.state['bwrapStart'] as number, initPid, statusFile, cgroup, child,
+      cfg, handle, bwrapPid, bwrapStart, initPid, statusFile, cgroup, child,
       completedAt: 0, exit: null, exited, resolveExit, poll: null, lastCpu: null,
     };
     this.tasks.set(cfg.id, task);

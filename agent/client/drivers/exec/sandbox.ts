@@ -136,7 +136,7 @@ export function setprivArgv(setprivPath: string, uid: number, gid: number): stri
 
 /** A valid UTS hostname from a task name (letters, digits and '-', at most 63). */
 export function sandboxHostname(taskName: string): string {
-  const h = taskName.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
+  const h = taskName.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '').slice(0, 63).replace(/-+$/, '');
   return h === '' ? 'task' : h;
 }
 
