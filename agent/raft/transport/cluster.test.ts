@@ -24,6 +24,7 @@ const handlers: ClusterHandlers = {
   },
   removePeer: async () => 7,
   addPeer: async () => 8,
+  snapshotSave: async () => ({ index: 9, data: Buffer.alloc(2.5 * (1 << 20), 7) }),
 };
 
 beforeAll(async () => {
@@ -64,6 +65,21 @@ describe('ClusterService', () => {
       await expect(client.raftStatus()).rejects.toMatchObject({ code: 'permission_denied' });
       await expect(client.removePeer('s2')).rejects.toMatchObject({ code: 'permission_denied' });
       expect(applied).toEqual(['cmd']);
+    } finally {
+      cli.close();
+      client.close();
+    }
+  });
+
+  it('streams a snapshot in chunks to a cli certificate, and refuses a client certificate', async () => {
+    const cli = as('cli');
+    const client = as('client');
+    try {
+      const snap = await cli.snapshotSave();
+      expect(snap.index).toBe(9);
+      expect(snap.data.byteLength).toBe(2.5 * (1 << 20));
+      expect(snap.data.every((b) => b === 7)).toBe(true);
+      await expect(client.snapshotSave()).rejects.toMatchObject({ code: 'permission_denied' });
     } finally {
       cli.close();
       client.close();
