@@ -117,6 +117,23 @@ describe.skipIf(!built)('a three-server cluster of real processes', () => {
     expect(cert.stderr).toMatch(/-peer-id is required/);
   }, 120_000);
 
+  it('operator snapshot save writes the state at a read point; inspect shows its index and rows', async () => {
+    const env = cluster.cliEnv(1);
+    const file = join(dir, 'state.snap');
+    const saved = await cli(env, ['operator', 'snapshot', 'save', file]);
+    expect(saved.stderr).toBe('');
+    expect(saved.stdout).toMatch(/^State file written to .*state\.snap \(index \d+, \d+ bytes\)$/m);
+    const r = await cli(env, ['operator', 'snapshot', 'inspect', '-json', file]);
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.stdout) as { format: string; index: number; rows: Record<string, number> };
+    expect(info.format).toBe('nomadts-state');
+    expect(info.index).toBeGreaterThan(0);
+    expect(info.rows.jobs).toBe(6);
+    const bad = await cli(env, ['operator', 'snapshot', 'inspect', join(dir, 's1.hcl')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/not a nomadts state file/);
+  }, 120_000);
+
   it('transfers leadership on request', async () => {
     const env = cluster.cliEnv(0);
     const before = await cluster.leader();

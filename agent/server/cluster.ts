@@ -196,6 +196,11 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
 
   const handlers: ClusterHandlers = {
     apply: (command) => applyData(command),
+    snapshotSave: async () => {
+      if (ref.node === undefined) throw new NomadError('unavailable', `server ${id} is still bootstrapping`);
+      await ref.node.readIndex();
+      return { index: server.fsm.lastApplied(), data: server.fsm.snapshot() };
+    },
     raftStatus: async () => status(),
     transferLeadership: async (peerId) => {
       if (ref.node === undefined) throw new NomadError('unavailable', `server ${id} is still bootstrapping`);

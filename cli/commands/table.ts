@@ -37,8 +37,9 @@ export const groupDescriptions: Readonly<Record<string, string>> = {
   'tls ca': 'Work with the certificate authority',
   'tls cert': 'Work with agent certificates',
   event: 'Read the cluster\'s event stream',
-  operator: 'Operate the cluster: raft peers and leadership, gossip encryption',
+  operator: 'Operate the cluster: raft peers and leadership, state snapshots, gossip encryption',
   'operator raft': 'Work with the Raft configuration: list-peers, transfer-leadership, remove-peer',
+  'operator snapshot': 'Save and inspect the cluster state: save, inspect',
   server: 'Work with the cluster\'s servers: members',
 };
 
@@ -115,6 +116,18 @@ export const commandTable: readonly CommandSpec[] = [
     description: 'Remove a server from the Raft configuration',
     usage: '-peer-id ID [-address host:port]',
     load: async () => (await import('./operator-raft-remove-peer.js')).operatorRaftRemovePeer,
+  },
+  {
+    path: ['operator', 'snapshot', 'save'],
+    description: 'Save the cluster state (at a linearizable read point) to a file',
+    usage: '[-address host:port] <file>',
+    load: async () => (await import('./operator-snapshot-save.js')).operatorSnapshotSave,
+  },
+  {
+    path: ['operator', 'snapshot', 'inspect'],
+    description: 'Show what a saved state file holds: index, size, rows per table',
+    usage: '[-json] <file>',
+    load: async () => (await import('./operator-snapshot-inspect.js')).operatorSnapshotInspect,
   },
   {
     path: ['server', 'members'],

@@ -18,7 +18,7 @@
  */
 import type { Clock, Rng, TimerHandle } from '../../core/lib/index.js';
 import { NomadError } from '../../core/lib/index.js';
-import type { Entry, Message, RaftStatus, Ready, ServerId, SoftState } from '../core/index.js';
+import type { Entry, HardState, Message, RaftStatus, Ready, ServerId, SoftState } from '../core/index.js';
 import { RawNode } from '../core/index.js';
 import type { Transport } from '../transport/index.js';
 import type { RaftStorage } from './storage.js';
@@ -103,6 +103,8 @@ export class RaftNode<R = unknown> {
   private soft: SoftState = { leader: '', role: 'follower' };
   private failure: Error | undefined;
   private idleWaiters: Array<() => void> = [];
+  /** A commit-index-only hard state not yet written (it goes with the next save). */
+  private unsavedHardState: HardState | undefined;
 
   constructor(opts: RaftNodeOptions<R>) {
     this.opts = opts;
@@ -316,16 +318,16 @@ export class RaftNode<R = unknown> {
     // 1. Persist.
     if (!rd.mustSync && rd.snapshot === undefined && rd.entries.length === 0 && rd.hardState !== undefined) {
       // Only the commit index moved: nothing sent or applied depends on it being durable (a
-      // restarted server re-learns it from the leader), so it rides with the next fsync instead
-      // of waiting for one of its own.
-      this.storage.save({ hardState: rd.hardState }).catch((err: unknown) => {
-        this.opts.log?.(`raft server ${this.id}: saving the commit index failed: ${err instanceof Error ? err.message : String(err)}`);
-      });
+      // restarted server re-learns it from the leader), so it rides with the next save instead
+      // of costing an fsync of its own.
+      this.unsavedHardState = rd.hardState;
     } else if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
+      const hardState = rd.hardState ?? this.unsavedHardState;
+      this.unsavedHardState = undefined;
       await this.storage.save({
         ...(rd.snapshot !== undefined ? { snapshot: rd.snapshot } : {}),
         ...(rd.entries.length > 0 ? { entries: rd.entries } : {}),
-        ...(rd.hardState !== undefined ? { hardState: rd.hardState } : {}),
+        ...(hardState !== undefined ? { hardState } : {}),
       });
     }
     // 2. Send.
@@ -395,6 +397,12 @@ export class RaftNode<R = unknown> {
   private async maybeSnapshot(): Promise<void> {
     if (this.appliedIndex - this.snapshotIndex < this.snapshotThreshold) return;
     const index = this.appliedIndex;
+    // The durable commit index must not trail the snapshot (a restart would find it below the log's start).
+    if (this.unsavedHardState !== undefined) {
+      const hardState = this.unsavedHardState;
+      this.unsavedHardState = undefined;
+      await this.storage.save({ hardState });
+    }
     const data = this.fsm.snapshot();
     const snap = this.raw.compact(index, data);
     if (snap instanceof NomadError) {

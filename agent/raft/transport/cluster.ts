@@ -47,6 +47,8 @@ export interface ClusterHandlers {
   transferLeadership(peerId: string): Promise<string>;
   removePeer(peerId: string): Promise<number>;
   addPeer(peerId: string, address: string, voter: boolean): Promise<number>;
+  /** The state machine's image at a linearizable read point, and the applied index it is at. */
+  snapshotSave(): Promise<{ index: number; data: Uint8Array }>;
 }
 
 export interface AddClusterServiceOptions {
@@ -129,6 +131,23 @@ export function addClusterService(srv: grpc.Server, o: AddClusterServiceOptions)
       if (req.peerId === '') throw new NomadError('invalid_argument', 'peer_id is required', { field: 'peer_id' });
       return { index: await h.addPeer(req.peerId, req.address, req.voter) };
     }),
+    snapshotSave: () => undefined, // set below (a server-streaming call)
+  };
+  impl.snapshotSave = (call: grpc.ServerWritableStream<pb.SnapshotSaveRequest, pb.SnapshotChunk>): void => {
+    const fail = (status: Partial<grpc.StatusObject>): void => {
+      call.emit('error', Object.assign(new Error(status.details ?? 'refused'), status));
+    };
+    const cert = call.getAuthContext()?.sslPeerCertificate;
+    if (cert === undefined) return fail({ code: grpc.status.UNAUTHENTICATED, details: 'no client certificate: the cluster service needs mutual TLS' });
+    const v = verified(cert.raw, Operators);
+    if (!v.ok) return fail({ code: grpc.status.PERMISSION_DENIED, details: v.reason });
+    h.snapshotSave().then((snap) => {
+      const chunk = 1 << 20;
+      const bytes = Buffer.from(snap.data.buffer, snap.data.byteOffset, snap.data.byteLength);
+      // At least one chunk, so the index arrives even for an empty image.
+      for (let off = 0; off === 0 || off < bytes.length; off += chunk) call.write({ index: snap.index, data: bytes.subarray(off, off + chunk) });
+      call.end();
+    }, (err: unknown) => fail(toStatus(err)));
   };
   srv.addService(pb.ClusterServiceService, impl);
 }
@@ -173,6 +192,21 @@ export class ClusterClient {
 
   async addPeer(peerId: string, address: string, voter: boolean): Promise<number> {
     return (await this.call<pb.AddPeerRequest, pb.AddPeerResponse>('addPeer', { peerId, address, voter })).index;
+  }
+
+  /** The state image as of a linearizable read point on the server asked, reassembled from its chunks. */
+  snapshotSave(timeoutMs = 120_000): Promise<{ index: number; data: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const parts: Buffer[] = [];
+      let index = 0;
+      const stream = this.client.snapshotSave({}, { deadline: new Date(Date.now() + timeoutMs) });
+      stream.on('data', (c: pb.SnapshotChunk) => {
+        index = c.index;
+        parts.push(c.data);
+      });
+      stream.on('error', (err: grpc.ServiceError) => reject(fromServiceError(err, this.address)));
+      stream.on('end', () => resolve({ index, data: Buffer.concat(parts) }));
+    });
   }
 
   close(): void {

@@ -12,8 +12,10 @@ import {
   Client,
   type ClientDuplexStream,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
   type handleBidiStreamingCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -172,6 +174,15 @@ export interface AddPeerRequest {
 
 export interface AddPeerResponse {
   index: number;
+}
+
+export interface SnapshotSaveRequest {
+}
+
+export interface SnapshotChunk {
+  /** The applied index the image was taken at (every chunk carries it). */
+  index: number;
+  data: Buffer;
 }
 
 function createBaseRaftEntry(): RaftEntry {
@@ -1634,6 +1645,116 @@ export const AddPeerResponse: MessageFns<AddPeerResponse> = {
   },
 };
 
+function createBaseSnapshotSaveRequest(): SnapshotSaveRequest {
+  return {};
+}
+
+export const SnapshotSaveRequest: MessageFns<SnapshotSaveRequest> = {
+  encode(_: SnapshotSaveRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotSaveRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotSaveRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<SnapshotSaveRequest>): SnapshotSaveRequest {
+    return SnapshotSaveRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<SnapshotSaveRequest>): SnapshotSaveRequest {
+    const message = createBaseSnapshotSaveRequest();
+    return message;
+  },
+};
+
+function createBaseSnapshotChunk(): SnapshotChunk {
+  return { index: 0, data: Buffer.alloc(0) };
+}
+
+export const SnapshotChunk: MessageFns<SnapshotChunk> = {
+  encode(message: SnapshotChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).int64(message.index);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<SnapshotChunk>): SnapshotChunk {
+    return SnapshotChunk.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SnapshotChunk>): SnapshotChunk {
+    const message = createBaseSnapshotChunk();
+    message.index = object.index ?? 0;
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
 export type RaftServiceService = typeof RaftServiceService;
 export const RaftServiceService = {
   /**
@@ -1734,6 +1855,16 @@ export const ClusterServiceService = {
     responseSerialize: (value: AddPeerResponse): Buffer => Buffer.from(AddPeerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AddPeerResponse => AddPeerResponse.decode(value),
   },
+  /** The state machine's image as of a linearizable read point, in chunks (operator snapshot save). */
+  snapshotSave: {
+    path: "/nomadts.v1.ClusterService/SnapshotSave" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: SnapshotSaveRequest): Buffer => Buffer.from(SnapshotSaveRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SnapshotSaveRequest => SnapshotSaveRequest.decode(value),
+    responseSerialize: (value: SnapshotChunk): Buffer => Buffer.from(SnapshotChunk.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SnapshotChunk => SnapshotChunk.decode(value),
+  },
 } as const;
 
 export interface ClusterServiceServer extends UntypedServiceImplementation {
@@ -1745,6 +1876,8 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
   transferLeadership: handleUnaryCall<TransferLeadershipRequest, TransferLeadershipResponse>;
   removePeer: handleUnaryCall<RemovePeerRequest, RemovePeerResponse>;
   addPeer: handleUnaryCall<AddPeerRequest, AddPeerResponse>;
+  /** The state machine's image as of a linearizable read point, in chunks (operator snapshot save). */
+  snapshotSave: handleServerStreamingCall<SnapshotSaveRequest, SnapshotChunk>;
 }
 
 export interface ClusterServiceClient extends Client {
@@ -1826,6 +1959,13 @@ export interface ClusterServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AddPeerResponse) => void,
   ): ClientUnaryCall;
+  /** The state machine's image as of a linearizable read point, in chunks (operator snapshot save). */
+  snapshotSave(request: SnapshotSaveRequest, options?: Partial<CallOptions>): ClientReadableStream<SnapshotChunk>;
+  snapshotSave(
+    request: SnapshotSaveRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<SnapshotChunk>;
 }
 
 export const ClusterServiceClient = makeGenericClientConstructor(

@@ -1,0 +1,22 @@
+/**
+ * `nomadts operator snapshot save <file>`: the cluster state as of a linearizable read point on the
+ * server asked (ClusterService.SnapshotSave, streamed in 1 MiB chunks), written to `file`
+ * atomically (a temporary file renamed into place).
+ */
+import { renameSync, writeFileSync } from 'node:fs';
+import type { Env } from './api-io.js';
+import { Exit, positionals } from './api-io.js';
+import type { Out } from './jobspec-io.js';
+import { withCluster } from './operator-io.js';
+
+export async function operatorSnapshotSave(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
+  return withCluster(out, env, args, {}, async (c, f) => {
+    const [file] = positionals(f, ['file']);
+    const snap = await c.snapshotSave();
+    const tmp = `${file!}.tmp-${process.pid}`;
+    writeFileSync(tmp, snap.data, { mode: 0o600 });
+    renameSync(tmp, file!);
+    out.stdout(`State file written to ${file!} (index ${snap.index}, ${snap.data.byteLength} bytes)\n`);
+    return Exit.ok;
+  });
+}
