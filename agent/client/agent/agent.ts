@@ -18,6 +18,12 @@ import { fingerprintNode } from '../fingerprint/index.js';
 
 /** Nomad's allocSyncIntv. */
 export const AllocSyncIntervalMs = 200;
+/**
+ * A change of an allocation's client status (pending → running, running → complete, ...) goes
+ * out after this short window instead of the 200 ms batch: schedulers, deployments and the
+ * operator wait on it. Reports that only add task events still ride the batch.
+ */
+export const AllocStatusChangeDelayMs = 5;
 
 /** How often the client reports its tasks' resource usage by default. */
 export const DefaultUsageIntervalMs = 2000;
@@ -82,6 +88,10 @@ export class ClientAgent {
   private ttlMs = 0;
   private allocIndex = 0;
   private readonly known = new Map<string, number>();
+  /** When the scheduled batch goes out (clock ms). */
+  private syncDue = 0;
+  /** The client status last reported per allocation (to send changes at once). */
+  private readonly lastStatus = new Map<string, string>();
   private pending = new Map<string, ClientAllocUpdate>();
   private syncTimer: TimerHandle | undefined;
   private syncing = false;
@@ -133,11 +143,21 @@ export class ClientAgent {
     return new Promise((resolve) => this.registeredWaiters.push(resolve));
   }
 
-  /** Report allocation states; sent in one batch every 200 ms, the latest report per allocation winning. */
+  /**
+   * Report allocation states; sent in one batch every 200 ms, the latest report per allocation
+   * winning, except that a change of client status is sent within AllocStatusChangeDelayMs.
+   */
   reportAllocs(updates: readonly ClientAllocUpdate[]): void {
     if (this.stopped) return;
-    for (const u of updates) this.pending.set(u.id, u);
-    this.scheduleSync(AllocSyncIntervalMs);
+    let changed = false;
+    for (const u of updates) {
+      if (this.lastStatus.get(u.id) !== u.clientStatus) {
+        changed = true;
+        this.lastStatus.set(u.id, u.clientStatus);
+      }
+      this.pending.set(u.id, u);
+    }
+    this.scheduleSync(changed ? AllocStatusChangeDelayMs : AllocSyncIntervalMs);
   }
 
   /** Stop every loop, drop the stream and the connection. Reports not yet sent are dropped. */
@@ -250,7 +270,13 @@ export class ClientAgent {
   }
 
   private scheduleSync(delayMs: number): void {
-    if (this.syncTimer !== undefined || this.syncing || this.stopped) return;
+    if (this.syncing || this.stopped) return;
+    const due = this.clock.now() + delayMs;
+    if (this.syncTimer !== undefined) {
+      if (this.syncDue <= due) return;
+      this.syncTimer.cancel(); // a status change moves the batch earlier
+    }
+    this.syncDue = due;
     this.syncTimer = this.clock.setTimer(delayMs, () => {
       this.syncTimer = undefined;
       void this.sync();
