@@ -18,7 +18,7 @@ import type {
   StateReader,
   TaskGroup,
 } from '../structs/index.js';
-import { allocTerminalStatus, allocsUsage, emptyAllocMetric, NetworkIndex, nodeAvailable, usageGroupKey, usageJobKey } from '../structs/index.js';
+import { allocTerminalStatus, allocsUsage, emptyAllocMetric, NetworkIndex, nodeAvailable, planEntries, usageGroupKey, usageJobKey } from '../structs/index.js';
 
 /** Shared, frozen empty records for metrics nobody wrote to (see resetMetrics). */
 const NoCounts: Record<string, number> = Object.freeze({});
@@ -519,7 +519,8 @@ export class EvalContext {
       this.proposals.set(node.id, p);
     }
     const plan = this.planRef;
-    p.refresh(plan.nodeAllocation[node.id], plan.nodeUpdate[node.id], plan.nodePreemptions[node.id]);
+    const id = node.id;
+    p.refresh(planEntries(plan.nodeAllocation, id), planEntries(plan.nodeUpdate, id), planEntries(plan.nodePreemptions, id));
     return p;
   }
 
@@ -528,7 +529,7 @@ export class EvalContext {
     const node = this.node(nodeId);
     if (node === undefined) {
       const out: Allocation[] = [];
-      for (const a of this.planRef.nodeAllocation[nodeId] ?? []) out.push(a);
+      for (const a of planEntries(this.planRef.nodeAllocation, nodeId) ?? []) out.push(a);
       return out;
     }
     return this.proposal(node).allocs;
@@ -544,8 +545,8 @@ export class EvalContext {
     let rebuild = this.journalPlan !== plan;
     if (!rebuild) {
       for (const [nodeId, seen] of this.journalSeen) {
-        const placed = plan.nodeAllocation[nodeId];
-        const stopped = plan.nodeUpdate[nodeId];
+        const placed = planEntries(plan.nodeAllocation, nodeId);
+        const stopped = planEntries(plan.nodeUpdate, nodeId);
         if ((seen.placedLen > 0 && (placed === undefined || placed !== seen.placed || placed.length < seen.placedLen)) ||
           (seen.stoppedLen > 0 && (stopped === undefined || stopped !== seen.stopped || stopped.length < seen.stoppedLen))) {
           rebuild = true;
