@@ -39,6 +39,12 @@ export interface NodeBase {
   readonly cpu: number;
   readonly memoryMB: number;
   readonly diskMB: number;
+  /**
+   * @internal The proposal object evaluations on this base reuse (see
+   * EvalContext.proposal): most evaluations visit each node once, so a fresh
+   * proposal per node per evaluation was the ranking loop's largest allocation.
+   */
+  shared: NodeProposal | null;
 }
 
 const baseMemo = new WeakMap<Node, NodeBase>();
@@ -54,6 +60,7 @@ export function nodeBase(node: Node, usage: NodeUsage): NodeBase {
     cpu: usage.cpu,
     memoryMB: usage.memoryMB,
     diskMB: usage.diskMB,
+    shared: null,
   };
   baseMemo.set(node, base);
   return base;
@@ -101,6 +108,8 @@ export class NodeProposal {
   private countValue = 0;
 
   private readonly usage: NodeUsage;
+  /** @internal The serial of the EvalContext using this proposal (0: none). */
+  owner = 0;
 
   constructor(base: NodeBase) {
     this.node = base.node;
@@ -109,6 +118,32 @@ export class NodeProposal {
     this.cpu = base.cpu;
     this.memoryMB = base.memoryMB;
     this.diskMB = base.diskMB;
+  }
+
+  /**
+   * @internal Forget every plan entry and cache: back to the snapshot's
+   * allocations, as if new (a reused proposal changes hands between evaluations).
+   * Arrays handed out before stay as they were: a later append copies first.
+   */
+  reclaim(owner: number): void {
+    this.owner = owner;
+    this.own = null;
+    this.owned = false;
+    this.cpu = this.usage.cpu;
+    this.memoryMB = this.usage.memoryMB;
+    this.diskMB = this.usage.diskMB;
+    this.version++;
+    this.placedRef = undefined;
+    this.placedLen = 0;
+    this.stoppedRef = undefined;
+    this.stoppedLen = 0;
+    this.preemptedRef = undefined;
+    this.preemptedLen = 0;
+    this.ids = null;
+    this.netIdx = null;
+    this.netCollision = '';
+    this.countSet = false;
+    this.ports = -1;
   }
 
   /** Non-terminal allocations of the snapshot on this node (fixed for the eval). */
@@ -454,8 +489,12 @@ export interface EvalContextOptions {
  * Everything the placement stack reads or records during one evaluation. The
  * scheduler appends to `plan` between selections; `proposal(node)` notices.
  */
+/** Serials of evaluation contexts: who currently holds a shared NodeProposal. */
+let contextSerial = 0;
+
 export class EvalContext {
   readonly state: StateReader;
+  private readonly serial = ++contextSerial;
   readonly rng: Rng;
   readonly eligibility = new EvalEligibility();
   readonly schedulerConfig: SchedulerConfiguration;
@@ -514,9 +553,19 @@ export class EvalContext {
   /** The proposal for a node, revalidated against the plan's entries for that node. */
   proposal(node: Node): NodeProposal {
     let p = this.proposals.get(node.id);
-    if (p === undefined) {
-      p = new NodeProposal(nodeBase(node, this.state.nodeUsage(node.id)));
-      this.proposals.set(node.id, p);
+    if (p === undefined || p.owner !== this.serial) {
+      // Reuse the base's proposal object: no other context can be using it in the
+      // middle of a step (selections are synchronous), and a context that finds
+      // its proposal taken (owner changed) reclaims it the same way.
+      const base = nodeBase(node, this.state.nodeUsage(node.id));
+      let shared = base.shared;
+      if (shared === null) {
+        shared = new NodeProposal(base);
+        base.shared = shared;
+      }
+      shared.reclaim(this.serial);
+      this.proposals.set(node.id, shared);
+      p = shared;
     }
     const plan = this.planRef;
     const id = node.id;
