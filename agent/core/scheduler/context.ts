@@ -494,7 +494,8 @@ let contextSerial = 0;
 
 export class EvalContext {
   readonly state: StateReader;
-  private readonly serial = ++contextSerial;
+  /** Marks the proposals this context holds; a new serial (setPlan) disowns them all. */
+  private serial = ++contextSerial;
   readonly rng: Rng;
   readonly eligibility = new EvalEligibility();
   readonly schedulerConfig: SchedulerConfiguration;
@@ -502,7 +503,6 @@ export class EvalContext {
   metrics: AllocMetric = emptyAllocMetric();
 
   private planRef: Plan;
-  private readonly proposals = new Map<string, NodeProposal>();
   private readonly nodes = new Map<string, Node | null>();
   private nodesAvailable: Record<string, number> = {};
   private nodesInPool = 0;
@@ -531,7 +531,7 @@ export class EvalContext {
   /** Swap in a new plan (after a submit): every proposal cache is dropped. */
   setPlan(plan: Plan): void {
     this.planRef = plan;
-    this.proposals.clear();
+    this.serial = ++contextSerial;
   }
 
   /** Per-DC counts of the candidate nodes and the pool size, copied into every placement's metrics. */
@@ -552,11 +552,14 @@ export class EvalContext {
 
   /** The proposal for a node, revalidated against the plan's entries for that node. */
   proposal(node: Node): NodeProposal {
-    let p = this.proposals.get(node.id);
-    if (p === undefined || p.owner !== this.serial) {
+    // The node's current base holds this context's proposal if the context claimed
+    // it (then with this snapshot's usage: a claim goes through the snapshot's base).
+    let p = baseMemo.get(node)?.shared ?? null;
+    if (p === null || p.owner !== this.serial) {
       // Reuse the base's proposal object: no other context can be using it in the
       // middle of a step (selections are synchronous), and a context that finds
-      // its proposal taken (owner changed) reclaims it the same way.
+      // its proposal taken (owner changed) reclaims it the same way. No per-context
+      // map: a visit per node per evaluation made filling one the loop's top allocation.
       const base = nodeBase(node, this.state.nodeUsage(node.id));
       let shared = base.shared;
       if (shared === null) {
@@ -564,7 +567,6 @@ export class EvalContext {
         base.shared = shared;
       }
       shared.reclaim(this.serial);
-      this.proposals.set(node.id, shared);
       p = shared;
     }
     const plan = this.planRef;
