@@ -663,7 +663,7 @@ export class EvalContext {
       allocationTime: 0,
       coalescedFailures: 0,
     };
-    this.top = [];
+    this.top.length = 0;
   }
 
   /** A node was pulled from the source. */
@@ -697,8 +697,12 @@ export class EvalContext {
     if (top.length === MaxRetainedNodeScores && option.finalScore <= top[top.length - 1]!.finalScore) return;
     let i = top.length;
     while (i > 0 && top[i - 1]!.finalScore < option.finalScore) i--;
-    top.splice(i, 0, option);
-    if (top.length > MaxRetainedNodeScores) top.pop();
+    // Insert at i, dropping the last when full (no splice: it allocates a result array per call).
+    let j = top.length;
+    if (j < MaxRetainedNodeScores) top.push(option);
+    else j--;
+    for (; j > i; j--) top[j] = top[j - 1]!;
+    top[i] = option;
   }
 
   /** Write the retained scores into the metrics (end of a selection). */
