@@ -4,7 +4,7 @@
  * what this accepts.
  */
 import type { Allocation, Plan, PlanResult, StateReader } from '../structs/index.js';
-import { allocsFit, allocTerminalStatus, nodeAvailable } from '../structs/index.js';
+import { allocsFit, allocTerminalStatus, nodeAvailable, planEntries } from '../structs/index.js';
 
 export interface NodeVerdict {
   fit: boolean;
@@ -27,7 +27,7 @@ export function planNodeIds(plan: Plan): string[] {
  * so in-place updates do not loop while a node drains.
  */
 export function evaluateNodePlan(state: StateReader, plan: Plan, nodeId: string): NodeVerdict {
-  const placed = plan.nodeAllocation[nodeId] ?? [];
+  const placed = planEntries(plan.nodeAllocation, nodeId) ?? [];
   if (placed.length === 0) return { fit: true, reason: '' };
 
   const node = state.nodeByID(nodeId);
@@ -43,8 +43,8 @@ export function evaluateNodePlan(state: StateReader, plan: Plan, nodeId: string)
   // Start from the memoised usage of the live allocations, take out what the plan
   // stops, preempts or replaces, add what it places: O(plan entries on the node).
   const removed = new Set<string>();
-  for (const a of plan.nodeUpdate[nodeId] ?? []) removed.add(a.id);
-  for (const a of plan.nodePreemptions[nodeId] ?? []) removed.add(a.id);
+  for (const a of planEntries(plan.nodeUpdate, nodeId) ?? []) removed.add(a.id);
+  for (const a of planEntries(plan.nodePreemptions, nodeId) ?? []) removed.add(a.id);
   for (const a of placed) removed.add(a.id);
   let cpu = usage.cpu;
   let memoryMB = usage.memoryMB;

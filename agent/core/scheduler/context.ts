@@ -18,7 +18,7 @@ import type {
   StateReader,
   TaskGroup,
 } from '../structs/index.js';
-import { allocTerminalStatus, allocsUsage, emptyAllocMetric, NetworkIndex, nodeAvailable, usageGroupKey, usageJobKey } from '../structs/index.js';
+import { allocTerminalStatus, allocsUsage, emptyAllocMetric, NetworkIndex, nodeAvailable, planEntries, usageGroupKey, usageJobKey } from '../structs/index.js';
 
 /** Shared, frozen empty records for metrics nobody wrote to (see resetMetrics). */
 const NoCounts: Record<string, number> = Object.freeze({});
@@ -39,6 +39,12 @@ export interface NodeBase {
   readonly cpu: number;
   readonly memoryMB: number;
   readonly diskMB: number;
+  /**
+   * @internal The proposal object evaluations on this base reuse (see
+   * EvalContext.proposal): most evaluations visit each node once, so a fresh
+   * proposal per node per evaluation was the ranking loop's largest allocation.
+   */
+  shared: NodeProposal | null;
 }
 
 const baseMemo = new WeakMap<Node, NodeBase>();
@@ -54,6 +60,7 @@ export function nodeBase(node: Node, usage: NodeUsage): NodeBase {
     cpu: usage.cpu,
     memoryMB: usage.memoryMB,
     diskMB: usage.diskMB,
+    shared: null,
   };
   baseMemo.set(node, base);
   return base;
@@ -101,6 +108,8 @@ export class NodeProposal {
   private countValue = 0;
 
   private readonly usage: NodeUsage;
+  /** @internal The serial of the EvalContext using this proposal (0: none). */
+  owner = 0;
 
   constructor(base: NodeBase) {
     this.node = base.node;
@@ -109,6 +118,32 @@ export class NodeProposal {
     this.cpu = base.cpu;
     this.memoryMB = base.memoryMB;
     this.diskMB = base.diskMB;
+  }
+
+  /**
+   * @internal Forget every plan entry and cache: back to the snapshot's
+   * allocations, as if new (a reused proposal changes hands between evaluations).
+   * Arrays handed out before stay as they were: a later append copies first.
+   */
+  reclaim(owner: number): void {
+    this.owner = owner;
+    this.own = null;
+    this.owned = false;
+    this.cpu = this.usage.cpu;
+    this.memoryMB = this.usage.memoryMB;
+    this.diskMB = this.usage.diskMB;
+    this.version++;
+    this.placedRef = undefined;
+    this.placedLen = 0;
+    this.stoppedRef = undefined;
+    this.stoppedLen = 0;
+    this.preemptedRef = undefined;
+    this.preemptedLen = 0;
+    this.ids = null;
+    this.netIdx = null;
+    this.netCollision = '';
+    this.countSet = false;
+    this.ports = -1;
   }
 
   /** Non-terminal allocations of the snapshot on this node (fixed for the eval). */
@@ -454,8 +489,13 @@ export interface EvalContextOptions {
  * Everything the placement stack reads or records during one evaluation. The
  * scheduler appends to `plan` between selections; `proposal(node)` notices.
  */
+/** Serials of evaluation contexts: who currently holds a shared NodeProposal. */
+let contextSerial = 0;
+
 export class EvalContext {
   readonly state: StateReader;
+  /** Marks the proposals this context holds; a new serial (setPlan) disowns them all. */
+  private serial = ++contextSerial;
   readonly rng: Rng;
   readonly eligibility = new EvalEligibility();
   readonly schedulerConfig: SchedulerConfiguration;
@@ -463,7 +503,6 @@ export class EvalContext {
   metrics: AllocMetric = emptyAllocMetric();
 
   private planRef: Plan;
-  private readonly proposals = new Map<string, NodeProposal>();
   private readonly nodes = new Map<string, Node | null>();
   private nodesAvailable: Record<string, number> = {};
   private nodesInPool = 0;
@@ -492,7 +531,7 @@ export class EvalContext {
   /** Swap in a new plan (after a submit): every proposal cache is dropped. */
   setPlan(plan: Plan): void {
     this.planRef = plan;
-    this.proposals.clear();
+    this.serial = ++contextSerial;
   }
 
   /** Per-DC counts of the candidate nodes and the pool size, copied into every placement's metrics. */
@@ -513,13 +552,26 @@ export class EvalContext {
 
   /** The proposal for a node, revalidated against the plan's entries for that node. */
   proposal(node: Node): NodeProposal {
-    let p = this.proposals.get(node.id);
-    if (p === undefined) {
-      p = new NodeProposal(nodeBase(node, this.state.nodeUsage(node.id)));
-      this.proposals.set(node.id, p);
+    // The node's current base holds this context's proposal if the context claimed
+    // it (then with this snapshot's usage: a claim goes through the snapshot's base).
+    let p = baseMemo.get(node)?.shared ?? null;
+    if (p === null || p.owner !== this.serial) {
+      // Reuse the base's proposal object: no other context can be using it in the
+      // middle of a step (selections are synchronous), and a context that finds
+      // its proposal taken (owner changed) reclaims it the same way. No per-context
+      // map: a visit per node per evaluation made filling one the loop's top allocation.
+      const base = nodeBase(node, this.state.nodeUsage(node.id));
+      let shared = base.shared;
+      if (shared === null) {
+        shared = new NodeProposal(base);
+        base.shared = shared;
+      }
+      shared.reclaim(this.serial);
+      p = shared;
     }
     const plan = this.planRef;
-    p.refresh(plan.nodeAllocation[node.id], plan.nodeUpdate[node.id], plan.nodePreemptions[node.id]);
+    const id = node.id;
+    p.refresh(planEntries(plan.nodeAllocation, id), planEntries(plan.nodeUpdate, id), planEntries(plan.nodePreemptions, id));
     return p;
   }
 
@@ -528,7 +580,7 @@ export class EvalContext {
     const node = this.node(nodeId);
     if (node === undefined) {
       const out: Allocation[] = [];
-      for (const a of this.planRef.nodeAllocation[nodeId] ?? []) out.push(a);
+      for (const a of planEntries(this.planRef.nodeAllocation, nodeId) ?? []) out.push(a);
       return out;
     }
     return this.proposal(node).allocs;
@@ -544,8 +596,8 @@ export class EvalContext {
     let rebuild = this.journalPlan !== plan;
     if (!rebuild) {
       for (const [nodeId, seen] of this.journalSeen) {
-        const placed = plan.nodeAllocation[nodeId];
-        const stopped = plan.nodeUpdate[nodeId];
+        const placed = planEntries(plan.nodeAllocation, nodeId);
+        const stopped = planEntries(plan.nodeUpdate, nodeId);
         if ((seen.placedLen > 0 && (placed === undefined || placed !== seen.placed || placed.length < seen.placedLen)) ||
           (seen.stoppedLen > 0 && (stopped === undefined || stopped !== seen.stopped || stopped.length < seen.stoppedLen))) {
           rebuild = true;
@@ -611,7 +663,7 @@ export class EvalContext {
       allocationTime: 0,
       coalescedFailures: 0,
     };
-    this.top = [];
+    this.top.length = 0;
   }
 
   /** A node was pulled from the source. */
@@ -645,8 +697,12 @@ export class EvalContext {
     if (top.length === MaxRetainedNodeScores && option.finalScore <= top[top.length - 1]!.finalScore) return;
     let i = top.length;
     while (i > 0 && top[i - 1]!.finalScore < option.finalScore) i--;
-    top.splice(i, 0, option);
-    if (top.length > MaxRetainedNodeScores) top.pop();
+    // Insert at i, dropping the last when full (no splice: it allocates a result array per call).
+    let j = top.length;
+    if (j < MaxRetainedNodeScores) top.push(option);
+    else j--;
+    for (; j > i; j--) top[j] = top[j - 1]!;
+    top[i] = option;
   }
 
   /** Write the retained scores into the metrics (end of a selection). */

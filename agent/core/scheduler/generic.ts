@@ -5,7 +5,7 @@
  * fresher snapshot when the plan applier refuses part of it.
  */
 import type { Allocation, AllocMetric, Deployment, Evaluation, Job, StateReader } from '../structs/index.js';
-import { deploymentActive, emptyPlan, planIsNoOp } from '../structs/index.js';
+import { deploymentActive, emptyPlan, planEntries, planIsNoOp } from '../structs/index.js';
 import type { Scheduler, SchedulerDeps } from '../worker/index.js';
 import { EvalContext } from './context.js';
 import { readyNodesInDCs } from './feasible.js';
@@ -207,13 +207,13 @@ export class GenericScheduler implements Scheduler {
 }
 
 function pushUpdate(byNode: Record<string, Allocation[]>, alloc: Allocation): void {
-  const list = byNode[alloc.nodeId];
+  const list = planEntries(byNode, alloc.nodeId);
   if (list === undefined) byNode[alloc.nodeId] = [alloc];
   else list.push(alloc);
 }
 
 function removeLastStop(plan: ReturnType<typeof emptyPlan>, alloc: Allocation): void {
-  const list = plan.nodeUpdate[alloc.nodeId];
+  const list = planEntries(plan.nodeUpdate, alloc.nodeId);
   if (list === undefined) return;
   const i = list.findIndex((a) => a.id === alloc.id);
   if (i >= 0) list.splice(i, 1);

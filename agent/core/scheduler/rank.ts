@@ -33,7 +33,7 @@ const NO_PORTS: AllocatedPort[] = [];
  * ranked node costs one small object; `scoreRecord()` builds the named map.
  */
 export class RankOption implements ScoredNode {
-  readonly node: Node;
+  node: Node;
   finalScore = 0;
   /** Sum and count of the parts that take part in the average. */
   sum = 0;
@@ -52,6 +52,22 @@ export class RankOption implements ScoredNode {
 
   constructor(node: Node) {
     this.node = node;
+  }
+
+  /** @internal Back to a fresh option for `node` (FeasibleRankIterator reuses options between selections). */
+  reinit(node: Node): void {
+    this.node = node;
+    this.finalScore = 0;
+    this.sum = 0;
+    this.parts = 0;
+    this.binpack = NaN;
+    this.antiAffinity = NaN;
+    this.penalty = NaN;
+    this.affinity = NaN;
+    this.spread = NaN;
+    this.ports = NO_PORTS;
+    this.portsDeferred = false;
+    this.proposal = null;
   }
 
   /** Add a part to the average. */
@@ -77,9 +93,17 @@ export interface RankIterator {
   reset(): void;
 }
 
-/** Turns feasible nodes into rank options (nomad FeasibleRankIterator). */
+/**
+ * Turns feasible nodes into rank options (nomad FeasibleRankIterator). Options
+ * are reused from one selection to the next (`reset` starts a selection): each
+ * is distinct within a selection, and nothing keeps one past it (the metrics'
+ * top scores are written out when the selection ends). Fresh objects per node
+ * visited, with their boxed score fields, were most of the ranking's garbage.
+ */
 export class FeasibleRankIterator implements RankIterator {
   private readonly source: FeasibleIterator;
+  private readonly pool: RankOption[] = [];
+  private used = 0;
 
   constructor(source: FeasibleIterator) {
     this.source = source;
@@ -87,10 +111,20 @@ export class FeasibleRankIterator implements RankIterator {
 
   next(): RankOption | null {
     const node = this.source.next();
-    return node === null ? null : new RankOption(node);
+    if (node === null) return null;
+    let option = this.pool[this.used];
+    if (option === undefined) {
+      option = new RankOption(node);
+      this.pool.push(option);
+    } else {
+      option.reinit(node);
+    }
+    this.used++;
+    return option;
   }
 
   reset(): void {
+    this.used = 0;
     this.source.reset();
   }
 }

@@ -5,7 +5,7 @@
  * not a place for the job (not a failure), a node without room is.
  */
 import type { Allocation, AllocMetric, Evaluation, Job, Node, Plan, StateReader, TaskGroup } from '../structs/index.js';
-import { allocName, allocTerminalStatus, emptyPlan, planIsNoOp } from '../structs/index.js';
+import { allocName, allocTerminalStatus, emptyPlan, planEntries, planIsNoOp } from '../structs/index.js';
 import type { Scheduler, SchedulerDeps } from '../worker/index.js';
 import { EvalContext } from './context.js';
 import { readyNodesInDCs } from './feasible.js';
@@ -199,7 +199,7 @@ function key(nodeId: string, group: string): string {
 }
 
 function pushUpdate(plan: Plan, alloc: Allocation): void {
-  const list = plan.nodeAllocation[alloc.nodeId];
+  const list = planEntries(plan.nodeAllocation, alloc.nodeId);
   if (list === undefined) plan.nodeAllocation[alloc.nodeId] = [alloc];
   else list.push(alloc);
 }

@@ -18,7 +18,7 @@ import type {
   StateReader,
   TaskGroup,
 } from '../structs/index.js';
-import { allocTerminalStatus, appendAlloc, newAllocation, newEvaluation } from '../structs/index.js';
+import { allocTerminalStatus, appendAlloc, newAllocation, planEntries, newEvaluation } from '../structs/index.js';
 import type { RankedNode } from './stack.js';
 
 /**
@@ -46,7 +46,7 @@ export function appendStop(plan: Plan, alloc: Allocation, description: string, c
     clientDescription: clientStatus === 'lost' ? 'alloc is lost since its node is down' : alloc.clientDescription,
     followupEvalId: followupEvalId ?? alloc.followupEvalId,
   };
-  const list = plan.nodeUpdate[alloc.nodeId];
+  const list = planEntries(plan.nodeUpdate, alloc.nodeId);
   if (list === undefined) plan.nodeUpdate[alloc.nodeId] = [stopped];
   else list.push(stopped);
 }

@@ -73,7 +73,8 @@ class TalliedUsage implements NodeUsage {
 
   constructor(
     tally: NodeTally,
-    private readonly view: readonly Allocation[],
+    /** The node's allocation map, listed only when `live` is asked for (most ranked nodes never are). */
+    private readonly byNode: PMap<Allocation> | undefined,
   ) {
     this.cpu = tally.cpu;
     this.memoryMB = tally.memoryMB;
@@ -86,7 +87,7 @@ class TalliedUsage implements NodeUsage {
   get live(): readonly Allocation[] {
     if (this.liveList === null) {
       const out: Allocation[] = [];
-      for (const a of this.view) if (!allocTerminalStatus(a)) out.push(a);
+      for (const a of sharedValuesOf(this.byNode)) if (!allocTerminalStatus(a)) out.push(a);
       this.liveList = out;
     }
     return this.liveList;
@@ -183,7 +184,7 @@ export class StateSnapshot implements StateReader {
     if (tally === undefined) return EmptyUsage;
     let u = usageMemo.get(tally);
     if (u === undefined) {
-      u = new TalliedUsage(tally, this.allocsByNodeView(nodeId));
+      u = new TalliedUsage(tally, this.tables.allocsByNode.get(nodeId));
       usageMemo.set(tally, u);
     }
     return u;

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { SeededRng } from '../lib/index.js';
+import { appendAlloc, emptyPlan, planEntries } from '../structs/index.js';
+import { EvalContext } from './context.js';
+import { mockAlloc, mockJob, mockNode, MockState } from '../testing/index.js';
+
+describe('EvalContext.proposal', () => {
+  const node = mockNode({ id: 'n1' });
+  const other = mockJob({ id: 'other' });
+  const existing = mockAlloc(other, { nodeId: 'n1' }, { resources: { cpu: 500, memoryMB: 256, memoryMaxMB: 256, diskMB: 0, ports: [] } });
+  const state = new MockState({ nodes: [node], allocs: [existing], jobs: [other] });
+
+  it('contexts sharing a node each see only their own plan, however their calls interleave', () => {
+    const jobA = mockJob({ id: 'a' });
+    const jobB = mockJob({ id: 'b' });
+    const a = new EvalContext(state, emptyPlan('eval-a', 'tok', 50, jobA, state.index), new SeededRng(1));
+    const b = new EvalContext(state, emptyPlan('eval-b', 'tok', 50, jobB, state.index), new SeededRng(2));
+    const res = (cpu: number) => ({ resources: { cpu, memoryMB: 10, memoryMaxMB: 10, diskMB: 0, ports: [] } });
+
+    expect(a.proposal(node).cpu).toBe(500);
+    appendAlloc(a.plan.nodeAllocation, mockAlloc(jobA, { nodeId: 'n1', index: 0 }, res(100)));
+    expect(a.proposal(node).cpu).toBe(600);
+
+    // b takes the node over: it must not see a's placement.
+    expect(b.proposal(node).cpu).toBe(500);
+    expect(b.proposal(node).allocs.map((x) => x.id)).toEqual([existing.id]);
+    appendAlloc(b.plan.nodeAllocation, mockAlloc(jobB, { nodeId: 'n1', index: 0 }, res(200)));
+    appendAlloc(b.plan.nodeAllocation, mockAlloc(jobB, { nodeId: 'n1', index: 1 }, res(200)));
+    expect(b.proposal(node).cpu).toBe(900);
+    expect(b.proposal(node).groupCount(jobB.namespace, 'b', 'web')).toBe(2);
+
+    // Back to a: its own placement only, counts included.
+    const pa = a.proposal(node);
+    expect(pa.cpu).toBe(600);
+    expect(pa.groupCount(jobA.namespace, 'a', 'web')).toBe(1);
+    expect(pa.groupCount(jobB.namespace, 'b', 'web')).toBe(0);
+    appendAlloc(a.plan.nodeAllocation, mockAlloc(jobA, { nodeId: 'n1', index: 1 }, res(100)));
+    expect(a.proposal(node).cpu).toBe(700);
+    expect(a.proposal(node).allocs).toHaveLength(3);
+
+    // And b again.
+    expect(b.proposal(node).cpu).toBe(900);
+    expect(b.proposal(node).allocs).toHaveLength(3);
+  });
+
+  it('a list handed out before another context took the node over does not change', () => {
+    const jobA = mockJob({ id: 'a' });
+    const a = new EvalContext(state, emptyPlan('eval-a', 'tok', 50, jobA, state.index), new SeededRng(1));
+    const b = new EvalContext(state, emptyPlan('eval-b', 'tok', 50, jobA, state.index), new SeededRng(2));
+    appendAlloc(a.plan.nodeAllocation, mockAlloc(jobA, { nodeId: 'n1', index: 0 }));
+    const listA = a.proposedAllocs('n1');
+    expect(listA).toHaveLength(2);
+    appendAlloc(b.plan.nodeAllocation, mockAlloc(jobA, { nodeId: 'n1', index: 5 }));
+    expect(b.proposedAllocs('n1')).toHaveLength(2);
+    expect(listA).toHaveLength(2);
+    expect(listA.map((x) => x.name)).not.toContain(b.proposedAllocs('n1')[1]!.name);
+  });
+});
+
+describe('planEntries', () => {
+  it('reads own entries only', () => {
+    const rec: Record<string, never[]> = { n1: [] };
+    expect(planEntries(rec, 'n1')).toEqual([]);
+    expect(planEntries(rec, 'n2')).toBeUndefined();
+    expect(planEntries({}, 'constructor')).toBeUndefined();
+    expect(planEntries({}, '__proto__')).toBeUndefined();
+  });
+});
