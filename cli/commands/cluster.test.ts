@@ -219,6 +219,7 @@ describe('job plan', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('Task Group: "web" (2 ignore)');
     expect(r.stdout).toContain('- All tasks successfully allocated.');
+    expect(r.stdout).not.toMatch(/^ {2}[~+-] /m); // no field changes
     expect(r.code).toBe(0);
   });
 
@@ -227,7 +228,7 @@ describe('job plan', () => {
     const before = cluster.server.state();
     const r = await run(jobPlan, [file]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^\+\/- Job: "hello-web"\n\+\/- Task Group: "web" \(1 create[^)]*\)$/m);
+    expect(r.stdout).toMatch(/^\+\/- Job: "hello-web"\n {2}~ group "web": count: 2 => 3\n\+\/- Task Group: "web" \(1 create[^)]*\)$/m);
     expect(r.stdout).toMatch(/nomadts job run -check-index \d+ /);
     expect(cluster.server.state()).toBe(before);
   });

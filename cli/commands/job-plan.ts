@@ -1,11 +1,14 @@
 /**
  * `nomadts job plan [-var k=v]... [-var-file f]... <file>`: a dry run of the scheduler for the
  * job in the file against the cluster's current state; nothing is written. Prints what would
- * happen per task group and why placements would fail.
+ * happen per task group and why placements would fail; for a job that exists, the fields that
+ * change (`~ group "web": count: 2 => 3`, `+` added, `-` removed).
  * Exit codes, as Nomad: 0 no changes, 1 allocations would be created, stopped or updated, 255 error.
  */
 import type { PlanJobReply } from '../../agent/api/index.js';
 import { NomadError } from '../../agent/core/lib/index.js';
+import type { Job } from '../../agent/core/structs/index.js';
+import { formatDiff, jobDiff } from '../../agent/core/structs/index.js';
 import type { Env } from './api-io.js';
 import { connect, errorText, formatFailedGroups, json } from './api-io.js';
 import { readJobArgs } from './job-run.js';
@@ -46,20 +49,27 @@ export async function jobPlan(args: readonly string[], out: Out, env: Env = proc
   let client;
   try {
     client = connect(env, flags);
-    let exists = true;
-    await client.getJob(job.namespace, job.id).catch((err: unknown) => {
-      if (err instanceof NomadError && err.code === 'not_found') exists = false;
-      else throw err;
-    });
+    let current: Job | undefined;
+    await client.getJob(job.namespace, job.id).then(
+      (r) => {
+        current = r.value;
+      },
+      (err: unknown) => {
+        if (!(err instanceof NomadError && err.code === 'not_found')) throw err;
+      },
+    );
+    const exists = current !== undefined;
+    const diff = exists ? jobDiff(current, job) : [];
     const plan = await client.planJob(job);
     const groups = Object.entries(plan.annotations).sort((a, b) => (a[0] < b[0] ? -1 : 1));
     const changes = groups.reduce((n, [, u]) => n + groupChanges(u), 0);
     const code = changes > 0 ? PlanExit.changes : PlanExit.noChanges;
     if (flags.bool.has('json')) {
-      out.stdout(json(plan));
+      out.stdout(json({ ...plan, diff }));
       return code;
     }
-    let s = `${!exists ? '+' : changes > 0 ? '+/-' : ''} Job: "${job.id}"\n`.trimStart();
+    let s = `${!exists ? '+' : changes > 0 || diff.length > 0 ? '+/-' : ''} Job: "${job.id}"\n`.trimStart();
+    for (const d of diff) s += `  ${formatDiff(d)}\n`;
     for (const [g, u] of groups) s += `${groupChanges(u) > 0 ? (exists ? '+/- ' : '+ ') : ''}${formatAnnotation(g, u)}\n`;
     s += '\nScheduler dry-run:\n';
     if (Object.keys(plan.failedTgAllocs).length === 0) s += '- All tasks successfully allocated.\n';

@@ -8,3 +8,4 @@ export * from './plan.js';
 export * from './state-reader.js';
 export * from './funcs.js';
 export * from './usage.js';
+export * from './diff.js';
