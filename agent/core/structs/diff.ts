@@ -71,7 +71,7 @@ function walk(a: unknown, b: unknown, path: string, out: FieldDiff[]): void {
 function walkNamed(key: string, nameField: string, a: unknown[], b: unknown[], path: string, out: FieldDiff[]): void {
   const byName = (list: unknown[]): Map<string, unknown> => {
     const m = new Map<string, unknown>();
-    list.forEach((item, i) => m.set(isPlain(item) && typeof item[nameField] === 'string' ? (item[nameField] as string) : String(i), item));
+    list.forEach((item, i) => m.set(isPlain(item) && typeof item[nameField] === 'string' ? item[nameField] : String(i), item));
     return m;
   };
   const am = byName(a);
