@@ -212,3 +212,34 @@ tls {
     expect(joined.stdout).toMatch(/Joined 1 servers/);
   }, 60_000);
 });
+
+describe.skipIf(!built)('a server configuration with bad gossip settings', () => {
+  it('is refused with file:line:column and the field, and nothing starts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nomadts-gossip-badcfg-'));
+    try {
+      const file = join(dir, 'bad.hcl');
+      writeFileSync(file, `name     = "s1"
+data_dir = "${join(dir, 'data')}"
+ports {
+  serf = 70000
+}
+server {
+  enabled          = true
+  gossip_intervall = "1s"
+}
+tls {
+  ca_file   = "ca.pem"
+  cert_file = "server.pem"
+  key_file  = "server-key.pem"
+}
+`);
+      const r = await cli({}, ['agent', '-config', file]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`${file}:4:3: ports.serf: must be between 1 and 65535, got 70000`);
+      expect(r.stderr).toContain(`${file}:8:3: server.gossip_intervall: unknown attribute`);
+      expect(existsSync(join(dir, 'data'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

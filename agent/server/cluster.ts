@@ -262,7 +262,7 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
   const advertise = cfg.advertiseRpc.replace(/:0$/, `:${rpc.port}`);
   peers[id] = advertise;
   // issue 6: gossip (joins retry_join in the background); discover() below counts what it finds.
-  const membership = await Membership.start({ cfg, rpcAddr: advertise, ops: server.ops, log, clock });
+  const membership = await Membership.start({ cfg, rpcAddr: advertise, ops: server.ops, log, clock }).catch(async (err: unknown) => { await rpc.close(); throw err; });
   ref.membership = membership;
 
   // Who is out there: ask every retry_join address until bootstrap_expect servers are known.
