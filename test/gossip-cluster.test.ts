@@ -3,7 +3,8 @@
  * each with only the first server's gossip address in retry_join: gossip finds the rest and
  * bootstrap_expect = 5 counts them. A SIGKILLed server is failed in every other server's
  * `server members`; restarted, it is alive again. A second one killed and left dead is removed
- * from Raft by the leader after dead_server_cleanup. Gossip timings are shortened by config
+ * from Raft by the leader after dead_server_cleanup, and added back when it returns; force-leave
+ * of a failed server takes it out of gossip and Raft. Gossip timings are shortened by config
  * (gossip_probe_interval = 200ms). Waits poll for a state in bounded loops; nothing asserts a
  * duration.
  */
@@ -149,7 +150,7 @@ tls {
     rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 
-  it('forms one cluster; a killed server is failed everywhere, alive again after restart, and a dead one is cleaned out of Raft', async () => {
+  it('forms one cluster; a killed server is failed everywhere, alive again after restart; a dead one is cleaned out of Raft and added back when it returns', async () => {
     // One Raft configuration of all five voters, bootstrapped from what gossip found.
     const c0 = new ClusterClient(`127.0.0.1:${procs[0]!.rpc}`, tls, 5_000);
     const st = await until('a leader with five voters', async () => {
@@ -191,9 +192,26 @@ tls {
     expect(after.peers.map((p) => p.id).sort()).toEqual(['s1', 's2', 's3', 's5']);
     const json = JSON.parse((await cli(env(0), ['server', 'members', '-json'])).stdout) as Array<{ name: string; status: string; voter: boolean }>;
     expect(json.find((r) => r.name === 's4')).toMatchObject({ status: 'failed', voter: false });
+
+    // s4 comes back: alive in gossip, the leader adds it to Raft again and it catches up as a voter.
+    await spawnProc(3);
+    await allSee([0, 1, 2, 3, 4], 's4', 'alive');
+    const back = await until('s4 a voter again, on the leader', async () => {
+      for (const p of procs) {
+        const c = new ClusterClient(`127.0.0.1:${p.rpc}`, tls, 2_000);
+        try {
+          const st = await c.raftStatus().catch(() => undefined);
+          if (st?.role === 'leader') return st.peers.filter((x) => x.voter).length === N ? st : undefined;
+        } finally {
+          c.close();
+        }
+      }
+      return undefined;
+    });
+    expect(back.peers.map((p) => p.id).sort()).toEqual(procs.map((p) => p.name));
   }, 150_000);
 
-  it('server join and force-leave reject bad input and name what is wrong', async () => {
+  it('server join and force-leave: bad input named, a failed server forced out of gossip and Raft', async () => {
     const noAddr = await cli(env(0), ['server', 'join']);
     expect(noAddr.code).toBe(1);
     expect(noAddr.stderr).toMatch(/gossip address/);
@@ -203,10 +221,21 @@ tls {
     const alive = await cli(env(0), ['server', 'force-leave', 's2']);
     expect(alive.code).toBe(1);
     expect(alive.stderr).toMatch(/s2 is alive/);
+    // force-leave of a failed server: left everywhere, and out of Raft at once (no grace for a left server).
+    await kill(3);
+    await allSee([0, 1, 2, 4], 's4', 'failed');
     const gone = await cli(env(0), ['server', 'force-leave', 's4']);
     expect(gone.stderr).toBe('');
     expect(gone.stdout).toMatch(/Server s4 marked as left/);
     await allSee([0, 1, 2, 4], 's4', 'left');
+    await until('s4 out of Raft after force-leave', async () => {
+      const c = new ClusterClient(`127.0.0.1:${procs[0]!.rpc}`, tls, 2_000);
+      try {
+        return (await c.raftStatus()).peers.some((p) => p.id === 's4') ? undefined : true;
+      } finally {
+        c.close();
+      }
+    });
     const joined = await cli(env(4), ['server', 'join', `127.0.0.1:${procs[1]!.serf}`]);
     expect(joined.stderr).toBe('');
     expect(joined.stdout).toMatch(/Joined 1 servers/);

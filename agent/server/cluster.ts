@@ -322,7 +322,7 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
   ref.node = raftNode;
   ref.leadership = leadership;
   raftNode.start();
-  membership.startCleanup({ isLeader: () => raftNode.isLeader(), voters: () => raftNode.status().conf.voters, remove: (pid) => raftNode.proposeConfChange({ type: 'remove', id: pid }) }); // issue 6
+  membership.startCleanup({ isLeader: () => raftNode.isLeader(), voters: () => raftNode.status().conf.voters, learners: () => raftNode.status().conf.learners, remove: (pid) => raftNode.proposeConfChange({ type: 'remove', id: pid }), add: (pid, addr) => handlers.addPeer(pid, addr, true) }); // issue 6
   server.startStatus();
   if (fresh && voters.length === 1 && voters[0] === id) raftNode.campaign();
 

@@ -172,7 +172,12 @@ describe('Membership on loopback', () => {
     // Raft as the leader sees it: voters a, b, c; removals shrink the list.
     let voters = ['a', 'b', 'c'];
     const removed: string[] = [];
-    a.startCleanup({ isLeader: () => true, voters: () => voters, remove: async (id) => { removed.push(id); voters = voters.filter((v) => v !== id); } });
+    const added: string[] = [];
+    a.startCleanup({
+      isLeader: () => true, voters: () => voters,
+      remove: async (id) => { removed.push(id); voters = voters.filter((v) => v !== id); },
+      add: async (id, raftAddr) => { added.push(`${id}@${raftAddr}`); voters = [...voters, id]; },
+    });
     started[2]!.stop(); // c crashes
     await until('c failed and removed', () => (removed.includes('c') ? true : undefined));
     expect(events.some((e) => e.type === 'MemberFailed' && e.key === 'c' && e.payload.status === 'failed')).toBe(true);
@@ -183,5 +188,11 @@ describe('Membership on loopback', () => {
     await new Promise((r) => setTimeout(r, 2_500)); // past the 1 s grace, across two cleanup checks
     expect(removed).toEqual(['c']);
     expect(voters).toEqual(['a', 'b']);
+    // c comes back: once stable in gossip the leader adds it as a voter again; with three voters, b's removal is allowed.
+    started.push(await Membership.start({ cfg: cfgFor('c', dir, { retryJoin: [a.address] }), rpcAddr: '127.0.0.1:7013', ops: { emit: () => undefined } }));
+    await until('c added back and b removed', () => (removed.includes('b') ? true : undefined));
+    expect(added).toEqual(['c@127.0.0.1:7013']);
+    expect(removed).toEqual(['c', 'b']);
+    expect(voters).toEqual(['a', 'c']);
   }, 30_000);
 });

@@ -15,6 +15,10 @@
  *   `server.dead_server_cleanup`, or that left (gracefully or by force-leave), is removed from
  *   the Raft configuration, never below a majority of bootstrap_expect voters (the rule: remove
  *   only when voters - 1 >= floor(bootstrap_expect / 2) + 1), one removal at a time.
+ * - Reconciliation (on the leader, as Nomad's leader does for Serf members): a server of this
+ *   region that gossip has seen alive for a stabilization time (10 probe intervals, at least 2 s)
+ *   and that is not in the Raft configuration is added as a voter — e.g. a cleaned-out server
+ *   that came back.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Clock } from '../core/lib/index.js';
@@ -51,6 +55,10 @@ export interface RaftMembershipHooks {
   isLeader(): boolean;
   voters(): readonly string[];
   remove(id: string): Promise<unknown>;
+  /** Members that are not voters yet (learners, promoting); with `add`, for reconciliation. */
+  learners?(): readonly string[];
+  /** Add a server as a voter (Raft adds it as a learner and promotes it once caught up). */
+  add?(id: string, raftAddr: string): Promise<unknown>;
 }
 
 /** The nomadts version from package.json (agent/server → root; dist/agent/server → dist/..). */
@@ -225,8 +233,10 @@ export class Membership {
       const now = this.o.clock.now();
       const dead = this.gossip.memberlist.members().find((m) => m.name !== this.o.cfg.name && voters.includes(m.name)
         && (m.status === 'left' || (m.status === 'failed' && now - m.statusSince >= graceMs)));
-      if (dead === undefined) return;
-      if (voters.length - 1 < quorum) return; // the rule: never below a majority of bootstrap_expect
+      if (dead === undefined || voters.length - 1 < quorum) { // the rule: never below a majority of bootstrap_expect
+        this.reconcile(raft, voters, now);
+        return;
+      }
       this.removing = true;
       this.o.log(`dead-server cleanup: removing ${dead.name} (${dead.status} in gossip) from the Raft configuration`);
       raft.remove(dead.name).then(() => {
@@ -235,6 +245,23 @@ export class Membership {
         this.o.log(`dead-server cleanup: removing ${dead.name} failed: ${err instanceof Error ? err.message : String(err)}`);
       }).finally(() => { this.removing = false; });
     }, 1_000);
+  }
+
+  /** Add one alive, stable server that Raft does not know (see the module comment). */
+  private reconcile(raft: RaftMembershipHooks, voters: readonly string[], now: number): void {
+    if (raft.add === undefined) return;
+    const learners = raft.learners?.() ?? [];
+    const stableMs = Math.max(2_000, 10 * this.o.cfg.server.gossipProbeIntervalMs);
+    const fresh = this.servers().find((m) => m.name !== this.o.cfg.name && !voters.includes(m.name) && !learners.includes(m.name)
+      && now - (this.gossip.memberlist.member(m.name)?.statusSince ?? now) >= stableMs);
+    if (fresh === undefined) return;
+    this.removing = true;
+    this.o.log(`reconcile: adding ${fresh.name} (${fresh.raftAddr}, alive in gossip) to the Raft configuration`);
+    raft.add(fresh.name, fresh.raftAddr).then(() => {
+      this.o.ops.emit('Member', 'MemberAdded', fresh.name, { name: fresh.name, status: 'alive', address: fresh.address, raftAddr: fresh.raftAddr, addedToRaft: true });
+    }, (err: unknown) => {
+      this.o.log(`reconcile: adding ${fresh.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }).finally(() => { this.removing = false; });
   }
 
   /** Stop gossiping without a leave message: others see this server fail, and it comes back alive on restart. */
