@@ -170,8 +170,16 @@ tls {
     expect(rows.filter((r) => /alive\s+true/.test(r))).toHaveLength(1); // exactly one leader
 
     // SIGKILL s5: everyone else marks it failed; restarted, it is alive again.
+    // The ops event stream (what the console's Servers panel reads) carries the gossip verdicts.
+    const stream = spawn(process.execPath, [main, 'event', 'stream', '-topic', 'Member:s5', '-topic', 'Raft'], { env: { ...process.env, ...env(0) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let streamed = '';
+    stream.stdout.setEncoding('utf8').on('data', (c: string) => { streamed += c; });
+    await until('the stream is subscribed (a RaftStatus line, sent every second)', async () => (streamed.includes('"RaftStatus"') ? true : undefined));
     await kill(4);
     await allSee([0, 1, 2, 3], 's5', 'failed');
+    const failedLine = await until('a MemberFailed event for s5 on the stream', async () => streamed.split('\n').find((l) => l.includes('"MemberFailed"')));
+    stream.kill('SIGKILL');
+    expect(JSON.parse(failedLine)).toMatchObject({ kind: 'ops', topic: 'Member', type: 'MemberFailed', key: 's5', payload: { name: 's5', status: 'failed', region: 'global', datacenter: 'dc1' } });
     const failed = JSON.parse((await cli(env(2), ['server', 'members', '-json'])).stdout) as Array<{ name: string; status: string; voter: boolean }>;
     expect(failed.find((r) => r.name === 's5')).toMatchObject({ status: 'failed' });
     await spawnProc(4);
