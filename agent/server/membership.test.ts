@@ -168,6 +168,7 @@ describe('Membership on loopback', () => {
       ['a', 'alive', 'global', 'dc1', '127.0.0.1:7001'], ['b', 'alive', 'global', 'dc1', '127.0.0.1:7002'], ['c', 'alive', 'global', 'dc1', '127.0.0.1:7003'],
     ]);
     expect(events.find((e) => e.type === 'MemberAlive' && e.key === 'b')?.payload).toMatchObject({ name: 'b', status: 'alive', raftAddr: '127.0.0.1:7002' });
+    await until('a MemberStatus repeat for c', () => (events.some((e) => e.type === 'MemberStatus' && e.key === 'c' && e.payload.status === 'alive') ? true : undefined));
 
     // Raft as the leader sees it: voters a, b, c; removals shrink the list.
     let voters = ['a', 'b', 'c'];

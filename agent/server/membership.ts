@@ -8,7 +8,8 @@
  * tried at its port + 1, so a retry_join written with RPC addresses still finds the gossip.
  *
  * - Member events go to the server's ops bus as topic 'Member' ({name, status, address, ...}),
- *   which the console's Servers panel shows.
+ *   which the console's Servers panel shows; every member's status is repeated as MemberStatus
+ *   every 10 probe intervals (at least 1 s).
  * - `mergeInto(peers)` hands the bootstrap the servers gossip discovered (alive, same region):
  *   bootstrap_expect counts them.
  * - Dead-server cleanup (on the Raft leader): a server gossip has marked failed for longer than
@@ -111,12 +112,18 @@ export class Membership {
   private stopped = false;
   private joinTimer: ReturnType<typeof setTimeout> | undefined;
   private cleanupTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly statusTimer: ReturnType<typeof setInterval>;
   private removing = false;
   private readonly unsubscribe: () => void;
 
   private constructor(readonly gossip: Gossip, private readonly o: MembershipOptions & { log: (line: string) => void; clock: Clock }, private readonly own: string[]) {
     this.unsubscribe = gossip.memberlist.subscribe((e) => this.onEvent(e));
     this.emit('alive', gossip.memberlist.localMember());
+    // Every member's status again now and then (MemberStatus), so a console that connects after
+    // the ops ring has moved on still learns each server's gossip status.
+    this.statusTimer = setInterval(() => {
+      for (const m of gossip.memberlist.members()) this.emit('status', m);
+    }, Math.max(1_000, 10 * o.cfg.server.gossipProbeIntervalMs));
   }
 
   /** Bind the serf port, start gossip and (in the background) join retry_join. */
@@ -172,7 +179,7 @@ export class Membership {
     tryOnce();
   }
 
-  private emit(type: MemberEvent['type'], m: Member): void {
+  private emit(type: MemberEvent['type'] | 'status', m: Member): void {
     const s = toServerMember(m);
     const status = type === 'reaped' ? 'left' : m.status;
     const name = type.charAt(0).toUpperCase() + type.slice(1);
@@ -270,6 +277,7 @@ export class Membership {
     this.stopped = true;
     if (this.joinTimer !== undefined) clearTimeout(this.joinTimer);
     if (this.cleanupTimer !== undefined) clearInterval(this.cleanupTimer);
+    clearInterval(this.statusTimer);
     this.unsubscribe();
     this.gossip.memberlist.shutdown();
   }
