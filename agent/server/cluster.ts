@@ -32,6 +32,7 @@ import type { AgentTls } from '../tls/index.js';
 import { loadAgentTls } from '../tls/index.js';
 import type { ServerAgentConfig } from './config.js';
 import { Leadership } from './leader.js';
+import { Membership } from './membership.js'; // issue 6
 import { Server } from './server.js';
 
 export const EntryTag = { command: 1, bench: 2 } as const;
@@ -102,7 +103,7 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
   const clientTls = { caPem: tls.caPem, certPem: tls.certPem, keyPem: tls.keyPem, region: cfg.region };
 
   // Set once bootstrapped; the handlers below answer 'bootstrapping' until then.
-  const ref: { node?: RaftNode<unknown>; leadership?: Leadership } = {};
+  const ref: { node?: RaftNode<unknown>; leadership?: Leadership; membership?: Membership } = {}; // issue 6: membership
   const forwarders = new Map<string, ClusterClient>();
   const forwarder = (address: string): ClusterClient => {
     let c = forwarders.get(address);
@@ -244,6 +245,10 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
       }
       return ref.node.proposeConfChange({ type: voter ? 'add-voter' : 'add-learner', id: peerId });
     },
+    // issue 6: gossip membership (membership.ts).
+    members: async () => (ref.membership?.members() ?? []).map((m) => ({ name: m.name, address: m.address, status: m.status, tags: { region: m.region, dc: m.datacenter, build: m.build, raft_addr: m.raftAddr } })),
+    join: async (addrs) => ref.membership!.join(addrs),
+    forceLeave: async (name) => ref.membership!.forceLeave(name),
   };
 
   const transport = new GrpcTransport({ id, region: cfg.region, tls: { caPem: tls.caPem, certPem: tls.certPem, keyPem: tls.keyPem }, log });
@@ -261,6 +266,9 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
   }
   const advertise = cfg.advertiseRpc.replace(/:0$/, `:${rpc.port}`);
   peers[id] = advertise;
+  // issue 6: gossip (joins retry_join in the background); discover() below counts what it finds.
+  const membership = await Membership.start({ cfg, rpcAddr: advertise, ops: server.ops, log, clock }).catch(async (err: unknown) => { await rpc.close(); throw err; });
+  ref.membership = membership;
 
   // Who is out there: ask every retry_join address until bootstrap_expect servers are known.
   const fresh = !existsSync(join(raftDir, 'wal')) || readdirSync(join(raftDir, 'wal')).length === 0;
@@ -287,6 +295,7 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
         c.close();
       }
     }));
+    if (membership.mergeInto(peers, id)) changed = true; // issue 6: servers found by gossip
     if (changed) writePeers(peersFile, peers);
     return Object.keys(peers).length;
   };
@@ -318,6 +327,7 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
   ref.node = raftNode;
   ref.leadership = leadership;
   raftNode.start();
+  membership.startCleanup({ isLeader: () => raftNode.isLeader(), voters: () => raftNode.status().conf.voters, learners: () => raftNode.status().conf.learners, remove: (pid) => raftNode.proposeConfChange({ type: 'remove', id: pid }), add: (pid, addr) => handlers.addPeer(pid, addr, true) }); // issue 6
   server.startStatus();
   if (fresh && voters.length === 1 && voters[0] === id) raftNode.campaign();
 
@@ -330,6 +340,7 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
     status,
     stop: async () => {
       server.stopStatus();
+      membership.stop(); // issue 6
       await leadership.stop();
       await raftNode.stop();
       await rpc.close();

@@ -34,7 +34,8 @@ describe('server agent configuration', () => {
   it('reads every server setting', async () => {
     expect(await parseServerConfig(good, 'server.hcl')).toEqual({
       name: 's1', region: 'global', datacenter: 'dc1', dataDir: '/var/lib/nomadts', bindAddr: '127.0.0.1', advertiseRpc: '10.0.0.1:4647', rpcPort: 4650,
-      server: { enabled: true, bootstrapExpect: 3, raftMultiplier: 2 }, retryJoin: ['10.0.0.2:4647', '10.0.0.3:4647'],
+      server: { enabled: true, bootstrapExpect: 3, raftMultiplier: 2, deadServerCleanupMs: 120_000, gossipProbeIntervalMs: 1_000 }, retryJoin: ['10.0.0.2:4647', '10.0.0.3:4647'],
+      serfPort: undefined, advertiseSerf: '', // issue 6
       tls: { caFile: 'ca.pem', certFile: 'server.pem', keyFile: 'server-key.pem' },
     });
   });

@@ -9,7 +9,7 @@
 import { parse } from '@cdktn/hcl2json';
 import { hostname } from 'node:os';
 import { MultiError, NomadError } from '../core/lib/index.js';
-import { SourceMap } from '../jobspec/index.js';
+import { parseDuration, SourceMap } from '../jobspec/index.js';
 import type { FieldPath } from '../jobspec/index.js';
 
 export interface ServerAgentConfig {
@@ -29,7 +29,15 @@ export interface ServerAgentConfig {
     bootstrapExpect: number;
     /** Scales Raft timing: tick = 100 ms × multiplier, election timeout 10 ticks (Nomad: 1 is fastest). */
     raftMultiplier: number;
+    // issue 6 (gossip): dead-server cleanup grace and gossip timing scale.
+    /** A server gossip marks failed this long is removed from Raft by the leader (default 2 min). */
+    deadServerCleanupMs: number;
+    /** Gossip probe interval; every gossip timer scales with it (default 1 s, memberlist's LAN). */
+    gossipProbeIntervalMs: number;
   };
+  // issue 6 (gossip): the serf port (undefined: rpc+1, or any free port if that is taken) and advertised serf address.
+  serfPort: number | undefined;
+  advertiseSerf: string;
   /** Other servers' host:port to find at start-up. */
   retryJoin: string[];
   tls: { caFile: string; certFile: string; keyFile: string } | undefined;
@@ -73,6 +81,16 @@ class Decoder {
     return v;
   }
 
+  /** A Go duration string ("30s") in [minMs, maxMs]; issue 6. */
+  duration(v: unknown, path: FieldPath, minMs: number, maxMs: number): number | undefined {
+    const s = this.string(v, path);
+    if (s === undefined) return undefined;
+    const ms = parseDuration(s);
+    if (ms === undefined) return this.fail(path, `must be a duration such as "30s", got ${JSON.stringify(s)}`);
+    if (ms < minMs || ms > maxMs) return this.fail(path, `must be between ${minMs} ms and ${maxMs} ms, got ${JSON.stringify(s)}`);
+    return ms;
+  }
+
   address(v: unknown, path: FieldPath): string | undefined {
     const s = this.string(v, path);
     if (s === undefined) return undefined;
@@ -111,7 +129,8 @@ export async function parseServerConfig(text: string, filename: string): Promise
   const at = (...names: Array<[kind: 'attr' | 'block', name: string]>): FieldPath => names.map(([kind, name]) => ({ kind, name }));
   const cfg: ServerAgentConfig = {
     name: hostname(), region: 'global', datacenter: 'dc1', dataDir: '', bindAddr: '0.0.0.0', advertiseRpc: '', rpcPort: 4647,
-    server: { enabled: false, bootstrapExpect: 1, raftMultiplier: 1 }, retryJoin: [], tls: undefined,
+    server: { enabled: false, bootstrapExpect: 1, raftMultiplier: 1, deadServerCleanupMs: 120_000, gossipProbeIntervalMs: 1_000 }, retryJoin: [], tls: undefined,
+    serfPort: undefined, advertiseSerf: '',
   };
   let sawDataDir = false;
   for (const [key, value] of Object.entries(body)) {
@@ -125,7 +144,8 @@ export async function parseServerConfig(text: string, filename: string): Promise
         const b = d.block(value, at(['block', key]));
         for (const [k, v] of Object.entries(b ?? {})) {
           if (k === 'rpc') cfg.advertiseRpc = d.address(v, at(['block', key], ['attr', k])) ?? '';
-          else if (k !== 'http' && k !== 'serf') d.fail(at(['block', key], ['attr', k]), 'unknown attribute (known: rpc, http, serf)');
+          else if (k === 'serf') cfg.advertiseSerf = d.address(v, at(['block', key], ['attr', k])) ?? ''; // issue 6
+          else if (k !== 'http') d.fail(at(['block', key], ['attr', k]), 'unknown attribute (known: rpc, http, serf)');
         }
         break;
       }
@@ -133,7 +153,8 @@ export async function parseServerConfig(text: string, filename: string): Promise
         const b = d.block(value, at(['block', key]));
         for (const [k, v] of Object.entries(b ?? {})) {
           if (k === 'rpc') cfg.rpcPort = d.int(v, at(['block', key], ['attr', k]), 0, 65535) ?? cfg.rpcPort;
-          else if (k === 'http' || k === 'serf') d.int(v, at(['block', key], ['attr', k]), 0, 65535);
+          else if (k === 'serf') cfg.serfPort = d.int(v, at(['block', key], ['attr', k]), 1, 65535); // issue 6
+          else if (k === 'http') d.int(v, at(['block', key], ['attr', k]), 0, 65535);
           else d.fail(at(['block', key], ['attr', k]), 'unknown attribute (known: rpc, http, serf)');
         }
         break;
@@ -145,7 +166,11 @@ export async function parseServerConfig(text: string, filename: string): Promise
           if (k === 'enabled') cfg.server.enabled = d.bool(v, p) ?? false;
           else if (k === 'bootstrap_expect') cfg.server.bootstrapExpect = d.int(v, p, 1, 7) ?? 1;
           else if (k === 'raft_multiplier') cfg.server.raftMultiplier = d.int(v, p, 1, 10) ?? 1;
-          else d.fail(p, 'unknown attribute (known: enabled, bootstrap_expect, raft_multiplier)');
+          else if (k === 'dead_server_cleanup' || k === 'gossip_probe_interval') { // issue 6
+            const ms = d.duration(v, p, k === 'dead_server_cleanup' ? 1_000 : 50, k === 'dead_server_cleanup' ? 7 * 86_400_000 : 60_000);
+            if (ms !== undefined && k === 'dead_server_cleanup') cfg.server.deadServerCleanupMs = ms;
+            else if (ms !== undefined) cfg.server.gossipProbeIntervalMs = ms;
+          } else d.fail(p, 'unknown attribute (known: enabled, bootstrap_expect, raft_multiplier, dead_server_cleanup, gossip_probe_interval)');
         }
         break;
       }

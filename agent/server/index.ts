@@ -6,3 +6,6 @@ export { startClusterServer, encodeCommand, decodeCommand, EntryTag } from './cl
 export type { ClusterServer, ClusterServerOptions } from './cluster.js';
 export { Leadership } from './leader.js';
 export type { LeadershipOptions as ClusterLeadershipOptions } from './leader.js';
+// issue 6: gossip membership of cluster servers.
+export { Membership } from './membership.js';
+export type { MembershipOptions, RaftMembershipHooks, ServerMember } from './membership.js';

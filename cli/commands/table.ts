@@ -40,7 +40,7 @@ export const groupDescriptions: Readonly<Record<string, string>> = {
   operator: 'Operate the cluster: raft peers and leadership, state snapshots, gossip encryption',
   'operator raft': 'Work with the Raft configuration: list-peers, transfer-leadership, remove-peer',
   'operator snapshot': 'Save and inspect the cluster state: save, inspect',
-  server: 'Work with the cluster\'s servers: members',
+  server: 'Work with the cluster\'s servers: members, join, force-leave',
 };
 
 /** In `--help` order. */
@@ -131,9 +131,22 @@ export const commandTable: readonly CommandSpec[] = [
   },
   {
     path: ['server', 'members'],
-    description: 'List the cluster\'s servers (the Raft view until gossip lands)',
+    description: 'List the cluster\'s servers: gossip status, leader, voter, region, datacenter, build, Raft address',
     usage: '[-json] [-address host:port]',
     load: async () => (await import('./server-members.js')).serverMembers,
+  },
+  // issue 6: gossip membership.
+  {
+    path: ['server', 'join'],
+    description: 'Make the server join the gossip of the servers at these gossip addresses',
+    usage: '[-address host:port] <serf host:port>...',
+    load: async () => (await import('./server-join.js')).serverJoin,
+  },
+  {
+    path: ['server', 'force-leave'],
+    description: 'Mark a failed server as left everywhere; the leader then removes it from Raft',
+    usage: '[-address host:port] <server name>',
+    load: async () => (await import('./server-force-leave.js')).serverForceLeave,
   },
   {
     path: ['node', 'status'],

@@ -39,6 +39,15 @@ export interface ClusterRaftStatus {
   storageEntries: number;
 }
 
+/** A server as gossip sees it (issue 6; agent/gossip's Member without its protocol counters). */
+export interface ClusterMember {
+  name: string;
+  /** Gossip (serf) host:port. */
+  address: string;
+  status: string;
+  tags: Record<string, string>;
+}
+
 export interface ClusterHandlers {
   /** Propose an encoded command on this server (the leader); resolves with its index once applied. */
   apply(command: Uint8Array): Promise<number>;
@@ -49,6 +58,11 @@ export interface ClusterHandlers {
   addPeer(peerId: string, address: string, voter: boolean): Promise<number>;
   /** The state machine's image at a linearizable read point, and the applied index it is at. */
   snapshotSave(): Promise<{ index: number; data: Uint8Array }>;
+  // Gossip membership (issue 6); a server without gossip answers unavailable.
+  members?: () => Promise<ClusterMember[]>;
+  /** Returns how many addresses answered. */
+  join?: (addresses: readonly string[]) => Promise<number>;
+  forceLeave?: (name: string) => Promise<void>;
 }
 
 export interface AddClusterServiceOptions {
@@ -87,6 +101,11 @@ function toStatus(err: unknown): Partial<grpc.StatusObject> {
 }
 
 const ServerOnly: readonly Role[] = ['server'];
+
+function need<F>(f: F | undefined): F {
+  if (f === undefined) throw new NomadError('unavailable', 'this server runs no gossip');
+  return f;
+}
 const Operators: readonly Role[] = ['cli', 'server'];
 
 export function addClusterService(srv: grpc.Server, o: AddClusterServiceOptions): void {
@@ -131,6 +150,17 @@ export function addClusterService(srv: grpc.Server, o: AddClusterServiceOptions)
       if (req.peerId === '') throw new NomadError('invalid_argument', 'peer_id is required', { field: 'peer_id' });
       return { index: await h.addPeer(req.peerId, req.address, req.voter) };
     }),
+    // issue 6: gossip membership.
+    members: unary<pb.MembersRequest, pb.MembersResponse>(Operators, async () => ({ members: await need(h.members)() })),
+    join: unary<pb.JoinRequest, pb.JoinResponse>(Operators, async (req) => {
+      if (req.addresses.length === 0) throw new NomadError('invalid_argument', 'at least one address is required', { field: 'addresses' });
+      return { joined: await need(h.join)(req.addresses) };
+    }),
+    forceLeave: unary<pb.ForceLeaveRequest, pb.ForceLeaveResponse>(Operators, async (req) => {
+      if (req.name === '') throw new NomadError('invalid_argument', 'name is required', { field: 'name' });
+      await need(h.forceLeave)(req.name);
+      return {};
+    }),
     snapshotSave: () => undefined, // set below (a server-streaming call)
   };
   impl.snapshotSave = (call: grpc.ServerWritableStream<pb.SnapshotSaveRequest, pb.SnapshotChunk>): void => {
@@ -163,7 +193,7 @@ export class ClusterClient {
     this.client = new pb.ClusterServiceClient(address, creds, options);
   }
 
-  private call<Req, Res>(name: 'apply' | 'raftStatus' | 'transferLeadership' | 'removePeer' | 'addPeer', req: Req, timeoutMs = this.timeoutMs): Promise<Res> {
+  private call<Req, Res>(name: 'apply' | 'raftStatus' | 'transferLeadership' | 'removePeer' | 'addPeer' | 'members' | 'join' | 'forceLeave', req: Req, timeoutMs = this.timeoutMs): Promise<Res> {
     const method = (this.client[name] as (...a: unknown[]) => unknown).bind(this.client) as unknown as Unary<Req, Res>;
     return new Promise((resolve, reject) => {
       method(req, new grpc.Metadata(), { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => {
@@ -192,6 +222,19 @@ export class ClusterClient {
 
   async addPeer(peerId: string, address: string, voter: boolean): Promise<number> {
     return (await this.call<pb.AddPeerRequest, pb.AddPeerResponse>('addPeer', { peerId, address, voter })).index;
+  }
+
+  // issue 6: gossip membership.
+  async members(): Promise<ClusterMember[]> {
+    return (await this.call<pb.MembersRequest, pb.MembersResponse>('members', {})).members;
+  }
+
+  async join(addresses: readonly string[]): Promise<number> {
+    return (await this.call<pb.JoinRequest, pb.JoinResponse>('join', { addresses: [...addresses] })).joined;
+  }
+
+  async forceLeave(name: string): Promise<void> {
+    await this.call<pb.ForceLeaveRequest, pb.ForceLeaveResponse>('forceLeave', { name });
   }
 
   /** The state image as of a linearizable read point on the server asked, reassembled from its chunks. */

@@ -11,4 +11,4 @@ export { MemoryNetwork, MemoryTransport } from './memory.js';
 export type { MemoryNetworkOptions } from './memory.js';
 export { messageToProto, messageFromProto, entryToProto, entryFromProto } from './convert.js';
 export { addClusterService, ClusterClient } from './cluster.js';
-export type { ClusterHandlers, ClusterPeer, ClusterRaftStatus, AddClusterServiceOptions } from './cluster.js';
+export type { ClusterHandlers, ClusterMember, ClusterPeer, ClusterRaftStatus, AddClusterServiceOptions } from './cluster.js';
