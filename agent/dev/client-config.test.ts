@@ -37,7 +37,7 @@ describe('client agent configuration', () => {
   });
 
   it('lists every problem in file order: unknown attribute, missing servers and tls', async () => {
-    const bad = good.replace(/  servers .*\n/, '').replace('node_class = "batch"', 'node_class = "batch"\n  bogus = 1').replace(/tls \{[^}]*\}\n/, '');
+    const bad = good.replace(/ {2}servers .*\n/, '').replace('node_class = "batch"', 'node_class = "batch"\n  bogus = 1').replace(/tls \{[^}]*\}\n/, '');
     const err = await parseClientConfig(bad, 'client.hcl').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MultiError);
     const msgs = (err as MultiError).errors.map((e) => e.message);
