@@ -1,8 +1,8 @@
 /**
  * The client-only agent, `nomadts agent -config client.hcl` (Nomad's client agent): no Server
- * here; a ClientAgent registers with the servers of `client.servers` over mutual TLS (the
- * first that answers; on a failed register or heartbeat it moves on to the next, and any
- * server will do since writes are forwarded to the leader) and runs the allocations they
+ * here; a ClientAgent registers with the servers of `client.servers` over mutual TLS (on a
+ * failed register or heartbeat — unreachable, or not the leader, which alone takes them — it
+ * moves on to the next address) and runs the allocations they
  * place on it with raw_exec, exec, docker and mock (client-node.ts). On stop every task is
  * killed, as the dev agent does, so a scripted cluster leaves no process behind.
  */

@@ -242,7 +242,7 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
     },
   };
 
-  const clientService = new ClientRpcService({ server, clock, rng: rng.fork() });
+  const clientService = new ClientRpcService({ server, clock, rng: rng.fork(), leaderOnly: true });
   const transport = new GrpcTransport({ id, region: cfg.region, tls: { caPem: tls.caPem, certPem: tls.certPem, keyPem: tls.keyPem }, log });
   let rpc: RpcServerHandle;
   try {

@@ -22,7 +22,11 @@ export async function runClientAgent(file: string, text: string | undefined, out
     return Exit.error;
   }
   void agent.client.registered().then(() => out.stdout(`==> nomadts client ready: node ${agent.name} id ${agent.client.node?.id ?? ''} server ${agent.client.serverAddress}\n`));
+  // The client's timers do not hold the event loop (SystemClock unrefs them), and between two
+  // connections nothing else may: the agent lives until a signal.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   const why = await until();
+  clearInterval(keepAlive);
   out.stdout(`==> Caught ${why}, shutting down (stopping every task)...\n`);
   try {
     await agent.stop();
