@@ -9,6 +9,12 @@ import type { TopStore } from './store.js';
 
 export interface ActionRunnerOptions {
   now?: () => number;
+  /**
+   * Hand Raft leadership to a server (the cluster's TransferLeadership RPC, as `nomadts operator
+   * raft transfer-leadership -peer-id` calls it); resolves with the new leader's id. Without it
+   * (a one-server dev agent) the action fails with a notice saying so.
+   */
+  transferLeadership?: (serverId: string) => Promise<string>;
 }
 
 /** Runs one action; never throws: failures become error notices naming what failed. */
@@ -32,10 +38,12 @@ export async function runAction(client: ApiClient, store: TopStore, action: Oper
         await drain(client, action);
         notice('info', action.kind === 'drain' ? `draining ${action.nodeName} (deadline ${action.deadline})` : `stopped draining ${action.nodeName}`);
         return;
-      case 'transfer-leadership':
-        await transferLeadership(client, action.serverId);
-        notice('info', `leadership transfer to ${action.serverId} requested`);
+      case 'transfer-leadership': {
+        if (opts.transferLeadership === undefined) throw new Error('this server does not serve leadership transfer (a one-server agent has no other voter)');
+        const leader = await opts.transferLeadership(action.serverId);
+        notice('info', `leadership transferred to ${leader}`);
         return;
+      }
       case 'logs':
         await tailLogs(client, store, action.allocId, action.task);
         return;
@@ -53,10 +61,6 @@ async function drain(client: ApiClient, action: Extract<OperatorAction, { kind: 
   const ms = parseDeadline(action.deadline);
   if (typeof ms === 'string') throw new Error(ms);
   await client.updateDrain(action.nodeId, { deadlineMs: ms, ignoreSystemJobs: false });
-}
-
-async function transferLeadership(_client: ApiClient, _serverId: string): Promise<void> {
-  throw new Error('this server does not serve leadership transfer yet');
 }
 
 /** Follows a task's stdout into the log view until the view is closed. */

@@ -18,27 +18,23 @@
  * (tasks stopped, alloc dirs and persisted state removed), then the client, the listener and
  * the server stop, the discovery file is removed, and a temporary data dir is deleted.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AgentDiscovery } from '../api/index.js';
 import { discoveryFilePath, parseDiscovery } from '../api/index.js';
-import { AllocRunner, listPersistedAllocs } from '../client/allocrunner/index.js';
-import type { AllocRunnerOptions, ClientStatus } from '../client/allocrunner/index.js';
-import { ClientAgent } from '../client/agent/index.js';
-import type { TaskDriver } from '../client/drivers/index.js';
-import { DockerDriver, dockerOptionsFromClient, ExecDriver, execOptionsFromClient, MockDriver, RawExecDriver } from '../client/drivers/index.js';
-import { defaultClientConfig, rawExecEnabled } from '../client/fingerprint/index.js';
-import { AllocDir, TaskLogs } from '../client/taskrunner/index.js';
+import type { ClientAgent } from '../client/agent/index.js';
+import { defaultClientConfig } from '../client/fingerprint/index.js';
 import type { Clock } from '../core/lib/index.js';
 import { NomadError } from '../core/lib/index.js';
-import type { Allocation, TaskState } from '../core/structs/index.js';
-import type { AllocLogSource, AllocTaskControl, RpcServerHandle } from '../rpc-server/index.js';
+import type { RpcServerHandle } from '../rpc-server/index.js';
 import { startAgentRpcServer } from '../rpc-server/index.js';
 import { SystemClock, systemRng } from '../runtime/index.js';
 import { Server } from '../server/index.js';
 import { ClientRpcService } from '../service/index.js';
 import { ServerStateFile } from './server-state.js';
+import type { ClientNode } from './client-node.js';
+import { localLogSource, localTaskControl, startClientNode } from './client-node.js';
 import type { DevCertificates } from '../tls/index.js';
 import { ensureDevCertificates, loadAgentTls } from '../tls/index.js';
 
@@ -156,31 +152,12 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     server.start();
     cleanups.push(() => server.stop());
 
-    // `alloc logs` for this agent's own client: its alloc dirs' log files (set once the client exists).
-    let localNodeId = (): string | undefined => undefined;
-    const logs: AllocLogSource = {
-      servesNode: (nodeId) => nodeId !== '' && nodeId === localNodeId(),
-      read: (allocId, task, stream, o) => {
-        const dir = new AllocDir(dataDir, allocId).logDir;
-        if (!existsSync(dir)) {
-          throw new NomadError('not_found', `allocation ${allocId} has no log directory on this node (not started yet, or garbage-collected)`, { field: 'alloc_id' });
-        }
-        return new TaskLogs(dir, clock).readLogs(task, stream, o);
-      },
-    };
-
-    // `alloc signal` / `alloc restart` for this agent's own client: its alloc runners (set once they exist).
-    let localRunner: (allocId: string) => AllocRunner | undefined = () => undefined;
-    const runnerOf = (allocId: string): AllocRunner => {
-      const ar = localRunner(allocId);
-      if (ar === undefined) throw new NomadError('conflict', `allocation ${allocId} is not running on this agent's client (not started yet, or already stopped)`, { field: 'alloc_id' });
-      return ar;
-    };
-    const tasks: AllocTaskControl = {
-      servesNode: (nodeId) => nodeId !== '' && nodeId === localNodeId(),
-      signal: (allocId, task, sig) => runnerOf(allocId).signalTasks(task, sig),
-      restart: (allocId, task) => runnerOf(allocId).restartTasks(task),
-    };
+    // `alloc logs`, `alloc signal` / `alloc restart` for this agent's own client (set once it exists).
+    // eslint-disable-next-line prefer-const -- assigned once the listener is up; logs and tasks need it
+    let node: ClientNode | undefined;
+    const localNodeId = (): string | undefined => node?.client.node?.id;
+    const logs = localLogSource(dataDir, clock, localNodeId);
+    const tasks = localTaskControl((allocId) => node?.runner(allocId), localNodeId);
 
     const clientService = new ClientRpcService({ server, clock, rng: rng.fork() });
     cleanups.push(() => clientService.stop());
@@ -209,146 +186,18 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     const dialAddr = hostPort(bindAddr === '0.0.0.0' || bindAddr === '::' ? '127.0.0.1' : bindAddr, rpc.port);
 
     const config = defaultClientConfig({ name: opts.nodeName ?? hostname(), datacenter: DevDatacenter, region, dataDir, devMode: true });
-    const docker = new DockerDriver({ ...dockerOptionsFromClient(config.options), clock });
-    cleanups.push(() => docker.shutdown()); // containers keep running; a restarted agent recovers them
-    const drivers: TaskDriver[] = [new RawExecDriver({ enabled: rawExecEnabled(config), clock }), new ExecDriver(execOptionsFromClient(config.options, { clock, stateDir: join(dataDir, 'client', 'exec') })), docker, new MockDriver({ clock })];
-    const byName = new Map(drivers.map((d) => [d.name, d]));
-
-    const runners = new Map<string, AllocRunner>();
-    localRunner = (allocId) => runners.get(allocId);
-    const updates = new Map<string, Promise<void>>();
-    const names = new Map<string, string>();
-    const lastStatus = new Map<string, string>();
-    const seenEvents = new Map<string, string>();
-    let stopping = false;
-    // onAllocs / removals / restore run one at a time, in order.
-    let queue: Promise<void> = Promise.resolve();
-    const serial = (what: string, fn: () => Promise<void>): void => {
-      queue = queue.then(fn).catch((err: unknown) => emit({ kind: 'error', what, message: err instanceof Error ? err.message : String(err) }));
-    };
-
-    // eslint-disable-next-line prefer-const -- assigned once the client exists; the runners' callbacks need it
-    let client: ClientAgent;
-    const onUpdate = (allocId: string, status: ClientStatus, taskStates: Record<string, TaskState>): void => {
-      const ar = runners.get(allocId);
-      for (const [task, ts] of Object.entries(taskStates)) {
-        // Task states keep only the latest events: find the last one already logged, log those after it.
-        const key = `${allocId}/${task}`;
-        const last = seenEvents.get(key);
-        let from = 0;
-        if (last !== undefined) {
-          const at = ts.events.findLastIndex((e) => eventKey(e) === last);
-          from = at >= 0 ? at + 1 : ts.events.findIndex((e) => e.time > Number(last.split('|')[0]));
-          if (from < 0) from = ts.events.length;
-        }
-        for (const e of ts.events.slice(from)) emit({ kind: 'task-event', allocId, task, type: e.type, message: e.message });
-        const newest = ts.events[ts.events.length - 1];
-        if (newest !== undefined) seenEvents.set(key, eventKey(newest));
-      }
-      if (lastStatus.get(allocId) !== status.status) {
-        lastStatus.set(allocId, status.status);
-        emit({ kind: 'alloc-status', allocId, name: names.get(allocId) ?? allocId, status: status.status, description: status.description });
-      }
-      // Only allocations the server gave this client are reported (not orphans being cleaned up).
-      if (ar !== undefined) client.reportAllocs([{ id: allocId, clientStatus: status.status, clientDescription: status.description, taskStates, modifyTime: clock.now() }]);
-    };
-    const runnerOpts = (): Omit<AllocRunnerOptions, 'alloc'> => ({
-      dataDir,
-      driver: (name) => byName.get(name),
-      clock,
-      rng: rng.fork(),
-      ...(client.node !== undefined ? { node: client.node } : {}),
-      onUpdate,
-      // Task output goes through logmon processes, so logs rotate even while the agent is down;
-      // docker's output is copied by the agent itself from the engine (resumed after a restart).
-      logmon: (driver) => driver !== 'docker',
-    });
-
-    const handleAllocs = async (allocs: Allocation[]): Promise<void> => {
-      for (const alloc of allocs) {
-        if (stopping) return;
-        const existing = runners.get(alloc.id);
-        if (existing !== undefined) {
-          // Updates of one runner stay in order; a stop (which waits for the tasks to die)
-          // does not hold up the other allocations.
-          const prev = updates.get(alloc.id) ?? Promise.resolve();
-          const next = prev.then(() => existing.update(alloc)).catch((err: unknown) => emit({ kind: 'error', what: `alloc ${alloc.id}`, message: String(err) }));
-          updates.set(alloc.id, next);
-          continue;
-        }
-        if (alloc.desiredStatus !== 'run' || isTerminal(alloc.clientStatus)) continue;
-        const ar = new AllocRunner({ ...runnerOpts(), alloc });
-        runners.set(alloc.id, ar);
-        names.set(alloc.id, alloc.name);
-        void ar.run().catch((err: unknown) => emit({ kind: 'error', what: `alloc ${alloc.id}`, message: String(err) }));
-      }
-    };
-    const handleRemoved = async (ids: string[]): Promise<void> => {
-      for (const id of ids) {
-        const ar = runners.get(id);
-        if (ar === undefined) continue;
-        runners.delete(id);
-        await (updates.get(id) ?? Promise.resolve());
-        updates.delete(id);
-        await ar.destroy();
-      }
-    };
-
-    client = new ClientAgent({
+    // A client restart: persisted allocations the server still knows are kept (dev state is in memory otherwise).
+    node = await startClientNode({
       config,
       dataDir,
-      drivers,
       rpc: { address: dialAddr, caPem: clientTls.caPem, certPem: clientTls.certPem, keyPem: clientTls.keyPem },
       clock,
       rng: rng.fork(),
-      onAllocs: (allocs) => serial('allocs', () => handleAllocs(allocs)),
-      onAllocsRemoved: (ids) => serial('alloc removal', () => handleRemoved(ids)),
-      usage: () => [...runners.values()].map((ar) => ar.resourceUsage()),
-      onError: (what, err) => emit({ kind: 'error', what, message: err instanceof Error ? err.message : String(err) }),
+      emit,
+      knownAlloc: (id) => server.state().allocByID(id),
     });
-    cleanups.push(() => client.stop());
-    localNodeId = () => client.node?.id;
-    await client.start();
-
-    // A client restart: pick the persisted allocations up again. The server keeps what it still
-    // knows of (the watch then updates them); the rest are orphans of an earlier run (dev state is
-    // in memory) whose leftover tasks are killed and whose state is removed.
-    serial('restore', async () => {
-      for (const id of await listPersistedAllocs(dataDir)) {
-        if (runners.has(id)) continue;
-        let ar: AllocRunner | undefined;
-        try {
-          ar = await AllocRunner.restore(runnerOpts(), id);
-        } catch (err) {
-          emit({ kind: 'error', what: `restore ${id}`, message: err instanceof Error ? err.message : String(err) });
-          rmSync(join(dataDir, 'client', 'allocs', id), { recursive: true, force: true });
-          continue;
-        }
-        if (ar === undefined) continue;
-        names.set(id, ar.allocation.name);
-        // The events up to the crash were logged by the earlier run.
-        for (const [task, ts] of Object.entries(ar.taskStates())) {
-          const newest = ts.events[ts.events.length - 1];
-          if (newest !== undefined) seenEvents.set(`${id}/${task}`, eventKey(newest));
-        }
-        const known = server.state().allocByID(id);
-        const kept = known !== undefined && known.desiredStatus === 'run' && !isTerminal(known.clientStatus);
-        emit({ kind: 'restored', allocId: id, kept });
-        if (kept) {
-          // Reattach to the tasks still alive; a task that ended meanwhile has its exit read
-          // and its restart policy applied.
-          runners.set(id, ar);
-          await ar.run();
-        } else {
-          // An orphan: its tasks are reattached only to be stopped, then its state goes.
-          await ar.destroy().catch((err: unknown) => emit({ kind: 'error', what: `remove orphan ${id}`, message: String(err) }));
-        }
-      }
-    });
-
-    void client.registered().then(() => {
-      if (!stopping) emit({ kind: 'node-registered', nodeId: client.node?.id ?? '', nodeName: config.name });
-    });
+    const clientNode = node;
+    cleanups.push(() => clientNode.stop());
 
     const info: AgentDiscovery = { rpcAddr: dialAddr, region, caFile: certs.caFile, certFile: certs.cli.certFile, keyFile: certs.cli.keyFile, pid: process.pid, dataDir };
     const infoFile = join(dataDir, 'agent.json');
@@ -360,13 +209,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     let stopped: Promise<void> | undefined;
     const stop = (): Promise<void> => {
       stopped ??= (async () => {
-        stopping = true;
-        await queue.catch(() => undefined);
-        await Promise.allSettled(updates.values());
-        // Dev mode kills the tasks on exit (Nomad's dev agent does too).
-        const all = [...runners.values()];
-        runners.clear();
-        await Promise.allSettled(all.map((ar) => ar.destroy()));
+        // Dev mode kills the tasks on exit (Nomad's dev agent does too): the client node's stop does.
         await undo();
       })();
       return stopped;
@@ -383,22 +226,14 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       discoveryFile,
       cliEnv: { NOMADTS_ADDR: dialAddr, NOMADTS_CACERT: certs.caFile, NOMADTS_CLIENT_CERT: certs.cli.certFile, NOMADTS_CLIENT_KEY: certs.cli.keyFile },
       server,
-      client,
-      allocRunnerIds: () => [...runners.keys()].sort(),
+      client: clientNode.client,
+      allocRunnerIds: () => clientNode.allocRunnerIds(),
       stop,
     };
   } catch (err) {
     await undo();
     throw err;
   }
-}
-
-function eventKey(e: { time: number; type: string; message: string }): string {
-  return `${e.time}|${e.type}|${e.message}`;
-}
-
-function isTerminal(status: string): boolean {
-  return status === 'complete' || status === 'failed' || status === 'lost';
 }
 
 function hostPort(host: string, port: number): string {

@@ -5,3 +5,7 @@
  */
 export { DevDatacenter, startAgent } from './agent.js';
 export type { AgentEvent, RunningAgent, StartAgentOptions } from './agent.js';
+export { startClientOnlyAgent } from './client-agent.js';
+export type { ClientOnlyAgentOptions, RunningClientAgent } from './client-agent.js';
+export { configAgentKind, parseClientConfig } from './client-config.js';
+export type { ClientAgentConfig } from './client-config.js';

@@ -26,7 +26,8 @@ import { DiskStorage } from '../raft/storage/index.js';
 import { addClusterService, ClusterClient, GrpcTransport } from '../raft/transport/index.js';
 import type { ClusterHandlers, ClusterRaftStatus } from '../raft/transport/index.js';
 import type { RpcServerHandle } from '../rpc-server/index.js';
-import { startRpcServer } from '../rpc-server/index.js';
+import { startAgentRpcServer } from '../rpc-server/index.js';
+import { ClientRpcService } from '../service/index.js';
 import { SystemClock, systemRng } from '../runtime/index.js';
 import type { AgentTls } from '../tls/index.js';
 import { loadAgentTls } from '../tls/index.js';
@@ -251,11 +252,14 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
     forceLeave: async (name) => ref.membership!.forceLeave(name),
   };
 
+  const clientService = new ClientRpcService({ server, clock, rng: rng.fork(), leaderOnly: true });
   const transport = new GrpcTransport({ id, region: cfg.region, tls: { caPem: tls.caPem, certPem: tls.certPem, keyPem: tls.keyPem }, log });
   let rpc: RpcServerHandle;
   try {
-    rpc = await startRpcServer({
+    rpc = await startAgentRpcServer({
       server, tls, region: cfg.region, host: cfg.bindAddr, port: cfg.rpcPort, clock, rng,
+      // Client agents (`agent -config client.hcl`) register, heartbeat and watch here; writes are forwarded.
+      clientService,
       addServices: (srv) => {
         transport.addService(srv);
         addClusterService(srv, { caPem: tls.caPem, region: cfg.region, handlers });
@@ -343,6 +347,7 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
       membership.stop(); // issue 6
       await leadership.stop();
       await raftNode.stop();
+      clientService.stop();
       await rpc.close();
       await transport.close();
       for (const c of forwarders.values()) c.close();

@@ -102,6 +102,19 @@ describe('heartbeat TTL (Nomad: max(10 s, nodes / 50 per second) plus a stagger 
 });
 
 describe('register and heartbeat', () => {
+  it('leaderOnly: a server without the leader duties refuses registrations and heartbeats, changing nothing', async () => {
+    const { c } = await setup();
+    const svc = new ClientRpcService({ server: c.server, clock: new VirtualClock(), rng: fixed(0), leaderOnly: true });
+    const node = mockDriverNode('n-leader-only');
+    await svc.register(node);
+    await c.server.stop(); // leader duties off, as on a follower
+    const other = mockDriverNode('n-follower');
+    await expect(svc.register(other)).rejects.toMatchObject({ code: 'unavailable', message: expect.stringMatching(/not the cluster leader/) });
+    await expect(svc.heartbeat(node.id)).rejects.toMatchObject({ code: 'unavailable' });
+    expect(c.server.state().nodeByID(other.id)).toBeUndefined();
+    svc.stop();
+  });
+
   it('registers a node as ready and hands back the TTL', async () => {
     const { c, svc } = await setup();
     const r = await svc.register(mockDriverNode('n1'));

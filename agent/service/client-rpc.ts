@@ -33,6 +33,12 @@ export interface ClientRpcServiceOptions {
   watchWaitMs?: number;
   /** Where usage reports go (default a new table; the public API reads the same one). */
   usage?: UsageTable;
+  /**
+   * A server of a multi-server cluster: registrations and heartbeats are taken only while this
+   * server holds the leader's duties (the heartbeat timers live on the leader, as Nomad's); other
+   * servers answer `unavailable`, and the client moves on to its next server address.
+   */
+  leaderOnly?: boolean;
 }
 
 export interface ClientRegisterReply {
@@ -74,6 +80,7 @@ export class ClientRpcService {
   private readonly clock: Clock;
   private readonly rng: Rng;
   private readonly watchWaitMs: number;
+  private readonly leaderOnly: boolean;
   /** Heartbeat timers (agent/core/heartbeat), handed to the server for leadership changes. */
   readonly heartbeatTimers: HeartbeatTimers;
   private stopped = false;
@@ -94,6 +101,7 @@ export class ClientRpcService {
     });
     this.server.useHeartbeats(this.heartbeatTimers);
     this.watchWaitMs = opts.watchWaitMs ?? 300_000;
+    this.leaderOnly = opts.leaderOnly ?? false;
     this.usage = opts.usage ?? new UsageTable(this.clock);
   }
 
@@ -108,6 +116,7 @@ export class ClientRpcService {
     checkNodeId(node.id);
     if (node.datacenter === '') throw new NomadError('invalid_argument', 'node.datacenter is required', { field: 'node.datacenter' });
     if (node.name === '') throw new NomadError('invalid_argument', 'node.name is required', { field: 'node.name' });
+    this.checkLeader();
     const index = await this.server.registerNode({ ...node, status: 'ready', statusUpdatedAt: this.clock.now() });
     const ttl = this.resetTimer(node.id);
     return { index, nodeModifyIndex: this.server.state().nodeByID(node.id)?.modifyIndex ?? index, heartbeatTtlMs: ttl };
@@ -119,6 +128,7 @@ export class ClientRpcService {
    */
   async heartbeat(nodeId: string): Promise<ClientHeartbeatReply> {
     checkNodeId(nodeId);
+    this.checkLeader();
     const node = this.server.state().nodeByID(nodeId);
     if (node === undefined) throw new NomadError('not_found', `node "${nodeId}" not found: register it first`, { field: 'nodeId' });
     let index = this.server.state().index;
@@ -224,6 +234,10 @@ export class ClientRpcService {
   stop(): void {
     this.stopped = true;
     this.heartbeatTimers.clearAll();
+  }
+
+  private checkLeader(): void {
+    if (this.leaderOnly && !this.server.isLeader) throw new NomadError('unavailable', 'this server is not the cluster leader: send registrations and heartbeats to the leader');
   }
 
   private resetTimer(nodeId: string): number {

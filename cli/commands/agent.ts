@@ -3,11 +3,13 @@
  * client in this process (Nomad's dev agent), every connection on mutual TLS with certificates
  * it creates under the data dir. Prints a banner, the NOMADTS_* exports for another terminal,
  * and one log line per notable event; SIGINT/SIGTERM stop it (tasks included) and exit 0.
- * Without -dev, `-config server.hcl` runs a server of a multi-server cluster (agent-server.ts); otherwise it refuses.
+ * Without -dev, `-config server.hcl` runs a server of a multi-server cluster (agent-server.ts),
+ * `-config client.hcl` (client { enabled = true }) a client-only agent (agent-client.ts); otherwise it refuses.
  */
 import { NomadError } from '../../agent/core/lib/index.js';
 import type { AgentEvent, RunningAgent } from '../../agent/dev/index.js';
-import { startAgent } from '../../agent/dev/index.js';
+import { configAgentKind, startAgent } from '../../agent/dev/index.js';
+import { readFileSync } from 'node:fs';
 import { Exit, errorText, parseFlags, shortId } from './api-io.js';
 import type { Out } from './jobspec-io.js';
 import { packageVersion } from './version.js';
@@ -100,6 +102,20 @@ export async function runAgent(args: readonly string[], out: Out, until: (agent:
     return Exit.error;
   }
   if (!parsed.dev && parsed.config !== undefined) {
+    // A client-only agent when the file enables the client block (agent-client.ts).
+    let kind: 'server' | 'client';
+    let text: string | undefined;
+    try {
+      text = readFileSync(parsed.config, 'utf8');
+      kind = await configAgentKind(text, parsed.config);
+    } catch (err) {
+      out.stderr(errorText(err));
+      return Exit.error;
+    }
+    if (kind === 'client') {
+      const { runClientAgent } = await import('./agent-client.js');
+      return runClientAgent(parsed.config, text, out, () => signalled());
+    }
     const { runClusterServer } = await import('./agent-server.js');
     return runClusterServer(parsed.config, out, () => signalled());
   }

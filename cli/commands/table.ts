@@ -41,16 +41,31 @@ export const groupDescriptions: Readonly<Record<string, string>> = {
   'operator raft': 'Work with the Raft configuration: list-peers, transfer-leadership, remove-peer',
   'operator snapshot': 'Save and inspect the cluster state: save, inspect',
   server: 'Work with the cluster\'s servers: members, join, force-leave',
+  dev: 'A local cluster on loopback for trying nomadts: up, down',
 };
 
 /** In `--help` order. */
 export const commandTable: readonly CommandSpec[] = [
   {
     path: ['agent'],
-    description: 'Run a nomadts agent; -dev runs a server and a client in this process, -config a cluster server',
-    usage: '-dev [-data-dir D] [-bind ADDR] [-rpc-port N] [-region R] | -config server.hcl',
+    description: 'Run a nomadts agent; -dev runs a server and a client in this process, -config a cluster server or a client',
+    usage: '-dev [-data-dir D] [-bind ADDR] [-rpc-port N] [-region R] | -config server.hcl | -config client.hcl',
     help: AGENT_HELP,
     load: async () => (await import('./agent.js')).agentMain,
+    exitWhenDone: true,
+  },
+  {
+    path: ['dev', 'up'],
+    description: 'Start a local cluster on loopback (servers and clients as background processes, mutual TLS); -jobs registers the example jobs',
+    usage: '[-dir D] [-servers 3] [-clients 2] [-jobs]',
+    load: async () => (await import('./dev-up.js')).devUp,
+    exitWhenDone: true,
+  },
+  {
+    path: ['dev', 'down'],
+    description: 'Stop the local cluster `dev up` started (SIGTERM, then SIGKILL) and remove its discovery file',
+    usage: '[-dir D]',
+    load: async () => (await import('./dev-down.js')).devDown,
     exitWhenDone: true,
   },
   {

@@ -10,6 +10,51 @@ import { App, TopStore, initialState, runAction, runFeed } from '../../tui/index
 import type { Env } from './api-io.js';
 import { Exit, connect, errorText, parseFlags } from './api-io.js';
 import type { Out } from './out.js';
+import type { ParsedFlags } from './api-io.js';
+import { clusterClient } from './operator-io.js';
+
+/**
+ * Without -address, the console watches the cluster's leader (found through the server the
+ * environment or discovery file names): the operational events (broker, plans, drains) are the
+ * leader's. A dev agent (no ClusterService) or a cluster without a leader: the server as named.
+ */
+async function preferLeader(env: Env, f: ParsedFlags): Promise<ParsedFlags> {
+  if (f.value.has('address')) return f;
+  let c: ReturnType<typeof clusterClient> | undefined;
+  try {
+    c = clusterClient(env, f);
+    const st = await c.raftStatus(2_000);
+    const addr = st.role === 'leader' ? undefined : st.peers.find((p) => p.id === st.leader)?.address;
+    return addr === undefined || addr === '' ? f : { ...f, value: new Map([...f.value, ['address', addr]]) };
+  } catch {
+    return f;
+  } finally {
+    c?.close();
+  }
+}
+
+/**
+ * The console's `t`: TransferLeadership on the current leader (found through the server the
+ * console is connected to), as `nomadts operator raft transfer-leadership -peer-id` does.
+ */
+function leadershipTransfer(env: Env, f: ParsedFlags): (serverId: string) => Promise<string> {
+  return async (serverId) => {
+    const here = clusterClient(env, f);
+    try {
+      const st = await here.raftStatus();
+      const leaderAddr = st.role === 'leader' ? undefined : st.peers.find((p) => p.id === st.leader)?.address;
+      if (leaderAddr === undefined || leaderAddr === '') return await here.transferLeadership(serverId);
+      const leader = clusterClient(env, { ...f, value: new Map([...f.value, ['address', leaderAddr]]) });
+      try {
+        return await leader.transferLeadership(serverId);
+      } finally {
+        leader.close();
+      }
+    } finally {
+      here.close();
+    }
+  };
+}
 
 export async function top(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
   let client: ReturnType<typeof connect> | undefined;
@@ -19,7 +64,7 @@ export async function top(args: readonly string[], out: Out, env: Env = process.
     if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) {
       throw new NomadError('invalid_argument', 'nomadts top needs a terminal (stdin and stdout a TTY); scripts can read `nomadts event stream` instead');
     }
-    client = connect(env, f);
+    client = connect(env, await preferLeader(env, f));
     const api = client;
     const store = new TopStore(initialState({ address: api.address, readOnly: f.bool.has('read-only'), cols: process.stdout.columns || 80, rows: process.stdout.rows || 24, now: Date.now() }));
     const ac = new AbortController();
@@ -31,7 +76,7 @@ export async function top(args: readonly string[], out: Out, env: Env = process.
     const app = render(
       React.createElement(App, {
         store,
-        onRun: (a) => void runAction(api, store, a),
+        onRun: (a) => void runAction(api, store, a, { transferLeadership: leadershipTransfer(env, f) }),
         onQuit: quit,
       }),
       { maxFps: 20, incrementalRendering: false, exitOnCtrlC: false, patchConsole: true },

@@ -223,6 +223,32 @@ describe('ClientAgent over mutual-TLS gRPC', () => {
     await until('two failed attempts', () => errors.filter((e) => e === 'register').length >= 2);
     expect(agent.status().registered).toBe(false);
   });
+
+  it('fails over to the next server address when the first does not answer', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'nomadts-agent-'));
+    dirs.push(dataDir);
+    const errors: string[] = [];
+    const live = `127.0.0.1:${rpc.port}`;
+    const agent = new ClientAgent({
+      config: defaultClientConfig({ name: 'failover', devMode: true }),
+      dataDir,
+      drivers: [new MockDriver({ clock })],
+      rpc: { address: '127.0.0.1:1', fallbackAddresses: [live], caPem: ca.certPem, certPem: certs.client.certPem, keyPem: certs.client.keyPem, timeoutMs: 1_000 },
+      clock,
+      rng: new SeededRng(2),
+      onAllocs: () => undefined,
+      retryBaseMs: 20,
+      retryMaxMs: 40,
+      onError: (what) => errors.push(what),
+    });
+    agents.push(agent);
+    expect(agent.serverAddress).toBe('127.0.0.1:1');
+    await agent.start();
+    await agent.registered();
+    expect(errors.filter((e) => e === 'register').length).toBeGreaterThanOrEqual(1);
+    expect(agent.serverAddress).toBe(live);
+    expect(server.state().nodeByID(agent.node!.id)?.status).toBe('ready');
+  });
 });
 
 describe('ClientService access', () => {

@@ -31,6 +31,11 @@ export const DefaultUsageIntervalMs = 2000;
 export interface ClientAgentRpc {
   /** host:port of a server's RPC listener. */
   address: string;
+  /**
+   * Further servers (host:port): when a register or heartbeat fails, the client moves on to the
+   * next address, round-robin (any server will do: writes are forwarded to the leader).
+   */
+  fallbackAddresses?: readonly string[];
   caPem: string;
   certPem: string;
   keyPem: string;
@@ -78,7 +83,9 @@ export class ClientAgent {
   private readonly opts: ClientAgentOptions;
   private readonly clock: Clock;
   private readonly rng: Rng;
-  private readonly rpc: ClientRpcClient;
+  private rpc: ClientRpcClient;
+  private readonly addresses: string[];
+  private addressAt = 0;
   private readonly baseMs: number;
   private readonly maxMs: number;
   private nodeValue: Node | undefined;
@@ -108,8 +115,19 @@ export class ClientAgent {
     this.baseMs = opts.retryBaseMs ?? 1000;
     this.maxMs = opts.retryMaxMs ?? 30_000;
     if (opts.rpc.address === '') throw new NomadError('invalid_argument', 'rpc.address is required (host:port of a server)', { field: 'rpc.address' });
-    this.rpc = new ClientRpcClient({
-      address: opts.rpc.address,
+    this.addresses = [opts.rpc.address, ...(opts.rpc.fallbackAddresses ?? []).filter((a) => a !== opts.rpc.address)];
+    this.rpc = this.connect(opts.rpc.address);
+  }
+
+  /** The server address the client talks to now. */
+  get serverAddress(): string {
+    return this.addresses[this.addressAt] ?? this.opts.rpc.address;
+  }
+
+  private connect(address: string): ClientRpcClient {
+    const opts = this.opts;
+    return new ClientRpcClient({
+      address,
       caPem: opts.rpc.caPem,
       certPem: opts.rpc.certPem,
       keyPem: opts.rpc.keyPem,
@@ -117,6 +135,15 @@ export class ClientAgent {
       ...(opts.rpc.serverName !== undefined ? { serverName: opts.rpc.serverName } : {}),
       ...(opts.rpc.timeoutMs !== undefined ? { timeoutMs: opts.rpc.timeoutMs } : {}),
     });
+  }
+
+  /** Move on to the next server address (no-op with one); the watch reconnects there too. */
+  private failover(): void {
+    if (this.addresses.length < 2 || this.stopped) return;
+    this.addressAt = (this.addressAt + 1) % this.addresses.length;
+    const old = this.rpc;
+    this.rpc = this.connect(this.addresses[this.addressAt]!);
+    old.close();
   }
 
   /** The fingerprinted node (after start). */
@@ -194,6 +221,7 @@ export class ClientAgent {
       } catch (err) {
         if (this.stopped) return;
         this.opts.onError?.('register', err);
+        this.failover();
         await this.sleep(this.backoff(attempt));
       }
     }
@@ -218,6 +246,7 @@ export class ClientAgent {
           failures = 0;
         } else {
           failures++;
+          this.failover();
         }
       }
     }
