@@ -155,5 +155,8 @@ describe('nomadts top under tmux on a dev cluster', () => {
     await until('the header to show the new leader', onScreen(new RegExp(`● live .* leader ${follower} term`)));
     const members = await cli(['operator', 'raft', 'list-peers']);
     expect(members.stdout).toMatch(new RegExp(`^${follower}\\s.*leader`, 'm'));
+    // The console follows the leader: it reconnects to the new leader's address.
+    const address = new RegExp(`^${follower}\\s+\\S+\\s+(\\S+)`, 'm').exec(members.stdout)![1]!;
+    await until('the console to connect to the new leader', onScreen(new RegExp(`● live ${address.replace(/\./g, '\\.')} `)));
   }, 90_000);
 });

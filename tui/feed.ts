@@ -17,6 +17,12 @@ export interface FeedOptions {
   heartbeatMs?: number;
   /** How often measured node usage is read (ms). */
   usageEveryMs?: number;
+  /**
+   * Follow the leader: when the servers report a leader at another address, connect there
+   * (the broker, plan and drain events are the leader's) and tell `onClient`.
+   */
+  follow?: (address: string) => ApiClient;
+  onClient?: (client: ApiClient) => void;
 }
 
 function usageOf(n: NodeResourceUsage): { cpuMhz: number; memoryMB: number } {
@@ -49,7 +55,8 @@ export async function loadSnapshot(client: ApiClient, store: TopStore, now: () =
   return index;
 }
 
-export async function runFeed(client: ApiClient, store: TopStore, opts: FeedOptions): Promise<void> {
+export async function runFeed(first: ApiClient, store: TopStore, opts: FeedOptions): Promise<void> {
+  let client = first;
   const now = opts.now ?? Date.now;
   const { signal } = opts;
   const ticker = setInterval(() => store.dispatch({ type: 'tick', now: now() }), 1_000);
@@ -78,6 +85,16 @@ export async function runFeed(client: ApiClient, store: TopStore, opts: FeedOpti
           if (b.lostResumeFrom > 0) {
             store.dispatch({ type: 'lost', what: 'state', count: 0, resumeFrom: b.lostResumeFrom, now: now() });
             break; // re-read state, then subscribe again
+          }
+          const leaderAddr = store.getSnapshot().leaderAddr;
+          if (opts.follow !== undefined && leaderAddr !== '' && leaderAddr !== client.address) {
+            const previous = client;
+            client = opts.follow(leaderAddr);
+            opts.onClient?.(client);
+            if (previous !== first) previous.close();
+            opsFromSeq = 1; // another server's bus
+            store.dispatch({ type: 'connection', status: 'connecting', address: leaderAddr, now: now() });
+            break; // snapshot and subscribe on the leader
           }
         }
       } catch (err) {

@@ -155,7 +155,7 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
     // The console's Servers panel: this server's Raft view (the leader's includes every peer's lag).
     raftView: () => {
       const st = status();
-      return { role: st.role, term: st.term, leader: st.leader, commitIndex: st.commit, appliedIndex: st.applied, peers: st.peers.map((p) => ({ id: p.id, matchIndex: p.matchIndex, lag: p.lag, voter: p.voter })) };
+      return { role: st.role, term: st.term, leader: st.leader, leaderAddr: st.peers.find((p) => p.id === st.leader)?.address ?? '', commitIndex: st.commit, appliedIndex: st.applied, peers: st.peers.map((p) => ({ id: p.id, matchIndex: p.matchIndex, lag: p.lag, voter: p.voter })) };
     },
     replicate: async (cmd) => {
       const index = await applyData(encodeCommand(cmd));

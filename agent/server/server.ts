@@ -74,6 +74,8 @@ export interface RaftView {
   role: string;
   term: number;
   leader: string;
+  /** The leader's RPC address, when known (the console follows the leader). */
+  leaderAddr?: string;
   commitIndex: number;
   appliedIndex: number;
   peers: { id: string; matchIndex: number; lag: number; voter: boolean }[];

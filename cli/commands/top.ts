@@ -65,7 +65,9 @@ export async function top(args: readonly string[], out: Out, env: Env = process.
       throw new NomadError('invalid_argument', 'nomadts top needs a terminal (stdin and stdout a TTY); scripts can read `nomadts event stream` instead');
     }
     client = connect(env, await preferLeader(env, f));
-    const api = client;
+    // The console follows the leader unless -address pins a server; actions use the current one.
+    let api = client;
+    let followed: ReturnType<typeof connect> | undefined;
     const store = new TopStore(initialState({ address: api.address, readOnly: f.bool.has('read-only'), cols: process.stdout.columns || 80, rows: process.stdout.rows || 24, now: Date.now() }));
     const ac = new AbortController();
     let quit!: () => void;
@@ -81,7 +83,18 @@ export async function top(args: readonly string[], out: Out, env: Env = process.
       }),
       { maxFps: 20, incrementalRendering: false, exitOnCtrlC: false, patchConsole: true },
     );
-    const feed = runFeed(api, store, { signal: ac.signal });
+    const feed = runFeed(api, store, {
+      signal: ac.signal,
+      ...(f.value.has('address')
+        ? {}
+        : {
+            follow: (address: string) => connect(env, { ...f, value: new Map([...f.value, ['address', address]]) }),
+            onClient: (c: ReturnType<typeof connect>) => {
+              api = c;
+              followed = c;
+            },
+          }),
+    });
     process.once('SIGTERM', quit);
     await quitting;
     ac.abort();
@@ -89,6 +102,7 @@ export async function top(args: readonly string[], out: Out, env: Env = process.
     store.close();
     process.stdout.write('\x1b[?25h\x1b[?1049l');
     await feed.catch(() => undefined);
+    followed?.close();
     return Exit.ok;
   } catch (err) {
     out.stderr(errorText(err));

@@ -52,6 +52,9 @@ describe('servers', () => {
     expect(serverRows(state).find((r) => r.id === 'server-2')).toMatchObject({ role: 'leader', term: 3, isLeader: true });
     expect(serverRows(state).find((r) => r.id === 'server-1')).toMatchObject({ role: 'follower', term: 3, isLeader: false });
     expect(state.log.map((l) => l.text)).toContain('leader is now server-2 (term 3)');
+    expect(state.leaderAddr).toBe('');
+    const withAddr = reduce(state, { type: 'events', now: T0 + 950, events: [], ops: [ops(21, 'Raft', 'RaftStatus', 'server-1', T0 + 900, { id: 'server-1', role: 'follower', term: 3, leader: 'server-2', leaderAddr: '127.0.0.1:4747', commitIndex: 25, appliedIndex: 25, peers: [] })] });
+    expect(withAddr.leaderAddr).toBe('127.0.0.1:4747'); // the feed follows it
   });
 
   it('takes gossip status from Member events', () => {

@@ -13,7 +13,7 @@ export type Action =
   | { type: 'snapshot'; index: number; nodes: readonly Node[]; jobs: readonly Job[]; allocs: readonly Allocation[]; evals: readonly Evaluation[]; now: number }
   | { type: 'events'; events: readonly StateEvent[]; ops: readonly OpsEvent[]; now: number }
   | { type: 'lost'; what: 'state' | 'ops'; count: number; resumeFrom: number; now: number }
-  | { type: 'connection'; status: TopState['connection']['status']; error?: string; now: number }
+  | { type: 'connection'; status: TopState['connection']['status']; error?: string; address?: string; now: number }
   | { type: 'tick'; now: number }
   /** Measured use per node (what its client last reported): CPU in MHz, memory in MiB. */
   | { type: 'usage'; nodes: readonly { nodeId: string; cpuMhz: number; memoryMB: number }[] }
@@ -42,7 +42,7 @@ export function reduce(s: TopState, a: Action): TopState {
       return appendLog({ ...s, counters }, [{ at: a.now, topic: 'Console', text }]);
     }
     case 'connection': {
-      const connection = { ...s.connection, status: a.status, error: a.error ?? '' };
+      const connection = { ...s.connection, status: a.status, error: a.error ?? '', address: a.address ?? s.connection.address };
       const text = a.status === 'live' ? `connected to ${s.connection.address}` : a.status === 'error' ? `connection lost: ${a.error ?? ''}` : `connecting to ${s.connection.address}`;
       return appendLog({ ...s, connection, now: a.now }, [{ at: a.now, topic: 'Console', text }]);
     }
@@ -240,6 +240,7 @@ interface Draft {
   servers?: Map<string, ServerView>;
   drains?: Map<string, DrainProgress>;
   leader?: string;
+  leaderAddr?: string;
   broker?: TopState['broker'];
   index?: number;
   log: Omit<LogLine, 'id'>[];
@@ -306,6 +307,7 @@ function applyEvents(s: TopState, events: readonly StateEvent[], ops: readonly O
     ...(d.servers !== undefined ? { servers: d.servers } : {}),
     ...(d.drains !== undefined ? { drains: d.drains } : {}),
     ...(d.leader !== undefined ? { leader: d.leader } : {}),
+    ...(d.leaderAddr !== undefined ? { leaderAddr: d.leaderAddr } : {}),
     ...(d.broker !== undefined ? { broker: d.broker } : {}),
   };
   return appendLog(next, d.log);
@@ -449,6 +451,8 @@ function raftStatus(s: TopState, d: Draft, o: OpsEvent, now: number): void {
       });
     }
   }
+  const leaderAddr = str(o.payload.leaderAddr);
+  if (leader !== '' && leaderAddr !== '') d.leaderAddr = leaderAddr;
   const currentLeader = d.leader ?? s.leader;
   if (leader !== '' && leader !== currentLeader) {
     d.leader = leader;

@@ -167,6 +167,8 @@ export interface TopState {
   now: number;
   servers: ReadonlyMap<string, ServerView>;
   leader: string;
+  /** The leader's RPC address as the servers report it ('' unknown): the feed follows it. */
+  leaderAddr: string;
   nodes: ReadonlyMap<string, NodeView>;
   drains: ReadonlyMap<string, DrainProgress>;
   jobs: ReadonlyMap<string, JobView>;
@@ -202,6 +204,7 @@ export function initialState(opts: { address: string; readOnly: boolean; cols: n
     now: opts.now,
     servers: new Map(),
     leader: '',
+    leaderAddr: '',
     nodes: new Map(),
     drains: new Map(),
     jobs: new Map(),
