@@ -4,9 +4,7 @@
  * changed lines redrawn. Needs a terminal; scripts use `nomadts event stream`.
  */
 import React from 'react';
-import { render } from 'ink';
 import { NomadError } from '../../agent/core/lib/index.js';
-import { App, TopStore, initialState, runAction, runFeed } from '../../tui/index.js';
 import type { Env } from './api-io.js';
 import { Exit, connect, errorText, parseFlags } from './api-io.js';
 import type { Out } from './out.js';
@@ -64,6 +62,12 @@ export async function top(args: readonly string[], out: Out, env: Env = process.
     if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) {
       throw new NomadError('invalid_argument', 'nomadts top needs a terminal (stdin and stdout a TTY); scripts can read `nomadts event stream` instead');
     }
+    // Ink draws only a final frame when CI or CONTINUOUS_INTEGRATION is set (it reads them when
+    // first imported); on a terminal the console is interactive whatever the shell exported.
+    delete process.env.CI;
+    delete process.env.CONTINUOUS_INTEGRATION;
+    const { render } = await import('ink');
+    const { App, TopStore, initialState, runAction, runFeed } = await import('../../tui/index.js');
     client = connect(env, await preferLeader(env, f));
     // The console follows the leader unless -address pins a server; actions use the current one.
     let api = client;
