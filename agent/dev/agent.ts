@@ -4,7 +4,7 @@
  * other over the same mutual-TLS gRPC listener the CLI uses.
  *
  *   ensureDevCertificates → Server.start → startAgentRpcServer(server cert) →
- *   ClientAgent(client cert, raw_exec + mock) → alloc runners ← onAllocs, → reportAllocs
+ *   ClientAgent(client cert, raw_exec, exec, docker, mock) → alloc runners ← onAllocs, → reportAllocs
  *
  * It writes `<dataDir>/agent.json` and the well-known discovery file (agent/api discovery.ts)
  * so the CLI on this machine finds it without any NOMADTS_* variable.

@@ -68,7 +68,7 @@ export function banner(agent: RunningAgent, version: string): string {
     `       Version: ${version}`,
     `        Region: ${agent.region} (DC: dc1)`,
     `        Server: true (leader of a one-server cluster)`,
-    `        Client: true (node ${agent.client.node?.name ?? ''}, drivers raw_exec + mock)`,
+    `        Client: true (node ${agent.client.node?.name ?? ''}, drivers ${healthyDrivers(agent.client.node?.drivers ?? {})})`,
     `     Bind Addr: ${agent.rpcAddr}`,
     `      RPC Addr: ${agent.cliEnv.NOMADTS_ADDR ?? agent.rpcAddr} (gRPC, mutual TLS)`,
     `      Data Dir: ${agent.dataDir}`,
@@ -169,3 +169,9 @@ function signalled(): Promise<string> {
   });
 }
 
+
+/** The drivers the client fingerprinted as usable (`raw_exec, exec, docker, mock`), else `none`. */
+function healthyDrivers(drivers: Record<string, { detected: boolean; healthy: boolean }>): string {
+  const names = Object.entries(drivers).filter(([, d]) => d.detected && d.healthy).map(([n]) => n);
+  return names.length > 0 ? names.join(', ') : 'none';
+}
