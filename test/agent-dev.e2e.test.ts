@@ -302,19 +302,25 @@ describe('nomadts agent -dev', () => {
 }
 `);
     expect((await cli(['job', 'run', file])).code).toBe(0);
-    const pids = await until('the task to run', async () => {
-      const p = processesWith(marker);
-      return p.length > 0 ? p : undefined;
-    });
+    await until('the task to run', async () => (processesWith(marker).length > 0 ? true : undefined));
     // The task's state is persisted before the agent can be killed without a goodbye.
     await until('the task handle to be persisted', async () => {
       const allocs = join(dataDir, 'client', 'allocs');
       const ids = existsSync(allocs) ? readdirSync(allocs) : [];
       return ids.some((id) => existsSync(join(allocs, id, 'sleep.json')) && readFileSync(join(allocs, id, 'sleep.json'), 'utf8').includes('"pid"')) ? true : undefined;
     });
+    // The task itself (python3), not the short-lived shells around its start, must outlive the agent.
+    const task = (list: number[]): number[] => list.filter((pid) => {
+      try {
+        return /(^|\/)python3[.\d]*$/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '');
+      } catch {
+        return false;
+      }
+    });
+    const taskPids = await until('the task process itself', async () => (task(processesWith(marker)).length > 0 ? task(processesWith(marker)) : undefined));
     first.child.kill('SIGKILL');
     await first.exit;
-    expect(processesWith(marker)).toEqual(pids);
+    expect(task(processesWith(marker))).toEqual(taskPids);
     // The discovery file names a dead agent now: the CLI ignores it.
     const stale = await cli(['job', 'status']);
     expect(stale.code).toBe(1);
