@@ -22,6 +22,7 @@ import { accessSync, closeSync, constants as fsConstants, existsSync, mkdirSync,
 import { constants as osConstants } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { MultiError, NomadError } from '../../core/lib/index.js';
+import { requireSignal } from './signals.js';
 import type { Clock, TimerHandle } from '../../core/lib/index.js';
 import type { DriverInfo } from '../../core/structs/index.js';
 import { SystemClock } from '../../runtime/index.js';
@@ -166,8 +167,7 @@ export class RawExecDriver implements TaskDriver {
 
   async stop(taskId: string, timeoutMs: number, signal: string): Promise<void> {
     const t = this.get(taskId);
-    const sig = signal === '' ? 'SIGINT' : signal;
-    if (!isSignal(sig)) throw new NomadError('invalid_argument', `raw_exec: unknown kill signal ${JSON.stringify(signal)}`, { field: 'kill_signal' });
+    const sig = requireSignal('raw_exec', signal, 'kill_signal', 'SIGINT');
     if (t.exit !== null) return;
     await this.untilCommandStarted(t);
     signalGroup(t.pgid, sig);
@@ -181,10 +181,10 @@ export class RawExecDriver implements TaskDriver {
 
   async signal(taskId: string, signal: string): Promise<void> {
     const t = this.get(taskId);
-    if (!isSignal(signal)) throw new NomadError('invalid_argument', `raw_exec: unknown signal ${JSON.stringify(signal)}`, { field: 'signal' });
+    const sig = requireSignal('raw_exec', signal, 'signal');
     if (t.exit !== null) throw new NomadError('conflict', `raw_exec: task ${taskId} has exited; there is no process to signal`);
     await this.untilCommandStarted(t);
-    signalGroup(t.pgid, signal);
+    signalGroup(t.pgid, sig);
   }
 
   async destroy(taskId: string): Promise<void> {
@@ -340,9 +340,6 @@ function cmdline(pid: number): string | undefined {
   }
 }
 
-function isSignal(name: string): name is NodeJS.Signals {
-  return Object.prototype.hasOwnProperty.call(osConstants.signals, name);
-}
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {

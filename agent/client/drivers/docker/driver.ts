@@ -12,7 +12,6 @@
  * the log copy where it stopped.
  */
 import { unlinkSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import Docker from 'dockerode';
 import type Dockerode from 'dockerode';
 import { MultiError, NomadError } from '../../../core/lib/index.js';
@@ -20,6 +19,8 @@ import type { Clock } from '../../../core/lib/index.js';
 import type { DriverInfo } from '../../../core/structs/index.js';
 import { SystemClock } from '../../../runtime/index.js';
 import type { ExitResult, TaskConfig, TaskDriver, TaskHandle, TaskStatus, TaskUsage } from '../index.js';
+// eslint-disable-next-line no-restricted-imports
+import { requireSignal } from '../signals.js';
 import { FrameDecoder, LogSink, positionPath, readPosition } from './logs.js';
 import type { LogPosition } from './logs.js';
 import { buildContainerSpec, checkConfig, LabelAllocId, LabelManaged, LabelTaskId } from './spec.js';
@@ -178,8 +179,7 @@ export class DockerDriver implements TaskDriver {
   async stop(taskId: string, timeoutMs: number, signal: string): Promise<void> {
     const t = this.get(taskId);
     // Docker's own `stop` sends SIGTERM; a task's kill_signal replaces it.
-    const sig = signal === '' ? 'SIGTERM' : signal;
-    if (!isSignal(sig)) throw new NomadError('invalid_argument', `docker: unknown kill signal ${JSON.stringify(signal)}`, { field: 'kill_signal' });
+    const sig = requireSignal('docker', signal, 'kill_signal', 'SIGTERM');
     if (t.exit !== null) return;
     await this.kill(t, sig);
     // A failed SIGKILL (engine gone) leaves the wait below to report what happened.
@@ -193,9 +193,9 @@ export class DockerDriver implements TaskDriver {
 
   async signal(taskId: string, signal: string): Promise<void> {
     const t = this.get(taskId);
-    if (!isSignal(signal)) throw new NomadError('invalid_argument', `docker: unknown signal ${JSON.stringify(signal)}`, { field: 'signal' });
+    const sig = requireSignal('docker', signal, 'signal');
     if (t.exit !== null) throw new NomadError('conflict', `docker: task ${taskId} has exited; there is no container to signal`);
-    await this.kill(t, signal);
+    await this.kill(t, sig);
   }
 
   async destroy(taskId: string): Promise<void> {
@@ -437,9 +437,6 @@ export class DockerDriver implements TaskDriver {
   }
 }
 
-function isSignal(name: string): boolean {
-  return Object.prototype.hasOwnProperty.call(osConstants.signals, name);
-}
 
 function statusOf(e: unknown): number | undefined {
   const s = (e as { statusCode?: unknown } | null)?.statusCode;

@@ -42,6 +42,8 @@ import { ConfigChecker } from '../config.js';
 import type { ExitResult, TaskConfig, TaskDriver, TaskHandle, TaskStatus, TaskUsage } from '../driver.js';
 // eslint-disable-next-line no-restricted-imports
 import { readProcStat } from '../proc.js';
+// eslint-disable-next-line no-restricted-imports
+import { requireSignal } from '../signals.js';
 import {
   DefaultChrootEnv, DefaultTaskPath, InTask, allocSharedDirOf, bwrapArgs, parseChrootEnv, planSandbox, resolveInSandbox, sandboxHostname, setprivArgv,
 } from './sandbox.js';
@@ -306,8 +308,7 @@ export class ExecDriver implements TaskDriver {
 
   async stop(taskId: string, timeoutMs: number, signal: string): Promise<void> {
     const t = this.get(taskId);
-    const sig = signal === '' ? 'SIGINT' : signal;
-    if (!isSignal(sig)) throw new NomadError('invalid_argument', `exec: unknown kill signal ${JSON.stringify(signal)}`, { field: 'kill_signal' });
+    const sig = requireSignal('exec', signal, 'kill_signal', 'SIGINT');
     if (t.exit !== null) return;
     this.signalTask(t, sig);
     const escalate = this.clock.setTimer(Math.max(0, timeoutMs), () => this.killAll(t));
@@ -320,9 +321,9 @@ export class ExecDriver implements TaskDriver {
 
   async signal(taskId: string, signal: string): Promise<void> {
     const t = this.get(taskId);
-    if (!isSignal(signal)) throw new NomadError('invalid_argument', `exec: unknown signal ${JSON.stringify(signal)}`, { field: 'signal' });
+    const sig = requireSignal('exec', signal, 'signal');
     if (t.exit !== null) throw new NomadError('conflict', `exec: task ${taskId} has exited; there is no process to signal`);
-    this.signalTask(t, signal);
+    this.signalTask(t, sig);
   }
 
   async destroy(taskId: string): Promise<void> {
@@ -549,9 +550,6 @@ function findOnPath(name: string): string | undefined {
   return undefined;
 }
 
-function isSignal(name: string): name is NodeJS.Signals {
-  return Object.prototype.hasOwnProperty.call(osConstants.signals, name);
-}
 
 function signalName(n: number): NodeJS.Signals | null {
   for (const [name, num] of Object.entries(osConstants.signals)) {
