@@ -11,7 +11,7 @@ import { NomadError } from '../core/lib/index.js';
 import type { Clock } from '../core/lib/index.js';
 import type { Server } from '../server/index.js';
 import type { Allocation, NodeResourceUsage } from '../core/structs/index.js';
-import type { QueryOptions as DomainQuery } from '../service/index.js';
+import type { QueryOptions as DomainQuery, ReadConsistency } from '../service/index.js';
 import { ApiService } from '../service/index.js';
 import type { Role } from '../tls/index.js';
 import { verifyPeer } from '../tls/index.js';
@@ -107,6 +107,8 @@ export interface StartRpcServerOptions {
   tasks?: AllocTaskControl;
   /** The clients' usage reports (NodeService.Usage); none: no node has reported. */
   usage?: UsageSource;
+  /** A cluster server's linearizable reads (for the default ApiService); none: reads are local. */
+  consistency?: ReadConsistency;
 }
 
 /** Where NodeService.Usage reads: the servers' in-memory usage table (agent/service UsageTable). */
@@ -167,7 +169,8 @@ type Handler<Req, Res> = (req: Req, peer: Peer) => Promise<Res>;
 export async function startRpcServer(opts: StartRpcServerOptions): Promise<RpcServerHandle> {
   const now = opts.now ?? ((): Date => new Date());
   const service =
-    opts.service ?? new ApiService({ server: opts.server, clock: opts.clock ?? new SystemClock(), rng: opts.rng ?? systemRng().rng, region: opts.region });
+    opts.service ??
+    new ApiService({ server: opts.server, clock: opts.clock ?? new SystemClock(), rng: opts.rng ?? systemRng().rng, region: opts.region, ...(opts.consistency !== undefined ? { consistency: opts.consistency } : {}) });
   const { caPem, certPem, keyPem } = opts.tls;
 
   const authenticate = (call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, roles: readonly Role[]): Peer => {
@@ -199,8 +202,10 @@ export async function startRpcServer(opts: StartRpcServerOptions): Promise<RpcSe
     index: o?.minQueryIndex ?? 0,
     waitMs: o?.maxQueryTimeMs ?? 0,
     ...(o !== undefined && o.prefix !== '' ? { prefix: o.prefix } : {}),
+    ...(o?.allowStale === true ? { stale: true } : {}),
   });
-  const meta = (index: number): pb.QueryMeta => ({ index, lastContactMs: 0, knownLeader: true, nextToken: '' });
+  // last_contact_ms is not measured yet (0); known_leader is this server's Raft view.
+  const meta = (index: number): pb.QueryMeta => ({ index, lastContactMs: 0, knownLeader: service.knownLeader(), nextToken: '' });
   const writeNs = (w: pb.WriteOptions | undefined): string => w?.namespace ?? '';
   const requireJob = (job: pb.Job | undefined): pb.Job => {
     if (job === undefined) throw missingField('request', 'job');

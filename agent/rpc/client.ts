@@ -43,6 +43,8 @@ export interface RpcClientOptions {
   region?: string;
   /** Deadline of a call that does not block (default 30 s). */
   timeoutMs?: number;
+  /** Reads may be answered from the server's own state without a read point (default false; a query's own `stale` wins). */
+  stale?: boolean;
 }
 
 /** One event-stream batch (or a notice that events were lost: re-read state at resumeFrom). */
@@ -103,13 +105,13 @@ export function fromServiceError(err: grpc.ServiceError, address: string): Nomad
 type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall;
 
 /** Query options as the wire's; a blocking query's deadline covers its wait. */
-function queryToProto(q: QueryOptions = {}): pb.QueryOptions {
+function queryToProto(q: QueryOptions = {}, stale = false): pb.QueryOptions {
   return {
     region: '',
     namespace: q.namespace ?? '',
     minQueryIndex: q.index ?? 0,
     maxQueryTimeMs: q.waitMs ?? 0,
-    allowStale: false,
+    allowStale: q.stale ?? stale,
     prefix: q.prefix ?? '',
     perPage: 0,
     nextToken: '',
@@ -130,10 +132,12 @@ export class RpcApiClient {
   private readonly agent: pb.AgentServiceClient;
   private readonly events: pb.EventServiceClient;
   private readonly timeoutMs: number;
+  private readonly stale: boolean;
 
   constructor(opts: RpcClientOptions) {
     this.address = opts.address;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.stale = opts.stale ?? false;
     const channel = clientChannel(opts);
     const creds = channel.creds;
     // One TCP connection shared by every service client of this address.
@@ -173,17 +177,17 @@ export class RpcApiClient {
   }
 
   async getJob(namespace: string, jobId: string, q: QueryOptions = {}): Promise<QueryResult<Job>> {
-    const res = await this.call<pb.GetJobRequest, pb.GetJobResponse>(this.jobs, 'get', { query: queryToProto({ ...q, namespace }), jobId }, q);
+    const res = await this.call<pb.GetJobRequest, pb.GetJobResponse>(this.jobs, 'get', { query: queryToProto({ ...q, namespace }, this.stale), jobId }, q);
     return { index: res.meta?.index ?? 0, value: jobFromProto(this.need(res.job, 'job')) };
   }
 
   async listJobs(q: QueryOptions = {}): Promise<QueryResult<Job[]>> {
-    const res = await this.call<pb.ListJobsRequest, pb.ListJobsResponse>(this.jobs, 'list', { query: queryToProto(q) }, q);
+    const res = await this.call<pb.ListJobsRequest, pb.ListJobsResponse>(this.jobs, 'list', { query: queryToProto(q, this.stale) }, q);
     return { index: res.meta?.index ?? 0, value: res.jobs.map((j) => jobFromProto(j)) };
   }
 
   async jobVersions(namespace: string, jobId: string, q: QueryOptions = {}): Promise<QueryResult<Job[]>> {
-    const res = await this.call<pb.GetJobVersionsRequest, pb.GetJobVersionsResponse>(this.jobs, 'versions', { query: queryToProto({ ...q, namespace }), jobId }, q);
+    const res = await this.call<pb.GetJobVersionsRequest, pb.GetJobVersionsResponse>(this.jobs, 'versions', { query: queryToProto({ ...q, namespace }, this.stale), jobId }, q);
     return { index: res.meta?.index ?? 0, value: res.versions.map((j) => jobFromProto(j)) };
   }
 
@@ -207,12 +211,12 @@ export class RpcApiClient {
   // ---- Nodes ---------------------------------------------------------------------
 
   async listNodes(q: QueryOptions = {}): Promise<QueryResult<Node[]>> {
-    const res = await this.call<pb.ListNodesRequest, pb.ListNodesResponse>(this.nodes, 'list', { query: queryToProto(q) }, q);
+    const res = await this.call<pb.ListNodesRequest, pb.ListNodesResponse>(this.nodes, 'list', { query: queryToProto(q, this.stale) }, q);
     return { index: res.meta?.index ?? 0, value: res.nodes.map((n) => nodeFromProto(n)) };
   }
 
   async getNode(nodeId: string, q: QueryOptions = {}): Promise<QueryResult<Node>> {
-    const res = await this.call<pb.GetNodeRequest, pb.GetNodeResponse>(this.nodes, 'get', { query: queryToProto(q), nodeId }, q);
+    const res = await this.call<pb.GetNodeRequest, pb.GetNodeResponse>(this.nodes, 'get', { query: queryToProto(q, this.stale), nodeId }, q);
     return { index: res.meta?.index ?? 0, value: nodeFromProto(this.need(res.node, 'node')) };
   }
 
@@ -247,7 +251,7 @@ export class RpcApiClient {
   // ---- Allocations ---------------------------------------------------------------
 
   async getAlloc(allocId: string, q: QueryOptions = {}): Promise<QueryResult<Allocation>> {
-    const res = await this.call<pb.GetAllocRequest, pb.GetAllocResponse>(this.allocs, 'get', { query: queryToProto(q), allocId }, q);
+    const res = await this.call<pb.GetAllocRequest, pb.GetAllocResponse>(this.allocs, 'get', { query: queryToProto(q, this.stale), allocId }, q);
     return { index: res.meta?.index ?? 0, value: allocFromProto(this.need(res.alloc, 'alloc')) };
   }
 
@@ -255,7 +259,7 @@ export class RpcApiClient {
     const res = await this.call<pb.ListAllocsRequest, pb.ListAllocsResponse>(
       this.allocs,
       'list',
-      { query: queryToProto(q), jobId: filter.jobId ?? '', nodeId: filter.nodeId ?? '' },
+      { query: queryToProto(q, this.stale), jobId: filter.jobId ?? '', nodeId: filter.nodeId ?? '' },
       q,
     );
     return { index: res.meta?.index ?? 0, value: res.allocs.map((a) => allocFromProto(a)) };
@@ -311,20 +315,20 @@ export class RpcApiClient {
   // ---- Evaluations ---------------------------------------------------------------
 
   async getEval(evalId: string, q: QueryOptions = {}): Promise<QueryResult<Evaluation>> {
-    const res = await this.call<pb.GetEvalRequest, pb.GetEvalResponse>(this.evals, 'get', { query: queryToProto(q), evalId }, q);
+    const res = await this.call<pb.GetEvalRequest, pb.GetEvalResponse>(this.evals, 'get', { query: queryToProto(q, this.stale), evalId }, q);
     return { index: res.meta?.index ?? 0, value: evalFromProto(this.need(res.eval, 'eval')) };
   }
 
   async listEvals(filter: { jobId?: string; status?: EvalStatus } = {}, q: QueryOptions = {}): Promise<QueryResult<Evaluation[]>> {
     const status = filter.status === undefined ? pb.EvalStatus.EVAL_STATUS_UNSPECIFIED : evalStatusCodec.encode(filter.status, 'filter', 'status');
-    const res = await this.call<pb.ListEvalsRequest, pb.ListEvalsResponse>(this.evals, 'list', { query: queryToProto(q), jobId: filter.jobId ?? '', status }, q);
+    const res = await this.call<pb.ListEvalsRequest, pb.ListEvalsResponse>(this.evals, 'list', { query: queryToProto(q, this.stale), jobId: filter.jobId ?? '', status }, q);
     return { index: res.meta?.index ?? 0, value: res.evals.map((e) => evalFromProto(e)) };
   }
 
   // ---- Operator and agent --------------------------------------------------------
 
   async getSchedulerConfig(q: QueryOptions = {}): Promise<QueryResult<SchedulerConfiguration>> {
-    const res = await this.call<pb.SchedulerGetConfigRequest, pb.SchedulerGetConfigResponse>(this.operator, 'schedulerGetConfig', { query: queryToProto(q) }, q);
+    const res = await this.call<pb.SchedulerGetConfigRequest, pb.SchedulerGetConfigResponse>(this.operator, 'schedulerGetConfig', { query: queryToProto(q, this.stale) }, q);
     return { index: res.meta?.index ?? 0, value: schedulerConfigFromProto(this.need(res.config, 'config')) };
   }
 

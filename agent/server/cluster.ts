@@ -11,7 +11,9 @@
  * disk and its peers' addresses from `<data_dir>/raft/peers.json`.
  *
  * Writes on a follower are forwarded to the leader (ClusterService.Apply), and the call returns
- * once this server has applied the write too, so a read here right after sees it.
+ * once this server has applied the write too, so a read here right after sees it. Reads on any
+ * server are linearizable by default (a ReadIndex read point confirmed by a quorum, applied here
+ * before the answer); a caller that allows stale reads gets this server's own state at once.
  * Log entries are tagged: 0x01 + JSON = an FSM command, 0x02 + bytes = a benchmark payload
  * (replicated and fsynced like any entry, applied as a no-op).
  */
@@ -37,6 +39,9 @@ import { Membership } from './membership.js'; // issue 6
 import { Server } from './server.js';
 
 export const EntryTag = { command: 1, bench: 2 } as const;
+
+/** How long a consistent read waits for its read point before answering `unavailable`. */
+export const ConsistentReadTimeoutMs = 5_000;
 
 export function encodeCommand(cmd: FsmCommand): Uint8Array {
   const json = Buffer.from(JSON.stringify(cmd), 'utf8');
@@ -260,6 +265,19 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
       server, tls, region: cfg.region, host: cfg.bindAddr, port: cfg.rpcPort, clock, rng,
       // Client agents (`agent -config client.hcl`) register, heartbeat and watch here; writes are forwarded.
       clientService,
+      // Reads are linearizable unless the caller allows stale ones (QueryOptions.allow_stale).
+      consistency: {
+        readPoint: async () => {
+          if (ref.node === undefined) throw new NomadError('unavailable', `server ${id} is still bootstrapping; pass -stale to read its own state`);
+          try {
+            return await ref.node.readIndex(ConsistentReadTimeoutMs);
+          } catch (err) {
+            const why = err instanceof Error ? err.message : String(err);
+            throw new NomadError('unavailable', `server ${id} cannot confirm a consistent read with a quorum (${why}); pass -stale to read this server's own state`);
+          }
+        },
+        knownLeader: () => ref.node !== undefined && ref.node.leader() !== '',
+      },
       addServices: (srv) => {
         transport.addService(srv);
         addClusterService(srv, { caPem: tls.caPem, region: cfg.region, handlers });

@@ -11,6 +11,7 @@ export type {
   DrainSpec,
   PlanJobReply,
   QueryOptions,
+  ReadConsistency,
   QueryResult,
   RegisterJobOptions,
   RegisterJobReply,

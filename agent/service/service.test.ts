@@ -181,3 +181,38 @@ describe('reads and writes', () => {
     expect((await api.getSchedulerConfig()).value.memoryOversubscriptionEnabled).toBe(true);
   });
 });
+
+describe('read consistency', () => {
+  it('takes a read point before every read unless the caller allows stale reads; a refused point answers nothing', async () => {
+    const clock = new VirtualClock();
+    const rng = new SeededRng(5);
+    const c = await SimCluster.start({ clock, rng: rng.fork(), workers: 2, freezeObjects: true, nodes: { count: 2 } });
+    cluster = c;
+    let points = 0;
+    let refuse = false;
+    const api = new ApiService({
+      server: c.server, clock, rng: rng.fork(), region: 'global',
+      consistency: {
+        readPoint: async () => {
+          points++;
+          if (refuse) throw new NomadError('unavailable', 'no quorum; pass -stale');
+          return c.server.state().index;
+        },
+        knownLeader: () => !refuse,
+      },
+    });
+    await api.listNodes();
+    await api.listJobs();
+    expect(points).toBe(2);
+    await api.listNodes({ stale: true });
+    expect(points).toBe(2);
+    expect(api.knownLeader()).toBe(true);
+
+    refuse = true;
+    const err = await failure(api.listNodes());
+    expect(err.code).toBe('unavailable');
+    expect(err.message).toMatch(/pass -stale/);
+    expect((await api.listNodes({ stale: true })).value).toHaveLength(2);
+    expect(api.knownLeader()).toBe(false);
+  });
+});

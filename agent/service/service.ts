@@ -38,6 +38,23 @@ export interface QueryOptions {
   waitMs?: number;
   /** List calls: only ids starting with this prefix. */
   prefix?: string;
+  /**
+   * Answer from this server's own state, however far behind the leader it is (Nomad's
+   * AllowStale). Default false: on a cluster server a read first takes a linearizable read
+   * point (Raft ReadIndex, confirmed by a quorum) and waits until this server has applied it.
+   */
+  stale?: boolean;
+}
+
+/**
+ * How a clustered server makes reads linearizable (agent/server/cluster.ts wires Raft in); a
+ * single dev server has none: its own state is the only state.
+ */
+export interface ReadConsistency {
+  /** Resolves once this server has applied the leader's commit index as of a quorum-confirmed moment after the call. */
+  readPoint(): Promise<number>;
+  /** Whether this server knows a leader (QueryMeta.known_leader). */
+  knownLeader(): boolean;
 }
 
 /** A read's answer and the state index it reflects (pass it back as `index` to block). */
@@ -122,6 +139,8 @@ export interface ApiServiceOptions {
   version?: string;
   /** host:port of this agent's RPC listener, once known (see setRpcAddr). */
   rpcAddr?: string;
+  /** Linearizable reads on a cluster server (default: none, every read is local). */
+  consistency?: ReadConsistency;
 }
 
 const DEFAULT_NAMESPACE = 'default';
@@ -139,9 +158,11 @@ export class ApiService {
   private readonly clock: Clock;
   private readonly rng: Rng;
   private readonly self: AgentSelf;
+  private readonly consistency: ReadConsistency | undefined;
 
   constructor(opts: ApiServiceOptions) {
     this.server = opts.server;
+    this.consistency = opts.consistency;
     this.clock = opts.clock;
     this.rng = opts.rng;
     this.self = {
@@ -155,6 +176,11 @@ export class ApiService {
       rpcAddr: opts.rpcAddr ?? '',
       stats: {},
     };
+  }
+
+  /** Whether the answers' server knows a cluster leader (always true on a single dev server). */
+  knownLeader(): boolean {
+    return this.consistency?.knownLeader() ?? true;
   }
 
   /** Set once the RPC listener has its port. */
@@ -395,6 +421,7 @@ export class ApiService {
     const min = q.index ?? 0;
     if (!Number.isSafeInteger(min) || min < 0) throw new NomadError('invalid_argument', `index must be a whole number ≥ 0, got ${min}`, { field: 'index' });
     const wait = q.waitMs === undefined || q.waitMs <= 0 ? DefaultMaxQueryTimeMs : Math.min(q.waitMs, MaxQueryTimeMs);
+    if (q.stale !== true && this.consistency !== undefined) await this.consistency.readPoint();
     const snap = min === 0 ? this.server.state() : await this.server.fsm.store.blockingQuery(tables, min, { clock: this.clock, timeoutMs: wait });
     let index = 0;
     for (const t of tables) index = Math.max(index, snap.tableIndex(t));

@@ -8,7 +8,7 @@ import { Exit, formatAllocMetrics, formatMiB, formatScores, formatTime, json, ke
 import type { Out } from './jobspec-io.js';
 
 export async function allocStatus(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
-  return withClient(out, env, args, { bool: ['json'] }, async (client, f) => {
+  return withClient(out, env, args, { bool: ['json', 'stale'] }, async (client, f) => {
     const [prefix] = positionals(f, ['alloc']);
     const id = await resolveId('allocation', prefix!, (p) => client.listAllocs({}, { prefix: p, namespace: '*' }));
     const a = (await client.getAlloc(id)).value;

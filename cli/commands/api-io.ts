@@ -3,7 +3,7 @@
  * ...), connecting through the API client, id prefixes, tables that fit 80 columns, the
  * placement-failure explanation and the error/exit-code conventions.
  */
-import { ApiClient } from '../../agent/api/index.js';
+import { ApiClient, optionsFromEnv } from '../../agent/api/index.js';
 import { NomadError } from '../../agent/core/lib/index.js';
 import type { AllocMetric } from '../../agent/core/structs/index.js';
 import type { Out } from './jobspec-io.js';
@@ -68,10 +68,14 @@ export function positionals(f: ParsedFlags, names: readonly string[], optional =
   return names.map((_, i) => f.positional[i]);
 }
 
-/** The API client for -address (or NOMADTS_ADDR) with the TLS files the environment names. */
+/**
+ * The API client for -address (or NOMADTS_ADDR) with the TLS files the environment names. A
+ * command that accepts -stale lets any server answer its reads from its own state.
+ */
 export function connect(env: Env, f: ParsedFlags): ApiClient {
   const address = f.value.get('address');
-  return ApiClient.fromEnv(address === undefined ? env : { ...env, NOMADTS_ADDR: address });
+  const opts = optionsFromEnv(address === undefined ? env : { ...env, NOMADTS_ADDR: address });
+  return new ApiClient(f.bool.has('stale') ? { ...opts, stale: true } : opts);
 }
 
 /** The error as a person should read it; an unreachable server gets a hint. */

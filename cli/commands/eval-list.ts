@@ -9,7 +9,7 @@ import type { Out } from './jobspec-io.js';
 const Statuses: readonly EvalStatus[] = ['blocked', 'pending', 'complete', 'failed', 'canceled'];
 
 export async function evalList(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
-  return withClient(out, env, args, { bool: ['json'], value: ['job', 'status'] }, async (client, f) => {
+  return withClient(out, env, args, { bool: ['json', 'stale'], value: ['job', 'status'] }, async (client, f) => {
     positionals(f, []);
     const jobId = f.value.get('job');
     const status = f.value.get('status');

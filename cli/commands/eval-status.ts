@@ -7,7 +7,7 @@ import { Exit, formatFailedGroups, formatTime, json, keyValues, positionals, res
 import type { Out } from './jobspec-io.js';
 
 export async function evalStatus(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
-  return withClient(out, env, args, { bool: ['json'] }, async (client, f) => {
+  return withClient(out, env, args, { bool: ['json', 'stale'] }, async (client, f) => {
     const [prefix] = positionals(f, ['eval']);
     const id = await resolveId('evaluation', prefix!, (p) => client.listEvals({}, { prefix: p, namespace: '*' }));
     const ev = (await client.getEval(id)).value;

@@ -5,7 +5,7 @@ import { Exit, positionals, resolveId, withClient } from './api-io.js';
 import type { Out } from './jobspec-io.js';
 
 export async function jobInspect(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
-  return withClient(out, env, args, { bool: ['json'] }, async (client, f) => {
+  return withClient(out, env, args, { bool: ['json', 'stale'] }, async (client, f) => {
     const [prefix] = positionals(f, ['job']);
     const id = await resolveId('job', prefix!, (p) => client.listJobs({ prefix: p }));
     const job = (await client.getJob('', id)).value;

@@ -110,7 +110,7 @@ async function oneJob(client: ApiClient, prefix: string, asJson: boolean, out: O
 }
 
 export async function jobStatus(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
-  return withClient(out, env, args, { bool: ['json'] }, async (client, f) => {
+  return withClient(out, env, args, { bool: ['json', 'stale'] }, async (client, f) => {
     const [prefix] = positionals(f, ['job'], true);
     const asJson = f.bool.has('json');
     if (prefix !== undefined) return oneJob(client, prefix, asJson, out);

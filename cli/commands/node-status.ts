@@ -18,7 +18,7 @@ export function nodesTable(nodes: readonly Node[]): string {
 }
 
 export async function nodeStatus(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
-  return withClient(out, env, args, { bool: ['json'] }, async (client, f) => {
+  return withClient(out, env, args, { bool: ['json', 'stale'] }, async (client, f) => {
     const [prefix] = positionals(f, ['node'], true);
     const asJson = f.bool.has('json');
     if (prefix === undefined) {

@@ -5,7 +5,7 @@ import { jobsTable } from './job-status.js';
 import type { Out } from './jobspec-io.js';
 
 export async function status(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
-  return withClient(out, env, args, { bool: ['json'] }, async (client, f) => {
+  return withClient(out, env, args, { bool: ['json', 'stale'] }, async (client, f) => {
     positionals(f, []);
     const jobs = (await client.listJobs()).value;
     out.stdout(f.bool.has('json') ? json(jobs) : jobsTable(jobs));

@@ -78,7 +78,7 @@ export const commandTable: readonly CommandSpec[] = [
   {
     path: ['job', 'status'],
     description: 'List jobs, or show one job: group summary, evaluations, allocations',
-    usage: '[-json] [-address host:port] [<job id or prefix>]',
+    usage: '[-json] [-stale] [-address host:port] [<job id or prefix>]',
     load: async () => (await import('./job-status.js')).jobStatus,
   },
   {
@@ -104,7 +104,7 @@ export const commandTable: readonly CommandSpec[] = [
   {
     path: ['job', 'inspect'],
     description: 'Print a registered job as JSON',
-    usage: '[-json] [-address host:port] <job id or prefix>',
+    usage: '[-json] [-stale] [-address host:port] <job id or prefix>',
     load: async () => (await import('./job-inspect.js')).jobInspect,
   },
   {
@@ -166,7 +166,7 @@ export const commandTable: readonly CommandSpec[] = [
   {
     path: ['node', 'status'],
     description: 'List client nodes, or show one node and its allocations',
-    usage: '[-json] [-address host:port] [<node id or prefix>]',
+    usage: '[-json] [-stale] [-address host:port] [<node id or prefix>]',
     load: async () => (await import('./node-status.js')).nodeStatus,
   },
   {
@@ -184,19 +184,19 @@ export const commandTable: readonly CommandSpec[] = [
   {
     path: ['eval', 'status'],
     description: 'Show an evaluation and why its placements failed',
-    usage: '[-json] [-address host:port] <eval id or prefix>',
+    usage: '[-json] [-stale] [-address host:port] <eval id or prefix>',
     load: async () => (await import('./eval-status.js')).evalStatus,
   },
   {
     path: ['eval', 'list'],
     description: 'List evaluations',
-    usage: '[-json] [-job <job id>] [-status <status>] [-address host:port]',
+    usage: '[-json] [-stale] [-job <job id>] [-status <status>] [-address host:port]',
     load: async () => (await import('./eval-list.js')).evalList,
   },
   {
     path: ['alloc', 'status'],
     description: 'Show an allocation and why it was placed where it is',
-    usage: '[-json] [-address host:port] <alloc id or prefix>',
+    usage: '[-json] [-stale] [-address host:port] <alloc id or prefix>',
     load: async () => (await import('./alloc-status.js')).allocStatus,
   },
   {
@@ -241,7 +241,7 @@ export const commandTable: readonly CommandSpec[] = [
   {
     path: ['status'],
     description: 'List the jobs of the cluster',
-    usage: '[-json] [-address host:port]',
+    usage: '[-json] [-stale] [-address host:port]',
     load: async () => (await import('./status.js')).status,
   },
   {

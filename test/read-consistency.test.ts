@@ -1,0 +1,122 @@
+/**
+ * Consistent and stale reads on a three-server cluster of real processes (the built CLI,
+ * `agent -config sN.hcl`, mutual TLS, Raft on disk). By default a read on any server takes a
+ * linearizable read point (ReadIndex confirmed by a quorum) before it answers; with -stale (the
+ * API's allow_stale) a server answers from its own state at once. A server cut off from the rest
+ * (the others SIGSTOPped) refuses consistent reads with a message that says what to do, and still
+ * answers stale ones. Waits poll in bounded loops; nothing asserts a duration.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ApiClient, optionsFromEnv } from '../agent/api/index.js';
+import { NomadError } from '../agent/core/lib/index.js';
+import { parseJobText } from '../agent/jobspec/index.js';
+// eslint-disable-next-line no-restricted-imports -- the same three-process cluster the raft benchmark drives
+import { NomadtsCluster } from '../scripts/bench/nomadts-cluster.js';
+
+const root = resolve(import.meta.dirname, '..');
+const main = join(root, 'dist', 'cli', 'main.js');
+const built = existsSync(main);
+
+const jobHcl = (id: string): string => `job "${id}" {
+  type = "batch"
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "true"
+      }
+    }
+  }
+}
+`;
+
+function cli(env: Record<string, string>, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    execFile(process.execPath, [main, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      res({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
+    });
+  });
+}
+
+describe.skipIf(!built)('consistent and stale reads on a three-server cluster', () => {
+  let dir: string;
+  let cluster: NomadtsCluster;
+  const stopped: number[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nomadts-reads-'));
+    cluster = new NomadtsCluster(dir, { cliMain: main });
+    await cluster.start();
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const i of stopped) cluster.members[i]?.child?.kill('SIGCONT');
+    await cluster.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('a write through one server is seen at once by a consistent read on another', async () => {
+    const leader = await cluster.leader();
+    const [a, b] = [0, 1, 2].filter((i) => i !== leader) as [number, number];
+    const viaA = ApiClient.fromEnv(cluster.cliEnv(a));
+    const viaB = ApiClient.fromEnv(cluster.cliEnv(b));
+    try {
+      for (let i = 0; i < 15; i++) {
+        const job = await parseJobText(jobHcl(`read-${i}`), { filename: `read-${i}.hcl` });
+        const w = await viaA.registerJob(job);
+        // No waiting: B's answer must already reflect the acknowledged write.
+        const r = await viaB.getJob('default', `read-${i}`);
+        expect(r.value.id).toBe(`read-${i}`);
+        expect(r.index).toBeGreaterThanOrEqual(w.index);
+      }
+    } finally {
+      viaA.close();
+      viaB.close();
+    }
+  }, 120_000);
+
+  it('a server without a quorum refuses consistent reads and answers stale ones', async () => {
+    const leader = await cluster.leader();
+    const lone = [0, 1, 2].find((i) => i !== leader)!;
+    const env = cluster.cliEnv(lone);
+    for (const i of [0, 1, 2].filter((x) => x !== lone)) {
+      cluster.members[i]!.child!.kill('SIGSTOP');
+      stopped.push(i);
+    }
+    const consistent = ApiClient.fromEnv(env);
+    const stale = new ApiClient({ ...optionsFromEnv(env), stale: true });
+    try {
+      const err = await consistent.listJobs().then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(NomadError);
+      expect((err as NomadError).code).toBe('unavailable');
+      expect((err as NomadError).message).toMatch(/cannot confirm a consistent read with a quorum.*pass -stale/);
+
+      const jobs = await stale.listJobs();
+      expect(jobs.value.map((j) => j.id)).toContain('read-0');
+
+      const viaCli = await cli(env, ['job', 'status', '-stale']);
+      expect(viaCli.stderr).toBe('');
+      expect(viaCli.code).toBe(0);
+      expect(viaCli.stdout).toMatch(/read-14/);
+      const refused = await cli(env, ['job', 'status']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/pass -stale/);
+    } finally {
+      for (const i of stopped.splice(0)) cluster.members[i]!.child!.kill('SIGCONT');
+    }
+
+    // Healed: consistent reads work again on the same server.
+    let ok = false;
+    for (let t = 0; t < 100 && !ok; t++) {
+      ok = await consistent.listJobs().then((r) => r.value.length >= 15, () => false);
+      if (!ok) await new Promise((r) => setTimeout(r, 200));
+    }
+    consistent.close();
+    stale.close();
+    expect(ok).toBe(true);
+  }, 180_000);
+});
