@@ -13,6 +13,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { numberLines, pollUntil, processAlive as alive, processesWith } from './e2e.js';
 
 const root = resolve(import.meta.dirname, '..');
 const main = join(root, 'dist', 'cli', 'main.js');
@@ -36,13 +37,8 @@ function cli(args: readonly string[]): Promise<Run> {
   });
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, tries = 160, everyMs = 250): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`gave up waiting for ${what}\n--- agent output ---\n${output}`);
+function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, tries = 160, everyMs = 250): Promise<T> {
+  return pollUntil(what, probe, { tries, everyMs, context: () => `--- agent output ---\n${output}` });
 }
 
 interface AgentProcess {
@@ -63,33 +59,8 @@ async function startAgentProcess(dataDir: string): Promise<AgentProcess> {
   return { child, exit, output: () => out };
 }
 
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** Pids of live processes whose command line contains `marker`. */
-function processesWith(marker: string): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(marker) && alive(Number(name))) out.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
 function startLines(task: string): number[] {
-  const f = join(dir, `starts-${task}`);
-  if (!existsSync(f)) return [];
-  return readFileSync(f, 'utf8').split('\n').filter((l) => l !== '').map(Number);
+  return numberLines(join(dir, `starts-${task}`));
 }
 
 interface TaskStateJson {

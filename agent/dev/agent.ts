@@ -194,7 +194,6 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       clock,
       rng: rng.fork(),
       emit,
-      knownAlloc: (id) => server.state().allocByID(id),
     });
     const clientNode = node;
     cleanups.push(() => clientNode.stop());

@@ -57,12 +57,6 @@ export interface ClientNodeOptions {
   clock: Clock;
   rng: Rng;
   emit: (e: AgentEvent) => void;
-  /**
-   * What the servers know of a persisted allocation found at start-up (a restart on the same
-   * data dir): kept when still to run, else its tasks are stopped and its state removed.
-   * Undefined: every persisted allocation is treated as unknown.
-   */
-  knownAlloc?: (allocId: string) => Allocation | undefined;
 }
 
 export interface ClientNode {
@@ -130,9 +124,49 @@ export async function startClientNode(opts: ClientNodeOptions): Promise<ClientNo
     logmon: (driver) => driver !== 'docker',
   });
 
+  // A client restart on the same data dir: the allocations an earlier run persisted. The servers
+  // decide which live on. The watch's first update carries every allocation they hold for this
+  // node (a fresh process knows none), so an allocation found there still to run is reattached:
+  // its runner is restored, its live tasks kept (not started again), a task that ended meanwhile
+  // has its exit read and its restart policy applied. One found stopped is stopped. Those the
+  // servers no longer have are orphans: their tasks are reattached only to be killed, then their
+  // state is removed (after the first update). Until the client reaches a server, they run on.
+  const persisted = new Set(await listPersistedAllocs(dataDir));
+  /** False when the allocation has no usable persisted state (then it starts afresh). */
+  const reattach = async (id: string, alloc: Allocation | undefined): Promise<boolean> => {
+    persisted.delete(id);
+    let ar: AllocRunner | undefined;
+    try {
+      ar = await AllocRunner.restore(runnerOpts(), id);
+    } catch (err) {
+      emit({ kind: 'error', what: `restore ${id}`, message: err instanceof Error ? err.message : String(err) });
+      rmSync(join(dataDir, 'client', 'allocs', id), { recursive: true, force: true });
+      return false;
+    }
+    if (ar === undefined) return false;
+    names.set(id, ar.allocation.name);
+    // The events up to the crash were logged by the earlier run.
+    for (const [task, ts] of Object.entries(ar.taskStates())) {
+      const newest = ts.events[ts.events.length - 1];
+      if (newest !== undefined) seenEvents.set(`${id}/${task}`, eventKey(newest));
+    }
+    const kept = alloc !== undefined && alloc.desiredStatus === 'run' && !isTerminal(alloc.clientStatus);
+    emit({ kind: 'restored', allocId: id, kept });
+    if (kept) {
+      runners.set(id, ar);
+      await ar.run();
+      // Changed on the servers while this client was down (e.g. an in-place update).
+      if (alloc.allocModifyIndex !== ar.allocation.allocModifyIndex) await ar.update(alloc);
+    } else {
+      await ar.destroy().catch((err: unknown) => emit({ kind: 'error', what: `remove orphan ${id}`, message: String(err) }));
+    }
+    return true;
+  };
+
   const handleAllocs = async (allocs: Allocation[]): Promise<void> => {
     for (const alloc of allocs) {
       if (stopping) return;
+      if (persisted.has(alloc.id) && (await reattach(alloc.id, alloc))) continue;
       const existing = runners.get(alloc.id);
       if (existing !== undefined) {
         // Updates of one runner stay in order; a stop (which waits for the tasks to die)
@@ -189,40 +223,13 @@ export async function startClientNode(opts: ClientNodeOptions): Promise<ClientNo
     throw err;
   }
 
-  // A client restart: pick the persisted allocations up again. The servers keep what they still
-  // know of (the watch then updates them); the rest are orphans of an earlier run whose
-  // leftover tasks are killed and whose state is removed.
-  serial('restore', async () => {
-    for (const id of await listPersistedAllocs(dataDir)) {
-      if (runners.has(id)) continue;
-      let ar: AllocRunner | undefined;
-      try {
-        ar = await AllocRunner.restore(runnerOpts(), id);
-      } catch (err) {
-        emit({ kind: 'error', what: `restore ${id}`, message: err instanceof Error ? err.message : String(err) });
-        rmSync(join(dataDir, 'client', 'allocs', id), { recursive: true, force: true });
-        continue;
+  void client.firstAllocSync().then(() => {
+    serial('restore', async () => {
+      for (const id of [...persisted]) {
+        if (stopping) return;
+        await reattach(id, undefined);
       }
-      if (ar === undefined) continue;
-      names.set(id, ar.allocation.name);
-      // The events up to the crash were logged by the earlier run.
-      for (const [task, ts] of Object.entries(ar.taskStates())) {
-        const newest = ts.events[ts.events.length - 1];
-        if (newest !== undefined) seenEvents.set(`${id}/${task}`, eventKey(newest));
-      }
-      const known = opts.knownAlloc?.(id);
-      const kept = known !== undefined && known.desiredStatus === 'run' && !isTerminal(known.clientStatus);
-      emit({ kind: 'restored', allocId: id, kept });
-      if (kept) {
-        // Reattach to the tasks still alive; a task that ended meanwhile has its exit read
-        // and its restart policy applied.
-        runners.set(id, ar);
-        await ar.run();
-      } else {
-        // An orphan: its tasks are reattached only to be stopped, then its state goes.
-        await ar.destroy().catch((err: unknown) => emit({ kind: 'error', what: `remove orphan ${id}`, message: String(err) }));
-      }
-    }
+    });
   });
 
   void client.registered().then(() => {

@@ -107,6 +107,8 @@ export class ClientAgent {
   private readonly watchAbort = new AbortController();
   private readonly loops: Promise<void>[] = [];
   private registeredWaiters: (() => void)[] = [];
+  private firstSyncDone: () => void = () => {};
+  private readonly firstSync = new Promise<void>((resolve) => { this.firstSyncDone = resolve; });
 
   constructor(opts: ClientAgentOptions) {
     this.opts = opts;
@@ -168,6 +170,15 @@ export class ClientAgent {
   registered(): Promise<void> {
     if (this.registeredOnce) return Promise.resolve();
     return new Promise((resolve) => this.registeredWaiters.push(resolve));
+  }
+
+  /**
+   * Resolves once the first update of the allocation watch has been handed to onAllocs: from
+   * then on the client has heard every allocation the servers hold for its node (a fresh client
+   * knows none, so the first update carries them all).
+   */
+  firstAllocSync(): Promise<void> {
+    return this.firstSync;
   }
 
   /**
@@ -271,6 +282,7 @@ export class ClientAgent {
           for (const a of u.changed) this.known.set(a.id, a.allocModifyIndex);
           if (u.changed.length > 0) this.opts.onAllocs(u.changed);
           if (removed.length > 0) this.opts.onAllocsRemoved?.(removed);
+          this.firstSyncDone();
         }
         if (this.stopped) return;
         throw new NomadError('unavailable', 'the server ended the allocation watch');

@@ -1,0 +1,87 @@
+/**
+ * Helpers for the end-to-end tests that drive the built CLI (dist/, `npm run build` first) as
+ * real processes: run a command, poll for a state in a bounded loop, find processes by command
+ * line. Nothing here asserts a duration.
+ */
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const root = resolve(import.meta.dirname, '..');
+export const cliMain = join(root, 'dist', 'cli', 'main.js');
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `nomadts <args>` with `env` (merged over this process's environment unless `replaceEnv`). */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, opts: { timeoutMs?: number; cwd?: string } = {}): Promise<CliRun> {
+  return new Promise((res) => {
+    execFile(process.execPath, [cliMain, ...args], { cwd: opts.cwd ?? root, env, timeout: opts.timeoutMs ?? 60_000 }, (err, stdout, stderr) => {
+      res({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
+    });
+  });
+}
+
+/** Poll `probe` until it returns a value (undefined = not yet); throws naming `what` after `tries`. */
+export async function pollUntil<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, opts: { tries?: number; everyMs?: number; context?: () => string } = {}): Promise<T> {
+  const tries = opts.tries ?? 160;
+  let last: unknown;
+  for (let i = 0; i < tries; i++) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, opts.everyMs ?? 250));
+  }
+  const why = last instanceof Error ? ` (last error: ${last.message})` : '';
+  throw new Error(`gave up waiting for ${what}${why}${opts.context !== undefined ? `\n${opts.context()}` : ''}`);
+}
+
+/** Whether `pid` is a live process (not a zombie). */
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Pids of live processes whose command line contains `marker`. */
+export function processesWith(marker: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(marker) && processAlive(Number(name))) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** SIGKILL every live process whose command line contains `marker` (test clean-up). */
+export function killProcessesWith(marker: string): void {
+  for (const pid of processesWith(marker)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Non-empty lines of a file as numbers (e.g. the pids a task appends when it starts). */
+export function numberLines(file: string): number[] {
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map(Number);
+  } catch {
+    return [];
+  }
+}
