@@ -7,18 +7,17 @@
  * answers stale ones. Waits poll in bounded loops; nothing asserts a duration.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ApiClient, optionsFromEnv } from '../agent/api/index.js';
 import { NomadError } from '../agent/core/lib/index.js';
 import { parseJobText } from '../agent/jobspec/index.js';
 // eslint-disable-next-line no-restricted-imports -- the same three-process cluster the raft benchmark drives
 import { NomadtsCluster } from '../scripts/bench/nomadts-cluster.js';
+import { cliMain, runCli } from './e2e.js';
 
-const root = resolve(import.meta.dirname, '..');
-const main = join(root, 'dist', 'cli', 'main.js');
+const main = cliMain;
 const built = existsSync(main);
 
 const jobHcl = (id: string): string => `job "${id}" {
@@ -34,13 +33,7 @@ const jobHcl = (id: string): string => `job "${id}" {
 }
 `;
 
-function cli(env: Record<string, string>, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    execFile(process.execPath, [main, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      res({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
-    });
-  });
-}
+const cli = (env: Record<string, string>, args: string[]): ReturnType<typeof runCli> => runCli(args, { ...process.env, ...env });
 
 describe.skipIf(!built)('consistent and stale reads on a three-server cluster', () => {
   let dir: string;
