@@ -189,7 +189,7 @@ export class Server {
           broker: this.broker,
           waitForIndex: (index, timeoutMs) => this.fsm.store.waitForIndex(index, { clock: this.clock, timeoutMs }),
           submitPlan: (plan) => this.planApplier.submit(plan),
-          upsertEvals: (evals) => this.apply({ type: 'UpsertEvals', evals: this.stampBlocked(evals) }),
+          upsertEvals: (evals) => this.upsertWorkerEvals(evals),
           schedulers: newScheduler,
           clock: this.clock,
           rng: this.rng.fork(),
@@ -368,6 +368,11 @@ export class Server {
     this.fsm.apply(index, cmd);
     this.lastIndex = index;
     this.afterApply(cmd);
+  }
+
+  /** A scheduler worker's evaluation writes (status, follow-ups, blocked), on any server (issue 5 §4). */
+  upsertWorkerEvals(evals: Evaluation[]): Promise<number> {
+    return this.apply({ type: 'UpsertEvals', evals: this.stampBlocked(evals) });
   }
 
   /** Whether the leader duties (broker, workers, plan applier) run here. */
