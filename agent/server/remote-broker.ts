@@ -34,14 +34,14 @@ export interface SchedulerLink {
 
 /**
  * The index a worker on another server waits for before scheduling `e` (Nomad's getWaitIndex): the
- * highest modify index of the job's evaluations — and, beyond Nomad, of its allocations, so a plan
- * committed for an evaluation that was then nacked (its worker or the old leader died before the
- * status write) is seen by the worker it is redelivered to, and not placed twice.
+ * highest modify index of the job's evaluations in the leader's state. Applying a plan bumps its
+ * evaluation's modify index (the FSM's ApplyPlanResults), so an evaluation redelivered after its
+ * worker or the old leader died between plan and status write waits until its plan is visible,
+ * and is not placed twice; a job's next evaluation waits for the previous one's writes.
  */
 export function jobWaitIndex(state: StateReader, e: Evaluation): number {
   let max = e.modifyIndex;
   for (const o of state.evalsByJob(e.namespace, e.jobId)) if (o.modifyIndex > max) max = o.modifyIndex;
-  for (const a of state.allocsByJob(e.namespace, e.jobId)) if (a.modifyIndex > max) max = a.modifyIndex;
   return max;
 }
 
