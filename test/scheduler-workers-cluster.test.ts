@@ -140,6 +140,8 @@ tls {
     const via = followers[0]!;
     // Every server runs workers; the leader, with followers beside it, pauses 3/4 of its 2 (Nomad's rule): 1 runs.
     await until('workers running on every server', () => (leader.workers.running() === 1 && followers.every((f) => f.workers.running() === 2) ? true : undefined));
+    // The server's figures (agent info's `workers`) count them on every server.
+    for (const s of servers) expect(s.server.stats().workers).toHaveLength(2);
 
     const events: OpsEvent[] = [];
     const sub = leader.server.ops.subscribe({ filter: { Broker: '*' } });

@@ -378,6 +378,7 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
     ...(opts.workerDequeueTimeoutMs !== undefined ? { dequeueTimeoutMs: opts.workerDequeueTimeoutMs } : {}),
     ...(opts.workerRetryMs !== undefined ? { retryMs: opts.workerRetryMs } : {}),
   });
+  server.workerStats = () => workers.stats();
   const leadership = new Leadership({ server, barrier: () => raftNode.readIndex(2_000), isLeader: () => raftNode.isLeader(), log, onChange: (leading) => void workers.setLeading(leading) });
   ref.node = raftNode;
   ref.leadership = leadership;

@@ -23,7 +23,7 @@ import type { FsmCommand, StateSnapshot } from '../core/state/index.js';
 import { EventBuffer, Fsm } from '../core/state/index.js';
 import type { DrainStrategy, Evaluation, EvalTrigger, Job, Node, Plan, PlanResult } from '../core/structs/index.js';
 import { allocClientTerminal, allocTerminalStatus, isSystemType, newEvaluation } from '../core/structs/index.js';
-import type { WorkerStep } from '../core/worker/index.js';
+import type { WorkerStats, WorkerStep } from '../core/worker/index.js';
 import { Worker } from '../core/worker/index.js';
 import { OpsEventBus } from '../core/ops/index.js';
 import type { OpsPayload } from '../core/ops/index.js';
@@ -133,6 +133,8 @@ export class Server {
   private drainWrites = 0;
   private readonly replicate: ((cmd: FsmCommand) => Promise<number>) | undefined;
   private readonly raftView: (() => RaftView) | undefined;
+  /** Issue 5 §4: a cluster server's workers run beside the Server (scheduler-workers.ts); their figures for stats(). */
+  workerStats: (() => WorkerStats[]) | undefined;
 
   constructor(opts: ServerOptions) {
     this.clock = opts.clock;
@@ -429,7 +431,7 @@ export class Server {
     return {
       broker,
       planApplier: this.planApplier.stats(),
-      workers: this.workers.map((w) => w.stats()),
+      workers: this.workerStats?.() ?? this.workers.map((w) => w.stats()),
       index: this.lastIndex,
       blocked,
       reaper: this.reaper.stats(),
