@@ -203,6 +203,23 @@ describe('the leader side of the worker calls', () => {
   });
 });
 
+describe('the nack timer and a remote plan', () => {
+  it('a plan from the worker holding the eval restarts its nack timer; the timer still takes the eval back once the worker goes quiet', async () => {
+    const { server, clock, job } = await leaderWithJob();
+    const h = leaderWorkerHandlers({ server, clock, leaderOnly: () => undefined });
+    const d = (await h.evalDequeue({ schedulerTypes: ['service'], timeoutMs: 10, workerId: 's2/worker-0' }, new AbortController().signal))!;
+    clock.advance(50_000);
+    // An empty plan (nothing to place) is a no-op for the applier but proves the worker alive.
+    await h.planSubmit({ ...plan(d.eval.id), job, evalToken: d.token, nodeAllocation: {} });
+    clock.advance(20_000); // 70 s after the dequeue, 20 s after the plan
+    expect(server.broker.outstanding(d.eval.id)).toBe(d.token);
+    clock.advance(40_000); // 60 s after the plan
+    expect(server.broker.outstanding(d.eval.id)).toBeUndefined();
+    // A plan under a token that is no longer outstanding resets nothing and is refused.
+    await expect(h.planSubmit({ ...plan(d.eval.id), job, evalToken: d.token })).rejects.toMatchObject({ code: 'conflict' });
+  });
+});
+
 describe('SchedulerWorkers', () => {
   it('pauses 3/4 of the workers (rounded down, never the last) on a leader with followers, as Nomad does', () => {
     expect([1, 2, 3, 4, 8].map(pausedOnLeader)).toEqual([0, 1, 2, 3, 6]);

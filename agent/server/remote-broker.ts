@@ -118,6 +118,9 @@ export function leaderWorkerHandlers(o: { server: Server; clock: Clock; leaderOn
     },
     planSubmit: async (plan) => {
       leaderOnly();
+      // The worker is alive and making progress: its nack timer starts again (Nomad pauses it while
+      // the plan is queued). A token that is not outstanding is left to the plan applier to refuse.
+      if (plan.evalToken !== '' && server.broker.outstanding(plan.evalId) === plan.evalToken) server.broker.outstandingReset(plan.evalId, plan.evalToken);
       return server.planApplier.submit(plan);
     },
   };
