@@ -14,6 +14,9 @@
  * once this server has applied the write too, so a read here right after sees it. Reads on any
  * server are linearizable by default (a ReadIndex read point confirmed by a quorum, applied here
  * before the answer); a caller that allows stale reads gets this server's own state at once.
+ * Scheduler workers run on every server (scheduler-workers.ts, issue 5 §4): a follower's workers
+ * dequeue from the leader's broker and submit plans to its applier over ClusterService
+ * (EvalDequeue/EvalAck/EvalNack/PlanSubmit, answered here when leading, `unavailable` otherwise).
  * Log entries are tagged: 0x01 + JSON = an FSM command, 0x02 + bytes = a benchmark payload
  * (replicated and fsynced like any entry, applied as a no-op).
  */
@@ -37,6 +40,10 @@ import type { ServerAgentConfig } from './config.js';
 import { Leadership } from './leader.js';
 import { Membership } from './membership.js'; // issue 6
 import { Server } from './server.js';
+import { emitWorkerStep } from './ops.js';
+import { leaderWorkerHandlers, localSchedulerLink, remoteSchedulerLink } from './remote-broker.js';
+import type { SchedulerLink } from './remote-broker.js';
+import { SchedulerWorkers } from './scheduler-workers.js';
 
 export const EntryTag = { command: 1, bench: 2 } as const;
 
@@ -60,8 +67,11 @@ export interface ClusterServerOptions {
   clock?: Clock;
   rng?: Rng;
   log?: (line: string) => void;
-  /** Scheduler workers on the leader (default 2). */
+  /** Scheduler workers on this server, leader or follower (default `server.num_schedulers`, 2). */
   workers?: number;
+  /** Worker tuning for tests: dequeue long-poll and retry pause (ms). */
+  workerDequeueTimeoutMs?: number;
+  workerRetryMs?: number;
 }
 
 export interface ClusterServer {
@@ -70,6 +80,8 @@ export interface ClusterServer {
   readonly server: Server;
   readonly node: RaftNode<unknown>;
   readonly leadership: Leadership;
+  /** This server's scheduler workers (issue 5 §4). */
+  readonly workers: SchedulerWorkers;
   status(): ClusterRaftStatus;
   stop(): Promise<void>;
 }
@@ -156,7 +168,8 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
     clock,
     rng,
     name: id,
-    workers: opts.workers ?? 2,
+    // Issue 5 §4: the Server runs no workers of its own; the SchedulerWorkers below run on every server.
+    workers: 0,
     // The console's Servers panel: this server's Raft view (the leader's includes every peer's lag).
     raftView: () => {
       const st = status();
@@ -201,7 +214,17 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
     };
   };
 
+  // Issue 5 §4: the leader's broker and plan applier for followers' workers.
+  const leaderOnly = (): void => {
+    if (ref.leadership?.isLeading() === true) return;
+    const l = ref.node?.leader() ?? '';
+    const where = l === '' ? 'no leader known' : l === id ? 'this server is still taking over' : `the leader is ${l} at ${peers[l] ?? 'an unknown address'}`;
+    throw new NomadError('unavailable', `server ${id} is not serving the eval broker (${where})`);
+  };
+  const workerHandlers = leaderWorkerHandlers({ server, clock, leaderOnly });
+
   const handlers: ClusterHandlers = {
+    ...workerHandlers,
     apply: (command) => applyData(command),
     snapshotSave: async () => {
       if (ref.node === undefined) throw new NomadError('unavailable', `server ${id} is still bootstrapping`);
@@ -345,10 +368,40 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
     },
     log,
   });
-  const leadership = new Leadership({ server, barrier: () => raftNode.readIndex(2_000), isLeader: () => raftNode.isLeader(), log });
+  // Issue 5 §4: workers on every server, routed to the leader's broker (here when leading).
+  const localLink = localSchedulerLink({ leader: id, broker: server.broker, planApplier: server.planApplier });
+  const remoteLinks = new Map<string, SchedulerLink>();
+  const workers = new SchedulerWorkers({
+    serverId: id,
+    count: opts.workers ?? cfg.server.numSchedulers ?? 2,
+    clock,
+    rng: rng.fork(),
+    route: () => {
+      if (ref.leadership?.isLeading() === true) return localLink;
+      const l = ref.node?.leader() ?? '';
+      const address = l === '' || l === id ? undefined : peers[l];
+      if (address === undefined) return undefined;
+      const key = `${l}@${address}`;
+      let link = remoteLinks.get(key);
+      if (link === undefined) {
+        link = remoteSchedulerLink(l, forwarder(address));
+        remoteLinks.set(key, link);
+      }
+      return link;
+    },
+    waitForIndex: (index, timeoutMs) => server.fsm.store.waitForIndex(index, { clock, timeoutMs }),
+    upsertEvals: (evals) => server.upsertWorkerEvals(evals),
+    othersWork: () => raftNode.status().conf.voters.length > 1,
+    onStep: (s) => emitWorkerStep(server.ops, s),
+    ...(opts.workerDequeueTimeoutMs !== undefined ? { dequeueTimeoutMs: opts.workerDequeueTimeoutMs } : {}),
+    ...(opts.workerRetryMs !== undefined ? { retryMs: opts.workerRetryMs } : {}),
+  });
+  server.workerStats = () => workers.stats();
+  const leadership = new Leadership({ server, barrier: () => raftNode.readIndex(2_000), isLeader: () => raftNode.isLeader(), log, onChange: (leading) => void workers.setLeading(leading) });
   ref.node = raftNode;
   ref.leadership = leadership;
   raftNode.start();
+  void workers.start();
   membership.startCleanup({ isLeader: () => raftNode.isLeader(), voters: () => raftNode.status().conf.voters, learners: () => raftNode.status().conf.learners, remove: (pid) => raftNode.proposeConfChange({ type: 'remove', id: pid }), add: (pid, addr) => handlers.addPeer(pid, addr, true) }); // issue 6
   server.startStatus();
   if (fresh && voters.length === 1 && voters[0] === id) raftNode.campaign();
@@ -359,8 +412,10 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
     server,
     node: raftNode,
     leadership,
+    workers,
     status,
     stop: async () => {
+      await workers.stop(); // issue 5 §4: each worker finishes (or fails) its evaluation first
       server.stopStatus();
       membership.stop(); // issue 6
       await leadership.stop();

@@ -67,6 +67,15 @@ describe('server agent configuration', () => {
     expect(text).toMatch(/tls: is required for a server: servers speak only mutual TLS/);
   });
 
+  // Issue 5 §4: scheduler workers on every server.
+  it('reads num_schedulers (0 allowed: a server that schedules nothing) and refuses a bad one by field', async () => {
+    expect((await parseServerConfig(good, 'server.hcl')).server.numSchedulers).toBeUndefined();
+    expect((await parseServerConfig(good.replace('raft_multiplier  = 2', 'raft_multiplier  = 2\n  num_schedulers = 4'), 'server.hcl')).server.numSchedulers).toBe(4);
+    expect((await parseServerConfig(good.replace('raft_multiplier  = 2', 'raft_multiplier  = 2\n  num_schedulers = 0'), 'server.hcl')).server.numSchedulers).toBe(0);
+    await expect(parseServerConfig(good.replace('raft_multiplier  = 2', 'raft_multiplier  = 2\n  num_schedulers = -1'), 'server.hcl')).rejects.toThrow(/server\.hcl:15:3: server\.num_schedulers: must be between 0 and 128, got -1/);
+    await expect(parseServerConfig(good.replace('raft_multiplier  = 2', 'raft_multiplier  = 2\n  num_schedulers = "two"'), 'server.hcl')).rejects.toThrow(/server\.num_schedulers: must be an integer/);
+  });
+
   it('reports a syntax error with its position', async () => {
     await expect(parseServerConfig('server {\n  enabled = \n}', 'x.hcl')).rejects.toThrow(/^x\.hcl:\d+:\d+: /);
   });

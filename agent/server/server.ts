@@ -23,7 +23,7 @@ import type { FsmCommand, StateSnapshot } from '../core/state/index.js';
 import { EventBuffer, Fsm } from '../core/state/index.js';
 import type { DrainStrategy, Evaluation, EvalTrigger, Job, Node, Plan, PlanResult } from '../core/structs/index.js';
 import { allocClientTerminal, allocTerminalStatus, isSystemType, newEvaluation } from '../core/structs/index.js';
-import type { WorkerStep } from '../core/worker/index.js';
+import type { WorkerStats, WorkerStep } from '../core/worker/index.js';
 import { Worker } from '../core/worker/index.js';
 import { OpsEventBus } from '../core/ops/index.js';
 import type { OpsPayload } from '../core/ops/index.js';
@@ -133,6 +133,8 @@ export class Server {
   private drainWrites = 0;
   private readonly replicate: ((cmd: FsmCommand) => Promise<number>) | undefined;
   private readonly raftView: (() => RaftView) | undefined;
+  /** Issue 5 §4: a cluster server's workers run beside the Server (scheduler-workers.ts); their figures for stats(). */
+  workerStats: (() => WorkerStats[]) | undefined;
 
   constructor(opts: ServerOptions) {
     this.clock = opts.clock;
@@ -189,7 +191,7 @@ export class Server {
           broker: this.broker,
           waitForIndex: (index, timeoutMs) => this.fsm.store.waitForIndex(index, { clock: this.clock, timeoutMs }),
           submitPlan: (plan) => this.planApplier.submit(plan),
-          upsertEvals: (evals) => this.apply({ type: 'UpsertEvals', evals: this.stampBlocked(evals) }),
+          upsertEvals: (evals) => this.upsertWorkerEvals(evals),
           schedulers: newScheduler,
           clock: this.clock,
           rng: this.rng.fork(),
@@ -370,6 +372,11 @@ export class Server {
     this.afterApply(cmd);
   }
 
+  /** A scheduler worker's evaluation writes (status, follow-ups, blocked), on any server (issue 5 §4). */
+  upsertWorkerEvals(evals: Evaluation[]): Promise<number> {
+    return this.apply({ type: 'UpsertEvals', evals: this.stampBlocked(evals) });
+  }
+
   /** Whether the leader duties (broker, workers, plan applier) run here. */
   isRunning(): boolean {
     return this.running;
@@ -424,7 +431,7 @@ export class Server {
     return {
       broker,
       planApplier: this.planApplier.stats(),
-      workers: this.workers.map((w) => w.stats()),
+      workers: this.workerStats?.() ?? this.workers.map((w) => w.stats()),
       index: this.lastIndex,
       blocked,
       reaper: this.reaper.stats(),

@@ -24,9 +24,14 @@ export interface Scheduler {
 export type SchedulerFactory = (type: JobType, deps: SchedulerDeps) => Scheduler;
 
 export interface WorkerBroker {
-  dequeue(schedulerTypes: string[], timeoutMs: number, opts?: { signal?: AbortSignal }): Promise<{ eval: Evaluation; token: string } | null>;
-  ack(evalId: string, token: string): void;
-  nack(evalId: string, token: string): void;
+  /**
+   * `waitIndex` (issue 5 §4, a broker on another server): the index this server's state must reach
+   * before scheduling, when more than the evaluation's modifyIndex (Nomad's Eval.Dequeue WaitIndex).
+   */
+  dequeue(schedulerTypes: string[], timeoutMs: number, opts?: { signal?: AbortSignal }): Promise<{ eval: Evaluation; token: string; waitIndex?: number } | null>;
+  /** A broker on another server answers asynchronously (issue 5 §4); the worker awaits either. */
+  ack(evalId: string, token: string): void | Promise<void>;
+  nack(evalId: string, token: string): void | Promise<void>;
 }
 
 export interface WorkerDeps {
@@ -95,22 +100,22 @@ export class Worker {
     while (!this.stopped) {
       const item = await this.deps.broker.dequeue(types, timeout, { signal });
       if (item === null) continue;
-      await this.processOne(item.eval, item.token);
+      await this.processOne(item.eval, item.token, item.waitIndex);
     }
   }
 
   /** Run one evaluation to ack or nack. Exposed for tests that drive a worker step by step. */
-  async processOne(evaluation: Evaluation, token: string): Promise<void> {
+  async processOne(evaluation: Evaluation, token: string, waitIndex = 0): Promise<void> {
     const { deps } = this;
     const step = (s: WorkerStep) => deps.onStep?.(s);
     step({ kind: 'dequeued', workerId: deps.id, evalId: evaluation.id, at: deps.clock.now() });
     this.counters.processed++;
     try {
-      const state = await deps.waitForIndex(evaluation.modifyIndex, deps.stateTimeoutMs ?? 5_000);
+      const state = await deps.waitForIndex(Math.max(evaluation.modifyIndex, waitIndex), deps.stateTimeoutMs ?? 5_000);
       const planner = this.planner(evaluation, token, step);
       const scheduler = deps.schedulers(evaluation.type, { state, planner, rng: deps.rng, now: deps.clock.now() });
       await scheduler.process(evaluation);
-      deps.broker.ack(evaluation.id, token);
+      await deps.broker.ack(evaluation.id, token);
       this.counters.acked++;
       step({ kind: 'acked', workerId: deps.id, evalId: evaluation.id, at: deps.clock.now() });
     } catch (err) {
@@ -118,7 +123,7 @@ export class Worker {
       const message = err instanceof Error ? err.message : String(err);
       step({ kind: 'nacked', workerId: deps.id, evalId: evaluation.id, at: deps.clock.now(), error: message });
       try {
-        deps.broker.nack(evaluation.id, token);
+        await deps.broker.nack(evaluation.id, token);
       } catch {
         // The eval's token expired meanwhile (nack timeout): the broker already redelivered it.
       }

@@ -11,6 +11,7 @@ import { verifyPeer } from '../../tls/index.js';
 import type { ErrorCode } from '../../core/lib/index.js';
 import { clientChannel, ErrorCodeKey, ErrorFieldKey, fromServiceError } from '../../rpc/index.js';
 import type { ClientTlsOptions } from '../../rpc/index.js';
+import type { Evaluation, Plan, PlanResult } from '../../core/structs/index.js';
 import * as pb from '../../../proto/index.js';
 
 export interface ClusterPeer {
@@ -63,6 +64,20 @@ export interface ClusterHandlers {
   /** Returns how many addresses answered. */
   join?: (addresses: readonly string[]) => Promise<number>;
   forceLeave?: (name: string) => Promise<void>;
+  // Scheduler workers on every server (issue 5 §4): the leader's broker and plan applier, asked by
+  // followers' workers. A server that is not the leader throws `unavailable` naming the leader.
+  /** Long poll for an evaluation; `signal` aborts when the caller goes away. Null: nothing within the timeout. */
+  evalDequeue?: (req: { schedulerTypes: string[]; timeoutMs: number; workerId: string }, signal: AbortSignal) => Promise<RemoteEvalDelivery | null>;
+  evalAck?: (evalId: string, token: string) => Promise<void>;
+  evalNack?: (evalId: string, token: string) => Promise<void>;
+  planSubmit?: (plan: Plan) => Promise<PlanResult>;
+}
+
+/** An evaluation handed to a (remote) worker: its token, and the index its state must reach first. */
+export interface RemoteEvalDelivery {
+  eval: Evaluation;
+  token: string;
+  waitIndex: number;
 }
 
 export interface AddClusterServiceOptions {
@@ -102,8 +117,8 @@ function toStatus(err: unknown): Partial<grpc.StatusObject> {
 
 const ServerOnly: readonly Role[] = ['server'];
 
-function need<F>(f: F | undefined): F {
-  if (f === undefined) throw new NomadError('unavailable', 'this server runs no gossip');
+function need<F>(f: F | undefined, what = 'gossip'): F {
+  if (f === undefined) throw new NomadError('unavailable', `this server runs no ${what}`);
   return f;
 }
 const Operators: readonly Role[] = ['cli', 'server'];
@@ -162,6 +177,44 @@ export function addClusterService(srv: grpc.Server, o: AddClusterServiceOptions)
       return {};
     }),
     snapshotSave: () => undefined, // set below (a server-streaming call)
+    // Scheduler workers on every server (issue 5 §4). EvalDequeue is set below (it watches its call).
+    evalDequeue: () => undefined,
+    evalAck: unary<pb.EvalAckRequest, pb.EvalAckResponse>(ServerOnly, async (req) => {
+      await need(h.evalAck, 'eval broker')(requireEvalRef(req).evalId, req.token);
+      return {};
+    }),
+    evalNack: unary<pb.EvalAckRequest, pb.EvalAckResponse>(ServerOnly, async (req) => {
+      await need(h.evalNack, 'eval broker')(requireEvalRef(req).evalId, req.token);
+      return {};
+    }),
+    planSubmit: unary<pb.PlanSubmitRequest, pb.PlanSubmitResponse>(ServerOnly, async (req) => {
+      const plan = parseJson<Plan>(req.planJson, 'plan_json');
+      if (typeof plan.evalId !== 'string' || plan.evalId === '') throw new NomadError('invalid_argument', 'plan_json: evalId is required', { field: 'plan_json.evalId' });
+      const result = await need(h.planSubmit, 'plan applier')(plan);
+      return { resultJson: Buffer.from(JSON.stringify(result), 'utf8') };
+    }),
+  };
+  impl.evalDequeue = (call: grpc.ServerUnaryCall<pb.EvalDequeueRequest, pb.EvalDequeueResponse>, callback: grpc.sendUnaryData<pb.EvalDequeueResponse>): void => {
+    const cert = call.getAuthContext()?.sslPeerCertificate;
+    if (cert === undefined) return callback({ code: grpc.status.UNAUTHENTICATED, details: 'no client certificate: the cluster service needs mutual TLS' });
+    const v = verified(cert.raw, ServerOnly);
+    if (!v.ok) return callback({ code: grpc.status.PERMISSION_DENIED, details: v.reason });
+    const req = call.request;
+    const gone = new AbortController();
+    call.on('cancelled', () => gone.abort());
+    const run = async (): Promise<pb.EvalDequeueResponse> => {
+      if (req.schedulerTypes.length === 0) throw new NomadError('invalid_argument', 'scheduler_types: at least one scheduler type is required', { field: 'scheduler_types' });
+      const d = await need(h.evalDequeue, 'eval broker')({ schedulerTypes: req.schedulerTypes, timeoutMs: req.timeoutMs, workerId: req.workerId }, gone.signal);
+      if (d === null) return { found: false, evalJson: Buffer.alloc(0), token: '', waitIndex: 0 };
+      if (call.cancelled) {
+        // The worker went away as the evaluation was handed to it: give it back at once rather
+        // than leave it to the nack timer.
+        void h.evalNack?.(d.eval.id, d.token).catch(() => undefined);
+        throw new NomadError('unavailable', 'the dequeuing worker went away');
+      }
+      return { found: true, evalJson: Buffer.from(JSON.stringify(d.eval), 'utf8'), token: d.token, waitIndex: d.waitIndex };
+    };
+    run().then((res) => callback(null, res), (err: unknown) => callback(toStatus(err)));
   };
   impl.snapshotSave = (call: grpc.ServerWritableStream<pb.SnapshotSaveRequest, pb.SnapshotChunk>): void => {
     const fail = (status: Partial<grpc.StatusObject>): void => {
@@ -182,6 +235,23 @@ export function addClusterService(srv: grpc.Server, o: AddClusterServiceOptions)
   srv.addService(pb.ClusterServiceService, impl);
 }
 
+function requireEvalRef(req: pb.EvalAckRequest): pb.EvalAckRequest {
+  if (req.evalId === '') throw new NomadError('invalid_argument', 'eval_id is required', { field: 'eval_id' });
+  if (req.token === '') throw new NomadError('invalid_argument', 'token is required', { field: 'token' });
+  return req;
+}
+
+function parseJson<T>(bytes: Uint8Array, field: string): T {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  } catch (err) {
+    throw new NomadError('invalid_argument', `${field}: not JSON (${err instanceof Error ? err.message : String(err)})`, { field });
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new NomadError('invalid_argument', `${field}: must be a JSON object`, { field });
+  return v as T;
+}
+
 type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall;
 
 /** A client of one server's ClusterService. */
@@ -193,7 +263,7 @@ export class ClusterClient {
     this.client = new pb.ClusterServiceClient(address, creds, options);
   }
 
-  private call<Req, Res>(name: 'apply' | 'raftStatus' | 'transferLeadership' | 'removePeer' | 'addPeer' | 'members' | 'join' | 'forceLeave', req: Req, timeoutMs = this.timeoutMs): Promise<Res> {
+  private call<Req, Res>(name: 'apply' | 'raftStatus' | 'transferLeadership' | 'removePeer' | 'addPeer' | 'members' | 'join' | 'forceLeave' | 'evalAck' | 'evalNack' | 'planSubmit', req: Req, timeoutMs = this.timeoutMs): Promise<Res> {
     const method = (this.client[name] as (...a: unknown[]) => unknown).bind(this.client) as unknown as Unary<Req, Res>;
     return new Promise((resolve, reject) => {
       method(req, new grpc.Metadata(), { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => {
@@ -235,6 +305,50 @@ export class ClusterClient {
 
   async forceLeave(name: string): Promise<void> {
     await this.call<pb.ForceLeaveRequest, pb.ForceLeaveResponse>('forceLeave', { name });
+  }
+
+  // Scheduler workers on every server (issue 5 §4).
+  /**
+   * Wait up to `timeoutMs` on the leader for an evaluation of `schedulerTypes`. Null when the wait
+   * ended with nothing, or `signal` aborted (the call is cancelled; the leader gives back an
+   * evaluation it handed out as the call went away).
+   */
+  evalDequeue(schedulerTypes: string[], timeoutMs: number, workerId: string, signal?: AbortSignal): Promise<RemoteEvalDelivery | null> {
+    if (signal?.aborted === true) return Promise.resolve(null);
+    return new Promise((resolve, reject) => {
+      const req: pb.EvalDequeueRequest = { schedulerTypes, timeoutMs, workerId };
+      // The leader holds the call for up to timeoutMs; the deadline leaves room for the answer.
+      const call = this.client.evalDequeue(req, new grpc.Metadata(), { deadline: new Date(Date.now() + timeoutMs + 5_000) }, (err, res) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (err !== null) {
+          if (signal?.aborted === true) resolve(null);
+          else reject(fromServiceError(err, this.address));
+          return;
+        }
+        if (!res.found) return resolve(null);
+        try {
+          resolve({ eval: parseJson<Evaluation>(res.evalJson, 'eval_json'), token: res.token, waitIndex: res.waitIndex });
+        } catch (e) {
+          reject(e instanceof Error ? e : new Error(String(e)));
+        }
+      });
+      const onAbort = (): void => call.cancel();
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async evalAck(evalId: string, token: string): Promise<void> {
+    await this.call<pb.EvalAckRequest, pb.EvalAckResponse>('evalAck', { evalId, token });
+  }
+
+  async evalNack(evalId: string, token: string): Promise<void> {
+    await this.call<pb.EvalAckRequest, pb.EvalAckResponse>('evalNack', { evalId, token });
+  }
+
+  /** Submit a plan to the leader's plan applier; the result carries a refresh index when part was refused. */
+  async planSubmit(plan: Plan, timeoutMs?: number): Promise<PlanResult> {
+    const r = await this.call<pb.PlanSubmitRequest, pb.PlanSubmitResponse>('planSubmit', { planJson: Buffer.from(JSON.stringify(plan), 'utf8') }, timeoutMs);
+    return parseJson<PlanResult>(r.resultJson, 'result_json');
   }
 
   /** The state image as of a linearizable read point on the server asked, reassembled from its chunks. */

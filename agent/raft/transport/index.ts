@@ -12,3 +12,4 @@ export type { MemoryNetworkOptions } from './memory.js';
 export { messageToProto, messageFromProto, entryToProto, entryFromProto } from './convert.js';
 export { addClusterService, ClusterClient } from './cluster.js';
 export type { ClusterHandlers, ClusterMember, ClusterPeer, ClusterRaftStatus, AddClusterServiceOptions } from './cluster.js';
+export type { RemoteEvalDelivery } from './cluster.js'; // issue 5 §4: workers on every server

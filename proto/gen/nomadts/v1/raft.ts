@@ -224,6 +224,46 @@ export interface ForceLeaveRequest {
 export interface ForceLeaveResponse {
 }
 
+export interface EvalDequeueRequest {
+  /** Scheduler types the worker runs (service, batch, system, sysbatch). */
+  schedulerTypes: string[];
+  /** How long the leader holds the call open waiting for work (ms; capped by the leader). */
+  timeoutMs: number;
+  /** The asking worker (server/worker-N), for the leader's ops events. */
+  workerId: string;
+}
+
+export interface EvalDequeueResponse {
+  /** False when the wait ended with nothing to do. */
+  found: boolean;
+  /** The evaluation as JSON (the domain Evaluation). */
+  evalJson: Buffer;
+  token: string;
+  /**
+   * The worker waits until its own state has applied this index before scheduling: the highest
+   * modify index of the job's evaluations and allocations on the leader (Nomad's getWaitIndex).
+   */
+  waitIndex: number;
+}
+
+export interface EvalAckRequest {
+  evalId: string;
+  token: string;
+}
+
+export interface EvalAckResponse {
+}
+
+export interface PlanSubmitRequest {
+  /** The domain Plan as JSON (carries the eval id and its broker token). */
+  planJson: Buffer;
+}
+
+export interface PlanSubmitResponse {
+  /** The domain PlanResult as JSON (refresh_index inside when part was rejected). */
+  resultJson: Buffer;
+}
+
 function createBaseRaftEntry(): RaftEntry {
   return { index: 0, term: 0, type: 0, data: Buffer.alloc(0) };
 }
@@ -2269,6 +2309,396 @@ export const ForceLeaveResponse: MessageFns<ForceLeaveResponse> = {
   },
 };
 
+function createBaseEvalDequeueRequest(): EvalDequeueRequest {
+  return { schedulerTypes: [], timeoutMs: 0, workerId: "" };
+}
+
+export const EvalDequeueRequest: MessageFns<EvalDequeueRequest> = {
+  encode(message: EvalDequeueRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.schedulerTypes) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.timeoutMs !== 0) {
+      writer.uint32(16).int64(message.timeoutMs);
+    }
+    if (message.workerId !== "") {
+      writer.uint32(26).string(message.workerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EvalDequeueRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEvalDequeueRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.schedulerTypes.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.timeoutMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.workerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<EvalDequeueRequest>): EvalDequeueRequest {
+    return EvalDequeueRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EvalDequeueRequest>): EvalDequeueRequest {
+    const message = createBaseEvalDequeueRequest();
+    message.schedulerTypes = object.schedulerTypes?.map((e) => e) || [];
+    message.timeoutMs = object.timeoutMs ?? 0;
+    message.workerId = object.workerId ?? "";
+    return message;
+  },
+};
+
+function createBaseEvalDequeueResponse(): EvalDequeueResponse {
+  return { found: false, evalJson: Buffer.alloc(0), token: "", waitIndex: 0 };
+}
+
+export const EvalDequeueResponse: MessageFns<EvalDequeueResponse> = {
+  encode(message: EvalDequeueResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.found !== false) {
+      writer.uint32(8).bool(message.found);
+    }
+    if (message.evalJson.length !== 0) {
+      writer.uint32(18).bytes(message.evalJson);
+    }
+    if (message.token !== "") {
+      writer.uint32(26).string(message.token);
+    }
+    if (message.waitIndex !== 0) {
+      writer.uint32(32).int64(message.waitIndex);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EvalDequeueResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEvalDequeueResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.found = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.evalJson = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.waitIndex = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<EvalDequeueResponse>): EvalDequeueResponse {
+    return EvalDequeueResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EvalDequeueResponse>): EvalDequeueResponse {
+    const message = createBaseEvalDequeueResponse();
+    message.found = object.found ?? false;
+    message.evalJson = object.evalJson ?? Buffer.alloc(0);
+    message.token = object.token ?? "";
+    message.waitIndex = object.waitIndex ?? 0;
+    return message;
+  },
+};
+
+function createBaseEvalAckRequest(): EvalAckRequest {
+  return { evalId: "", token: "" };
+}
+
+export const EvalAckRequest: MessageFns<EvalAckRequest> = {
+  encode(message: EvalAckRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.evalId !== "") {
+      writer.uint32(10).string(message.evalId);
+    }
+    if (message.token !== "") {
+      writer.uint32(18).string(message.token);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EvalAckRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEvalAckRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.evalId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<EvalAckRequest>): EvalAckRequest {
+    return EvalAckRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EvalAckRequest>): EvalAckRequest {
+    const message = createBaseEvalAckRequest();
+    message.evalId = object.evalId ?? "";
+    message.token = object.token ?? "";
+    return message;
+  },
+};
+
+function createBaseEvalAckResponse(): EvalAckResponse {
+  return {};
+}
+
+export const EvalAckResponse: MessageFns<EvalAckResponse> = {
+  encode(_: EvalAckResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EvalAckResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEvalAckResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<EvalAckResponse>): EvalAckResponse {
+    return EvalAckResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<EvalAckResponse>): EvalAckResponse {
+    const message = createBaseEvalAckResponse();
+    return message;
+  },
+};
+
+function createBasePlanSubmitRequest(): PlanSubmitRequest {
+  return { planJson: Buffer.alloc(0) };
+}
+
+export const PlanSubmitRequest: MessageFns<PlanSubmitRequest> = {
+  encode(message: PlanSubmitRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.planJson.length !== 0) {
+      writer.uint32(10).bytes(message.planJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlanSubmitRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlanSubmitRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.planJson = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<PlanSubmitRequest>): PlanSubmitRequest {
+    return PlanSubmitRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PlanSubmitRequest>): PlanSubmitRequest {
+    const message = createBasePlanSubmitRequest();
+    message.planJson = object.planJson ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBasePlanSubmitResponse(): PlanSubmitResponse {
+  return { resultJson: Buffer.alloc(0) };
+}
+
+export const PlanSubmitResponse: MessageFns<PlanSubmitResponse> = {
+  encode(message: PlanSubmitResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.resultJson.length !== 0) {
+      writer.uint32(10).bytes(message.resultJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlanSubmitResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlanSubmitResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.resultJson = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<PlanSubmitResponse>): PlanSubmitResponse {
+    return PlanSubmitResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PlanSubmitResponse>): PlanSubmitResponse {
+    const message = createBasePlanSubmitResponse();
+    message.resultJson = object.resultJson ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
 export type RaftServiceService = typeof RaftServiceService;
 export const RaftServiceService = {
   /**
@@ -2410,6 +2840,47 @@ export const ClusterServiceService = {
     responseSerialize: (value: ForceLeaveResponse): Buffer => Buffer.from(ForceLeaveResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ForceLeaveResponse => ForceLeaveResponse.decode(value),
   },
+  /**
+   * Scheduler workers on every server (issue 5 §4): a follower's workers dequeue from the leader's
+   * eval broker (a long poll), ack or nack there, and submit plans to the leader's plan applier.
+   * Server certificates only; served by the leader (a follower answers UNAVAILABLE naming it).
+   */
+  evalDequeue: {
+    path: "/nomadts.v1.ClusterService/EvalDequeue" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EvalDequeueRequest): Buffer => Buffer.from(EvalDequeueRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EvalDequeueRequest => EvalDequeueRequest.decode(value),
+    responseSerialize: (value: EvalDequeueResponse): Buffer => Buffer.from(EvalDequeueResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EvalDequeueResponse => EvalDequeueResponse.decode(value),
+  },
+  evalAck: {
+    path: "/nomadts.v1.ClusterService/EvalAck" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EvalAckRequest): Buffer => Buffer.from(EvalAckRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EvalAckRequest => EvalAckRequest.decode(value),
+    responseSerialize: (value: EvalAckResponse): Buffer => Buffer.from(EvalAckResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EvalAckResponse => EvalAckResponse.decode(value),
+  },
+  evalNack: {
+    path: "/nomadts.v1.ClusterService/EvalNack" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EvalAckRequest): Buffer => Buffer.from(EvalAckRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EvalAckRequest => EvalAckRequest.decode(value),
+    responseSerialize: (value: EvalAckResponse): Buffer => Buffer.from(EvalAckResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EvalAckResponse => EvalAckResponse.decode(value),
+  },
+  planSubmit: {
+    path: "/nomadts.v1.ClusterService/PlanSubmit" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PlanSubmitRequest): Buffer => Buffer.from(PlanSubmitRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PlanSubmitRequest => PlanSubmitRequest.decode(value),
+    responseSerialize: (value: PlanSubmitResponse): Buffer => Buffer.from(PlanSubmitResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PlanSubmitResponse => PlanSubmitResponse.decode(value),
+  },
 } as const;
 
 export interface ClusterServiceServer extends UntypedServiceImplementation {
@@ -2430,6 +2901,15 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
   members: handleUnaryCall<MembersRequest, MembersResponse>;
   join: handleUnaryCall<JoinRequest, JoinResponse>;
   forceLeave: handleUnaryCall<ForceLeaveRequest, ForceLeaveResponse>;
+  /**
+   * Scheduler workers on every server (issue 5 §4): a follower's workers dequeue from the leader's
+   * eval broker (a long poll), ack or nack there, and submit plans to the leader's plan applier.
+   * Server certificates only; served by the leader (a follower answers UNAVAILABLE naming it).
+   */
+  evalDequeue: handleUnaryCall<EvalDequeueRequest, EvalDequeueResponse>;
+  evalAck: handleUnaryCall<EvalAckRequest, EvalAckResponse>;
+  evalNack: handleUnaryCall<EvalAckRequest, EvalAckResponse>;
+  planSubmit: handleUnaryCall<PlanSubmitRequest, PlanSubmitResponse>;
 }
 
 export interface ClusterServiceClient extends Client {
@@ -2563,6 +3043,71 @@ export interface ClusterServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ForceLeaveResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Scheduler workers on every server (issue 5 §4): a follower's workers dequeue from the leader's
+   * eval broker (a long poll), ack or nack there, and submit plans to the leader's plan applier.
+   * Server certificates only; served by the leader (a follower answers UNAVAILABLE naming it).
+   */
+  evalDequeue(
+    request: EvalDequeueRequest,
+    callback: (error: ServiceError | null, response: EvalDequeueResponse) => void,
+  ): ClientUnaryCall;
+  evalDequeue(
+    request: EvalDequeueRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EvalDequeueResponse) => void,
+  ): ClientUnaryCall;
+  evalDequeue(
+    request: EvalDequeueRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EvalDequeueResponse) => void,
+  ): ClientUnaryCall;
+  evalAck(
+    request: EvalAckRequest,
+    callback: (error: ServiceError | null, response: EvalAckResponse) => void,
+  ): ClientUnaryCall;
+  evalAck(
+    request: EvalAckRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EvalAckResponse) => void,
+  ): ClientUnaryCall;
+  evalAck(
+    request: EvalAckRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EvalAckResponse) => void,
+  ): ClientUnaryCall;
+  evalNack(
+    request: EvalAckRequest,
+    callback: (error: ServiceError | null, response: EvalAckResponse) => void,
+  ): ClientUnaryCall;
+  evalNack(
+    request: EvalAckRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EvalAckResponse) => void,
+  ): ClientUnaryCall;
+  evalNack(
+    request: EvalAckRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EvalAckResponse) => void,
+  ): ClientUnaryCall;
+  planSubmit(
+    request: PlanSubmitRequest,
+    callback: (error: ServiceError | null, response: PlanSubmitResponse) => void,
+  ): ClientUnaryCall;
+  planSubmit(
+    request: PlanSubmitRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PlanSubmitResponse) => void,
+  ): ClientUnaryCall;
+  planSubmit(
+    request: PlanSubmitRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PlanSubmitResponse) => void,
   ): ClientUnaryCall;
 }
 
