@@ -9,7 +9,7 @@
  */
 import type { Clock, Rng } from '../core/lib/index.js';
 import { NomadError, uuid } from '../core/lib/index.js';
-import { CancelReaper, EvalBroker } from '../core/broker/index.js';
+import { CancelReaper, EvalBroker, FailedEvalReaper } from '../core/broker/index.js';
 import type { BrokerStats, CancelReaperStats } from '../core/broker/index.js';
 import { BlockedEvals } from '../core/blocked/index.js';
 import type { BlockedEvalsStats } from '../core/blocked/index.js';
@@ -117,6 +117,8 @@ export class Server {
   readonly ops: OpsEventBus;
   readonly blocked: BlockedEvals;
   readonly reaper: CancelReaper;
+  /** Evaluations at the delivery limit: written as failed with a delayed follow-up (leader only). */
+  readonly failedReaper: FailedEvalReaper;
   /** The heartbeat timers, once the client RPC service attached them (useHeartbeats). */
   heartbeats: HeartbeatTimers | undefined;
   private readonly clock: Clock;
@@ -172,6 +174,22 @@ export class Server {
         this.ops.emit('Broker', 'EvalsCancelled', 'reaper', { count: evals.length, index, evalIds: evals.slice(0, 100).map((e) => e.id) });
         return index;
       },
+    });
+    this.failedReaper = new FailedEvalReaper({
+      clock: this.clock,
+      rng: this.rng.fork(),
+      dequeue: (types, timeoutMs, o) => this.broker.dequeue(types, timeoutMs, o),
+      ack: (id, token) => this.broker.ack(id, token),
+      nack: (id, token) => this.broker.nack(id, token),
+      write: async (evals) => {
+        const index = await this.apply({ type: 'UpsertEvals', evals });
+        const [failed, followUp] = evals;
+        if (failed !== undefined && followUp !== undefined) {
+          this.ops.emit('Broker', 'EvalFailed', failed.id, { jobId: failed.jobId, namespace: failed.namespace, type: failed.type, followUp: followUp.id, waitUntil: followUp.waitUntil, index });
+        }
+        return index;
+      },
+      deliveryLimit: this.broker.deliveryLimit,
     });
     this.planApplier = new PlanApplier({
       latestState: () => this.fsm.store.snapshot(),
@@ -292,6 +310,7 @@ export class Server {
     }
     this.broker.enqueueAll(pending);
     this.reaper.start();
+    this.failedReaper.start();
     this.draining.clear();
     for (const n of state.nodes()) if (n.drainStrategy !== null) this.draining.add(n.id);
     this.armDrainTick();
@@ -306,6 +325,7 @@ export class Server {
     this.broker.setEnabled(false);
     this.blocked.setEnabled(false);
     this.reaper.stop();
+    void this.failedReaper.stop();
     this.drainTimer?.cancel();
     this.drainTimer = undefined;
     this.heartbeats?.clearAll();

@@ -38,6 +38,19 @@ describe('evaluation timeline', () => {
     expect(e.rejected).toEqual([{ nodeId: 'n9', reason: 'memory exhausted' }]);
     expect(e.failures).toEqual([{ group: 'g', reasons: ['filtered 1: ${attr.kernel.name} = windows', 'exhausted 1: memory'] }]);
   });
+
+  it('marks an evaluation the failed-eval reaper wrote off, naming its follow-up in the timeline and the log', () => {
+    let { state } = sample();
+    const id = 'cccccccc-0000-0000-0000-000000000001';
+    state = reduce(state, { type: 'events', now: T0 + 200, events: [], ops: [
+      ops(8, 'Broker', 'EvalNacked', id, T0 + 150, { jobId: 'flaky', error: 'scheduler failed' }),
+      ops(9, 'Broker', 'EvalFailed', id, T0 + 190, { jobId: 'flaky', followUp: 'dddddddd-0000-0000-0000-000000000002', waitUntil: T0 + 60_190 }),
+    ] });
+    const e = state.evals.get(id)!;
+    expect(e.steps.map((s) => s.kind)).toEqual(['nacked', 'failed']);
+    expect(e.steps[1]!.detail).toBe('delivery limit; follow-up dddddddd');
+    expect(state.log.at(-1)?.text).toBe('failed cccccccc flaky: delivery limit reached, follow-up dddddddd waits');
+  });
 });
 
 describe('servers', () => {

@@ -355,6 +355,10 @@ function applyOps(s: TopState, d: Draft, o: OpsEvent, evals: () => Map<string, E
       evalStep(d, evals, o, 'nacked', str(o.payload.error));
       d.log.push({ at: o.time, topic: 'Broker', text: `nacked ${short}: ${str(o.payload.error)}` });
       return;
+    case 'Broker/EvalFailed':
+      evalStep(d, evals, o, 'failed', `delivery limit; follow-up ${str(o.payload.followUp).slice(0, 8)}`);
+      d.log.push({ at: o.time, topic: 'Broker', text: `failed ${short} ${str(o.payload.jobId)}: delivery limit reached, follow-up ${str(o.payload.followUp).slice(0, 8)} waits` });
+      return;
     case 'Broker/EvalBlocked':
       evalStep(d, evals, o, 'blocked', str(o.payload.reason));
       d.log.push({ at: o.time, topic: 'Broker', text: `blocked ${short} ${str(o.payload.jobId)}` });

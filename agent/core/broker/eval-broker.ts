@@ -194,7 +194,7 @@ export class EvalBroker {
   private readonly nackTimeoutMs: number;
   private readonly initialNackDelayMs: number;
   private readonly subsequentNackDelayMs: number;
-  private readonly deliveryLimit: number;
+  readonly deliveryLimit: number;
   private readonly loadShedding: boolean;
   private readonly afterAck: ((superseded: number) => void) | undefined;
 

@@ -13,3 +13,5 @@ export type {
 } from './eval-broker.js';
 export { CancelReaper, CANCELED_DESCRIPTION } from './reaper.js';
 export type { CancelReaperOptions, CancelReaperStats } from './reaper.js';
+export { FailedEvalReaper, failedWithFollowUp, FailedFollowUpBaselineMs, FailedFollowUpRangeMs } from './failed-reaper.js';
+export type { FailedEvalReaperOptions, FailedEvalReaperStats } from './failed-reaper.js';
