@@ -190,6 +190,21 @@ tls {
     }
   }, 180_000);
 
+  it("a follower never forwards a leader duty's write (a heartbeat expiry here): refused, nothing changes; an ordinary write is forwarded", async () => {
+    const leader = await until('a leader holds the leader duties', () => leading(), 300);
+    const follower = servers.find((s) => s !== leader && !stopped.has(s))!;
+    const node = simulatedNodes({ count: 1, rng: new SeededRng(99) })[0]!;
+    await follower.server.registerNode(node);
+    await until('the leader has the node', () => (leader.server.state().nodeByID(node.id)?.status === 'ready' ? true : undefined));
+    const before = leader.server.state().nodeByID(node.id)!.modifyIndex;
+    const err = await follower.server.nodeMissedHeartbeat(node.id).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NomadError);
+    expect((err as NomadError).code).toBe('unavailable');
+    expect((err as NomadError).message).toMatch(/no longer the leader; its UpdateNodeStatus write was dropped/);
+    expect(leader.server.state().nodeByID(node.id)?.status).toBe('ready');
+    expect(leader.server.state().nodeByID(node.id)?.modifyIndex).toBe(before);
+  }, 60_000);
+
   it('the leader stops while evaluations are in flight: the new leader redelivers them and each job ends at exactly its count', async () => {
     const leader = await until('a leader holds the leader duties', () => leading(), 300);
     const via = servers.find((s) => s !== leader && !stopped.has(s))!;

@@ -175,7 +175,13 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
       const st = status();
       return { role: st.role, term: st.term, leader: st.leader, leaderAddr: st.peers.find((p) => p.id === st.leader)?.address ?? '', commitIndex: st.commit, appliedIndex: st.applied, peers: st.peers.map((p) => ({ id: p.id, matchIndex: p.matchIndex, lag: p.lag, voter: p.voter })) };
     },
-    replicate: async (cmd) => {
+    replicate: async (cmd, o) => {
+      if (o?.leaderOnly === true) {
+        // A leader duty's write: proposed here or not at all (a deposed leader's plan must not
+        // be committed through the next leader, which never checked it against its state).
+        if (ref.node === undefined || !ref.node.isLeader()) throw new NomadError('unavailable', `server ${id} is no longer the leader; its ${cmd.type} write was dropped`);
+        return (await ref.node.propose(encodeCommand(cmd))).index;
+      }
       const index = await applyData(encodeCommand(cmd));
       // Forwarded: return once this server has applied it too (read-your-writes here).
       await server.fsm.store.waitForIndex(index, { clock, timeoutMs: 10_000 });

@@ -1,5 +1,5 @@
 export { Server } from './server.js';
-export type { ServerOptions, RegisterJobResult, EvalTypeCounters, LeadershipOptions } from './server.js';
+export type { ApplyOptions, ServerOptions, RegisterJobResult, EvalTypeCounters, LeadershipOptions } from './server.js';
 export { parseServerConfig } from './config.js';
 export type { ServerAgentConfig } from './config.js';
 export { startClusterServer, encodeCommand, decodeCommand, EntryTag } from './cluster.js';

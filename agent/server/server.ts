@@ -29,6 +29,18 @@ import { OpsEventBus } from '../core/ops/index.js';
 import type { OpsPayload } from '../core/ops/index.js';
 import { brokerStatsPayload, emitEvalEnqueued, emitPlanApplied, emitWorkerStep, startStatusTicker } from './ops.js';
 
+/** How a write reaches the log (cluster mode; a one-server log ignores it). */
+export interface ApplyOptions {
+  /**
+   * Propose only if this server is the Raft leader; never forwarded. For the leader's duties
+   * (plan commits, heartbeat expiries, drainer, reapers): their decisions were made against this
+   * server's state as leader, and a deposed leader must not commit them through the next one.
+   */
+  leaderOnly?: boolean;
+}
+
+const LeaderDuty: ApplyOptions = { leaderOnly: true };
+
 export interface ServerOptions {
   clock: Clock;
   rng: Rng;
@@ -61,7 +73,7 @@ export interface ServerOptions {
    * one; it resolves with the command's index once applied here, and the log's state machine
    * applies every committed command through applyCommitted().
    */
-  replicate?: (cmd: FsmCommand) => Promise<number>;
+  replicate?: (cmd: FsmCommand, opts?: ApplyOptions) => Promise<number>;
   /**
    * Cluster mode: this server's view of the Raft cluster for the console (role, term, leader,
    * commit and applied index, each peer's match index and lag). Without it the server reports
@@ -133,7 +145,7 @@ export class Server {
   private readonly draining = new Set<string>();
   private drainTimer: ReturnType<Clock['setTimer']> | undefined;
   private drainWrites = 0;
-  private readonly replicate: ((cmd: FsmCommand) => Promise<number>) | undefined;
+  private readonly replicate: ((cmd: FsmCommand, opts?: ApplyOptions) => Promise<number>) | undefined;
   private readonly raftView: (() => RaftView) | undefined;
   /** Issue 5 §4: a cluster server's workers run beside the Server (scheduler-workers.ts); their figures for stats(). */
   workerStats: (() => WorkerStats[]) | undefined;
@@ -170,7 +182,7 @@ export class Server {
         return out;
       },
       write: async (evals) => {
-        const index = await this.apply({ type: 'UpsertEvals', evals });
+        const index = await this.apply({ type: 'UpsertEvals', evals }, LeaderDuty);
         this.ops.emit('Broker', 'EvalsCancelled', 'reaper', { count: evals.length, index, evalIds: evals.slice(0, 100).map((e) => e.id) });
         return index;
       },
@@ -182,7 +194,7 @@ export class Server {
       ack: (id, token) => this.broker.ack(id, token),
       nack: (id, token) => this.broker.nack(id, token),
       write: async (evals) => {
-        const index = await this.apply({ type: 'UpsertEvals', evals });
+        const index = await this.apply({ type: 'UpsertEvals', evals }, LeaderDuty);
         const [failed, followUp] = evals;
         if (failed !== undefined && followUp !== undefined) {
           this.ops.emit('Broker', 'EvalFailed', failed.id, { jobId: failed.jobId, namespace: failed.namespace, type: failed.type, followUp: followUp.id, waitUntil: followUp.waitUntil, index });
@@ -193,7 +205,8 @@ export class Server {
     });
     this.planApplier = new PlanApplier({
       latestState: () => this.fsm.store.snapshot(),
-      commit: (plan, result) => this.apply(planResultCommand(plan, result)),
+      // Checked against this leader's state: committed only while it leads (never forwarded).
+      commit: (plan, result) => this.apply(planResultCommand(plan, result), LeaderDuty),
       tokenValid: (evalId, token) => this.broker.outstanding(evalId) === token,
       onApplied: (p: Plan, r: PlanResult, rej: Record<string, string>) => {
         emitPlanApplied(this.ops, p, r, rej);
@@ -353,7 +366,7 @@ export class Server {
   async nodeMissedHeartbeat(nodeId: string): Promise<number | undefined> {
     const node = this.state().nodeByID(nodeId);
     if (node === undefined || node.status === 'down') return undefined;
-    return this.updateNodeStatus(nodeId, 'down');
+    return this.updateNodeStatus(nodeId, 'down', LeaderDuty);
   }
 
   /**
@@ -375,8 +388,8 @@ export class Server {
    * Append a command to the log and apply it. A command the FSM refuses
    * consumes no index and changes nothing.
    */
-  async apply(cmd: FsmCommand): Promise<number> {
-    if (this.replicate !== undefined) return this.replicate(cmd);
+  async apply(cmd: FsmCommand, opts?: ApplyOptions): Promise<number> {
+    if (this.replicate !== undefined) return this.replicate(cmd, opts);
     // After fsm.restore (a snapshot read back at start) the log goes on from the restored index.
     const index = Math.max(this.lastIndex, this.fsm.lastApplied()) + 1;
     this.fsm.apply(index, cmd);
@@ -430,9 +443,9 @@ export class Server {
   }
 
   /** Change a node's status (e.g. down); evaluates every job with allocations there, and system jobs. */
-  async updateNodeStatus(nodeId: string, status: Node['status']): Promise<number> {
+  async updateNodeStatus(nodeId: string, status: Node['status'], opts?: ApplyOptions): Promise<number> {
     const evals = this.nodeEvals(nodeId, 'node-update');
-    return this.apply({ type: 'UpdateNodeStatus', nodeId, status, updatedAt: this.clock.now(), evals });
+    return this.apply({ type: 'UpdateNodeStatus', nodeId, status, updatedAt: this.clock.now(), evals }, opts);
   }
 
   /** Broker, plan applier and worker figures, for the CLI and console. */
@@ -591,7 +604,7 @@ export class Server {
       evals.push({ ...stored, status: 'pending', statusDescription: 'unblocked: capacity changed', modifyTime: now });
       this.ops.emit('Broker', 'EvalUnblocked', stored.id, { jobId: stored.jobId, namespace: stored.namespace, type: stored.type, reason: 'capacity changed' });
     }
-    if (evals.length > 0) void this.apply({ type: 'UpsertEvals', evals });
+    if (evals.length > 0) void this.apply({ type: 'UpsertEvals', evals }, LeaderDuty).catch(() => undefined); // lost leadership: the next leader rebuilds the blocked evals
   }
 
   /**
@@ -632,11 +645,11 @@ export class Server {
         type: 'UpdateAllocDesiredTransition',
         transitions: actions.migrate.map((a) => ({ allocId: a.id, transition: { migrate: true } })),
         evals: actions.jobs.map((j) => this.newEval(j, 'node-drain')),
-      });
+      }, LeaderDuty);
     }
     for (const nodeId of actions.done) {
       this.drainWrites++;
-      await this.apply({ type: 'UpdateNodeDrain', nodeId, drainStrategy: null, markEligible: false });
+      await this.apply({ type: 'UpdateNodeDrain', nodeId, drainStrategy: null, markEligible: false }, LeaderDuty);
     }
   }
 }
