@@ -13,13 +13,16 @@
  * Writes on a follower are forwarded to the leader (ClusterService.Apply), and the call returns
  * once this server has applied the write too, so a read here right after sees it.
  * Log entries are tagged: 0x01 + JSON = an FSM command, 0x02 + bytes = a benchmark payload
- * (replicated and fsynced like any entry, applied as a no-op).
+ * (replicated and fsynced like any entry, applied as a no-op), 0x03 + image = an operator's
+ * snapshot restore (every server replaces its state with the image at that index; the leader
+ * then rebuilds its duties from it, as on a leadership change).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock, Rng } from '../core/lib/index.js';
 import { NomadError } from '../core/lib/index.js';
 import type { FsmCommand } from '../core/state/index.js';
+import { checkSnapshot } from '../core/state/index.js';
 import { RaftNode } from '../raft/node/index.js';
 import type { StateMachine } from '../raft/node/index.js';
 import { DiskStorage } from '../raft/storage/index.js';
@@ -36,7 +39,7 @@ import { Leadership } from './leader.js';
 import { Membership } from './membership.js'; // issue 6
 import { Server } from './server.js';
 
-export const EntryTag = { command: 1, bench: 2 } as const;
+export const EntryTag = { command: 1, bench: 2, restore: 3 } as const;
 
 export function encodeCommand(cmd: FsmCommand): Uint8Array {
   const json = Buffer.from(JSON.stringify(cmd), 'utf8');
@@ -49,6 +52,14 @@ export function encodeCommand(cmd: FsmCommand): Uint8Array {
 export function decodeCommand(data: Uint8Array): FsmCommand | undefined {
   if (data[0] !== EntryTag.command) return undefined;
   return JSON.parse(Buffer.from(data.buffer, data.byteOffset + 1, data.byteLength - 1).toString('utf8')) as FsmCommand;
+}
+
+/** A restore entry: the tag, then the state image (operator snapshot restore). */
+export function encodeRestore(image: Uint8Array): Uint8Array {
+  const out = Buffer.allocUnsafe(image.byteLength + 1);
+  out[0] = EntryTag.restore;
+  out.set(image, 1);
+  return out;
 }
 
 export interface ClusterServerOptions {
@@ -167,6 +178,12 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
 
   const fsm: StateMachine<unknown> = {
     apply: (index, data) => {
+      if (data[0] === EntryTag.restore) {
+        // operator snapshot restore: every server, at this index (a bad image fails alike everywhere).
+        const from = server.restoreCommitted(index, data.subarray(1));
+        log(`snapshot restore applied at index ${index} (image saved at index ${from})`);
+        return undefined;
+      }
       const cmd = decodeCommand(data);
       if (cmd !== undefined) server.applyCommitted(index, cmd);
       return undefined;
@@ -202,6 +219,15 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
       if (ref.node === undefined) throw new NomadError('unavailable', `server ${id} is still bootstrapping`);
       await ref.node.readIndex();
       return { index: server.fsm.lastApplied(), data: server.fsm.snapshot() };
+    },
+    // operator snapshot restore: check the whole image here, then commit it through the leader
+    // (forwarded like any write); answer once this server has applied it.
+    snapshotRestore: async (image) => {
+      if (ref.node === undefined) throw new NomadError('unavailable', `server ${id} is still bootstrapping`);
+      const snapshotIndex = checkSnapshot(image);
+      const index = await applyData(encodeRestore(image));
+      await server.fsm.store.waitForIndex(index, { clock, timeoutMs: 30_000 });
+      return { index, snapshotIndex };
     },
     raftStatus: async () => status(),
     transferLeadership: async (peerId) => {
@@ -320,6 +346,7 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
   const raftNode = new RaftNode<unknown>({
     id, storage, transport, fsm, clock, rng,
     tickMs: 100 * cfg.server.raftMultiplier,
+    ...(cfg.server.raftSnapshotThreshold !== undefined ? { snapshotThreshold: cfg.server.raftSnapshotThreshold } : {}),
     electionTick: 10,
     onSoftState: (s) => {
       log(`raft: ${s.role}${s.leader !== '' ? ` (leader ${s.leader})` : ''}`);

@@ -12,3 +12,6 @@ export type { MemoryNetworkOptions } from './memory.js';
 export { messageToProto, messageFromProto, entryToProto, entryFromProto } from './convert.js';
 export { addClusterService, ClusterClient } from './cluster.js';
 export type { ClusterHandlers, ClusterMember, ClusterPeer, ClusterRaftStatus, AddClusterServiceOptions } from './cluster.js';
+export { decodeSnapshotFile, encodeSnapshotFile, MaxRestoreBytes, SnapshotFileFormat, SnapshotFileVersion } from './snapshot-file.js';
+export type { SnapshotFileInfo } from './snapshot-file.js';
+export type { SnapshotRestoreResult } from './cluster.js';
