@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ApiClient } from '../agent/api/index.js';
 import { parseJobText } from '../agent/jobspec/index.js';
+import { encodeSnapshotFile, MaxRestoreBytes } from '../agent/raft/transport/index.js';
 // eslint-disable-next-line no-restricted-imports -- the same three-process cluster the raft benchmark drives
 import { NomadtsCluster } from '../scripts/bench/nomadts-cluster.js';
 
@@ -175,4 +176,41 @@ describe.skipIf(!built)('operator snapshot restore on a three-server cluster of 
     await cluster.restart(killed);
     await everyServerHas(after, [0, 1, 2]);
   }, 240_000);
+
+  it('a restore just under the size limit replicates to every server; one above it is refused, naming the limit, with nothing changed', async () => {
+    const env = cluster.cliEnv(await cluster.leader());
+    const file = join(dir, 'base.snap');
+    expect((await cli(env, ['operator', 'snapshot', 'save', file])).code).toBe(0);
+    const before = await jobsOn(0);
+    // The saved image with one job's meta padded: a valid state image of a chosen size.
+    const image = JSON.parse(readFileSync(file, 'utf8').split('\n')[1]!) as { jobs: { id: string; meta: Record<string, string> }[] };
+    const padded = (bytes: number): Buffer => {
+      const doc = structuredClone(image);
+      doc.jobs[0]!.meta = { ...doc.jobs[0]!.meta, pad: '' };
+      const base = Buffer.byteLength(JSON.stringify(doc));
+      doc.jobs[0]!.meta.pad = 'x'.repeat(bytes - base);
+      const out = Buffer.from(JSON.stringify(doc));
+      expect(out.length).toBe(bytes);
+      return out;
+    };
+    const over = join(dir, 'over.snap');
+    writeFileSync(over, encodeSnapshotFile(padded(MaxRestoreBytes + 1)));
+    const refused = await cli(env, ['operator', 'snapshot', 'restore', over]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/over\.snap: the state image is 15728641 bytes; a restore takes at most 15728640 bytes \(15 MiB: it travels as one Raft log entry\)/);
+
+    const big = join(dir, 'big.snap');
+    writeFileSync(big, encodeSnapshotFile(padded(MaxRestoreBytes - 1024)));
+    const r = await cli(env, ['operator', 'snapshot', 'restore', big]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const padJob = image.jobs[0]!.id;
+    for (const i of [0, 1, 2]) {
+      await until(`server s${i + 1} has the padded job`, async () => {
+        const job = (await api(i).getJob('default', padJob)).value;
+        return job.meta.pad?.length !== undefined && job.meta.pad.length > 15_000_000 ? true : undefined;
+      });
+      expect(await jobsOn(i)).toEqual(before);
+    }
+  }, 180_000);
 });
