@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { ApiClient } from '../agent/api/index.js';
 import { parseJobText } from '../agent/jobspec/index.js';
 import { encodeSnapshotFile, MaxRestoreBytes } from '../agent/raft/transport/index.js';
+import { MaxRestorePadding } from '../agent/server/index.js';
 // eslint-disable-next-line no-restricted-imports -- the same three-process cluster the raft benchmark drives
 import { NomadtsCluster } from '../scripts/bench/nomadts-cluster.js';
 
@@ -214,5 +215,47 @@ describe.skipIf(!built)('operator snapshot restore on a three-server cluster of 
       });
       expect(await jobsOn(i)).toEqual(before);
     }
+  }, 180_000);
+
+  it('an image saved ahead of this cluster\'s log (as into a fresh cluster) lands past its index on every server', async () => {
+    const env = cluster.cliEnv(await cluster.leader());
+    const file = join(dir, 'now.snap');
+    expect((await cli(env, ['operator', 'snapshot', 'save', file])).code).toBe(0);
+    const doc = JSON.parse(readFileSync(file, 'utf8').split('\n')[1]!) as { index: number; jobs: { id: string; modifyIndex: number }[] };
+    // Too far ahead: refused before any entry is written.
+    const base = doc.index;
+    const before = await jobsOn(0);
+    const tooFar = join(dir, 'too-far.snap');
+    writeFileSync(tooFar, encodeSnapshotFile(Buffer.from(JSON.stringify({ ...doc, index: base + MaxRestorePadding + 1000 }))));
+    const refused = await cli(env, ['operator', 'snapshot', 'restore', tooFar]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(new RegExp(`too-far\\.snap: the image was saved at index ${base + MaxRestorePadding + 1000}, \\d+ entries past this cluster's log \\(index \\d+\\); a restore moves the log past the image's index with no-op entries, at most ${MaxRestorePadding}`));
+    expect(await jobsOn(0)).toEqual(before);
+    // As if saved by a cluster 3,000 entries further along: the rows' indexes go up to there.
+    const ahead = base + 3000;
+    doc.index = ahead;
+    doc.jobs[0]!.modifyIndex = ahead;
+    const aheadFile = join(dir, 'ahead.snap');
+    writeFileSync(aheadFile, encodeSnapshotFile(Buffer.from(JSON.stringify(doc))));
+    const r = await cli(env, ['operator', 'snapshot', 'restore', aheadFile]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(new RegExp(`saved at index ${ahead}; committed at index \\d+`));
+    const committedAt = Number(/committed at index (\d+)/.exec(r.stdout)![1]);
+    expect(committedAt).toBeGreaterThan(ahead);
+    for (const i of [0, 1, 2]) {
+      const q = await until(`server s${i + 1} applied the restore`, async () => {
+        const res = await api(i).listJobs();
+        return res.index >= committedAt ? res : undefined;
+      });
+      // No row is ahead of the state that holds it.
+      for (const j of q.value) expect(j.modifyIndex).toBeLessThanOrEqual(q.index);
+    }
+    // Writes go on after it, and are evaluated (a worker waits for the state to reach each evaluation's index).
+    const reg = await api(0).registerJob(await parseJobText(jobHcl('after-ahead'), { filename: 'after-ahead.hcl' }));
+    expect(reg.index).toBeGreaterThan(committedAt);
+    await until('the new job\'s evaluation processed', async () => {
+      const e = (await api(0).getEval(reg.evalId)).value;
+      return e.status !== 'pending' ? true : undefined;
+    });
   }, 180_000);
 });

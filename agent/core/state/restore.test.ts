@@ -84,6 +84,13 @@ describe('Fsm.restoreAt', () => {
       expect(() => checkSnapshot(bytes), what).toThrow(msg);
     }
     expect(() => fsm.restoreAt(20, image)).toThrow(/log index 20 must be an integer greater than the last applied index 20/);
+    // The image's own index must be below the restore's: its rows' indexes would be ahead of the state.
+    const fresh = new Fsm();
+    expect(() => fresh.restoreAt(8, image)).toThrow(/the image was saved at index 8, not below the restore's log index 8: the log must first move past it/);
+    expect(() => fresh.restoreAt(3, image)).toThrow(/saved at index 8, not below the restore's log index 3/);
+    expect(fresh.lastApplied()).toBe(0);
+    expect(fresh.store.snapshot().jobs()).toEqual([]);
+    expect(fresh.restoreAt(9, image)).toBe(8);
     expect(() => fsm.restoreAt(Number.NaN, image)).toThrow(/must be an integer/);
     expect(dumpState(fsm.store.snapshot())).toEqual(before);
     expect(fsm.lastApplied()).toBe(20);

@@ -319,9 +319,10 @@ export class ClusterClient {
   /**
    * operator snapshot restore: send a state image (checked by the caller, e.g. decodeSnapshotFile)
    * in 1 MiB chunks, the first announcing its size and SHA-256; resolves once the restore is
-   * committed and applied on the server asked.
+   * committed and applied on the server asked (default deadline 10 minutes: moving a fresh
+   * cluster's log past the image's index can take minutes).
    */
-  snapshotRestore(image: Uint8Array, timeoutMs = 120_000): Promise<SnapshotRestoreResult> {
+  snapshotRestore(image: Uint8Array, timeoutMs = 600_000): Promise<SnapshotRestoreResult> {
     return new Promise((resolve, reject) => {
       const stream = this.client.snapshotRestore({ deadline: new Date(Date.now() + timeoutMs) }, (err: grpc.ServiceError | null, res?: pb.SnapshotRestoreResponse) => {
         if (err !== null) reject(err.code === grpc.status.UNIMPLEMENTED ? notACluster(this.address, 'snapshot restore') : fromServiceError(err, this.address));
