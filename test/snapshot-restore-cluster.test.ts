@@ -179,7 +179,7 @@ describe.skipIf(!built)('operator snapshot restore on a three-server cluster of 
   }, 240_000);
 
   it('a restore just under the size limit replicates to every server; one above it is refused, naming the limit, with nothing changed', async () => {
-    // Asked of a follower: the 15 MiB entry is forwarded to the leader (ClusterService.Apply) too.
+    // Asked of a follower: it forwards the 15 MiB image to the leader (ClusterService.SnapshotRestore, chunked).
     const leader = await cluster.leader();
     const env = cluster.cliEnv([0, 1, 2].find((i) => i !== leader)!);
     const file = join(dir, 'base.snap');
