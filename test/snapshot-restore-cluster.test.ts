@@ -90,6 +90,18 @@ describe.skipIf(!built)('operator snapshot restore on a three-server cluster of 
     }
   };
 
+  /** Every server's state image (operator snapshot save from each), once all three are byte for byte the same. */
+  const sameImageEverywhere = (): Promise<Buffer[]> => until('the same image on every server', async () => {
+    const got: Buffer[] = [];
+    for (const i of [0, 1, 2]) {
+      const p = join(dir, `image-s${i + 1}.snap`);
+      const out = await cli(cluster.cliEnv(i), ['operator', 'snapshot', 'save', p]);
+      if (out.code !== 0) return undefined;
+      got.push(readFileSync(p));
+    }
+    return got.every((g) => g.equals(got[0]!)) ? got : undefined;
+  });
+
   it('a snapshot restore brings a cluster back on every server, and it survives compaction and SIGKILL + restart', async () => {
     const leader = await cluster.leader();
     const follower = [0, 1, 2].find((i) => i !== leader)!;
@@ -146,6 +158,13 @@ describe.skipIf(!built)('operator snapshot restore on a three-server cluster of 
         return savedEvals.every((id) => have.has(id)) ? true : undefined;
       });
     }
+    // Exactly the same state on every server: each one's image (saved from it at one index) is
+    // byte for byte the same, and its jobs, versions and nodes are the file's.
+    const images = await sameImageEverywhere();
+    const restoredDoc = JSON.parse(images[0]!.toString('utf8').split('\n')[1]!) as Record<string, unknown>;
+    const savedDoc = JSON.parse(readFileSync(file, 'utf8').split('\n')[1]!) as Record<string, unknown>;
+    for (const t of ['jobs', 'jobVersions', 'nodes', 'deployments']) expect(restoredDoc[t], t).toEqual(savedDoc[t]);
+    expect(restoredDoc.index).toBeGreaterThanOrEqual(committedAt);
 
     // Writes go on after the restore; then enough entries that every server compacts its log past it.
     await api(follower).registerJob(await parseJobText(jobHcl('delta'), { filename: 'delta.hcl' }));
@@ -176,6 +195,8 @@ describe.skipIf(!built)('operator snapshot restore on a three-server cluster of 
     await cluster.leader(30_000);
     await cluster.restart(killed);
     await everyServerHas(after, [0, 1, 2]);
+    const final = JSON.parse((await sameImageEverywhere())[0]!.toString('utf8').split('\n')[1]!) as { jobs: { id: string }[] };
+    expect(final.jobs.filter((j) => j.id !== 'delta')).toEqual(savedDoc.jobs);
   }, 240_000);
 
   it('a restore just under the size limit replicates to every server; one above it is refused, naming the limit, with nothing changed', async () => {
