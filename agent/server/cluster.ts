@@ -18,13 +18,17 @@
  * dequeue from the leader's broker and submit plans to its applier over ClusterService
  * (EvalDequeue/EvalAck/EvalNack/PlanSubmit, answered here when leading, `unavailable` otherwise).
  * Log entries are tagged: 0x01 + JSON = an FSM command, 0x02 + bytes = a benchmark payload
- * (replicated and fsynced like any entry, applied as a no-op).
+ * (replicated and fsynced like any entry, applied as a no-op), 0x03 + image = an operator's
+ * snapshot restore (every server replaces its state with the image at that index; the leader
+ * then rebuilds its duties from it, as on a leadership change), 0x04 = a no-op that moves the log
+ * past a restored image's index (restoreOnLeader).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock, Rng } from '../core/lib/index.js';
 import { NomadError } from '../core/lib/index.js';
 import type { FsmCommand } from '../core/state/index.js';
+import { checkSnapshot } from '../core/state/index.js';
 import { RaftNode } from '../raft/node/index.js';
 import type { StateMachine } from '../raft/node/index.js';
 import { DiskStorage } from '../raft/storage/index.js';
@@ -45,7 +49,7 @@ import { leaderWorkerHandlers, localSchedulerLink, remoteSchedulerLink } from '.
 import type { SchedulerLink } from './remote-broker.js';
 import { SchedulerWorkers } from './scheduler-workers.js';
 
-export const EntryTag = { command: 1, bench: 2 } as const;
+export const EntryTag = { command: 1, bench: 2, restore: 3, pad: 4 } as const;
 
 /** How long a consistent read waits for its read point before answering `unavailable`. */
 export const ConsistentReadTimeoutMs = 5_000;
@@ -61,6 +65,45 @@ export function encodeCommand(cmd: FsmCommand): Uint8Array {
 export function decodeCommand(data: Uint8Array): FsmCommand | undefined {
   if (data[0] !== EntryTag.command) return undefined;
   return JSON.parse(Buffer.from(data.buffer, data.byteOffset + 1, data.byteLength - 1).toString('utf8')) as FsmCommand;
+}
+
+/** A restore entry: the tag, then the state image (operator snapshot restore). */
+export function encodeRestore(image: Uint8Array): Uint8Array {
+  const out = Buffer.allocUnsafe(image.byteLength + 1);
+  out[0] = EntryTag.restore;
+  out.set(image, 1);
+  return out;
+}
+
+/** A no-op entry that moves the log past a restored image's index (see restoreOnLeader). */
+const PadEntry = Uint8Array.of(EntryTag.pad);
+
+/**
+ * How far a restore may move the log forward: an image saved at index S restored into a log at
+ * index N < S first needs S − N no-op entries (three servers on loopback commit about 10,000 a
+ * second: 20,000 took 1.9 s), so at most a few minutes within the restore's 10-minute deadline.
+ */
+export const MaxRestorePadding = 2_000_000;
+/** How long a restore (padding included) may take before the caller gives up. */
+export const RestoreTimeoutMs = 600_000;
+
+/**
+ * On the leader: commit a checked image as a restore entry. Every index in the image (rows,
+ * evaluations a worker waits for) is at most the index it was saved at, and the state's indexes
+ * must stay at or below the log's, so the restore entry must land past it: when the log is
+ * behind (a fresh cluster), no-op entries are committed first, as hashicorp/raft's Restore moves
+ * the log past the snapshot's index. Resolves with the restore entry's index once applied here.
+ */
+async function restoreOnLeader(node: RaftNode<unknown>, image: Uint8Array, snapshotIndex: number): Promise<number> {
+  const gap = snapshotIndex - node.status().lastIndex;
+  if (gap > MaxRestorePadding) {
+    throw new NomadError('invalid_argument', `the image was saved at index ${snapshotIndex}, ${gap} entries past this cluster's log (index ${node.status().lastIndex}); a restore moves the log past the image's index with no-op entries, at most ${MaxRestorePadding}`);
+  }
+  for (let last = node.status().lastIndex; last < snapshotIndex; last = node.status().lastIndex) {
+    const n = Math.min(snapshotIndex - last, 1024);
+    await Promise.all(Array.from({ length: n }, () => node.propose(PadEntry)));
+  }
+  return (await node.propose(encodeRestore(image))).index;
 }
 
 export interface ClusterServerOptions {
@@ -191,6 +234,12 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
 
   const fsm: StateMachine<unknown> = {
     apply: (index, data) => {
+      if (data[0] === EntryTag.restore) {
+        // operator snapshot restore: every server, at this index (a bad image fails alike everywhere).
+        const from = server.restoreCommitted(index, data.subarray(1));
+        log(`snapshot restore applied at index ${index} (image saved at index ${from})`);
+        return undefined;
+      }
       const cmd = decodeCommand(data);
       if (cmd !== undefined) server.applyCommitted(index, cmd);
       return undefined;
@@ -236,6 +285,17 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
       if (ref.node === undefined) throw new NomadError('unavailable', `server ${id} is still bootstrapping`);
       await ref.node.readIndex();
       return { index: server.fsm.lastApplied(), data: server.fsm.snapshot() };
+    },
+    // operator snapshot restore: check the whole image here, then have the leader commit it
+    // (a follower forwards the image with its own server certificate); answer once this server
+    // has applied it.
+    snapshotRestore: async (image) => {
+      if (ref.node === undefined) throw new NomadError('unavailable', `server ${id} is still bootstrapping`);
+      const snapshotIndex = checkSnapshot(image);
+      const where = await leaderAddress(5_000);
+      const index = where === 'self' ? await restoreOnLeader(ref.node, image, snapshotIndex) : (await forwarder(where.address).snapshotRestore(image, RestoreTimeoutMs)).index;
+      await server.fsm.store.waitForIndex(index, { clock, timeoutMs: 30_000 });
+      return { index, snapshotIndex };
     },
     raftStatus: async () => status(),
     transferLeadership: async (peerId) => {
@@ -367,6 +427,7 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
   const raftNode = new RaftNode<unknown>({
     id, storage, transport, fsm, clock, rng,
     tickMs: 100 * cfg.server.raftMultiplier,
+    ...(cfg.server.raftSnapshotThreshold !== undefined ? { snapshotThreshold: cfg.server.raftSnapshotThreshold } : {}),
     electionTick: 10,
     onSoftState: (s) => {
       log(`raft: ${s.role}${s.leader !== '' ? ` (leader ${s.leader})` : ''}`);

@@ -76,6 +76,13 @@ describe('server agent configuration', () => {
     await expect(parseServerConfig(good.replace('raft_multiplier  = 2', 'raft_multiplier  = 2\n  num_schedulers = "two"'), 'server.hcl')).rejects.toThrow(/server\.num_schedulers: must be an integer/);
   });
 
+  it('reads raft_snapshot_threshold, and refuses one below 8', async () => {
+    const cfg = await parseServerConfig(good.replace('raft_multiplier  = 2', 'raft_multiplier  = 2\n  raft_snapshot_threshold = 64'), 'server.hcl');
+    expect(cfg.server.raftSnapshotThreshold).toBe(64);
+    expect((await parseServerConfig(good, 'server.hcl')).server.raftSnapshotThreshold).toBeUndefined();
+    await expect(parseServerConfig(good.replace('raft_multiplier  = 2', 'raft_multiplier  = 2\n  raft_snapshot_threshold = 2'), 'server.hcl')).rejects.toThrow(/server\.raft_snapshot_threshold: must be between 8 and 1000000000, got 2/);
+  });
+
   it('reports a syntax error with its position', async () => {
     await expect(parseServerConfig('server {\n  enabled = \n}', 'x.hcl')).rejects.toThrow(/^x\.hcl:\d+:\d+: /);
   });

@@ -36,6 +36,8 @@ export interface ServerAgentConfig {
     gossipProbeIntervalMs: number;
     /** Scheduler workers on this server, leader or follower (Nomad's num_schedulers; unset: 2; 0 = none). */
     numSchedulers?: number;
+    /** Snapshot the state and compact the Raft log once this many entries were applied since the last snapshot (Nomad's raft_snapshot_threshold; unset: the Raft node's default, 8192). */
+    raftSnapshotThreshold?: number;
   };
   // issue 6 (gossip): the serf port (undefined: rpc+1, or any free port if that is taken) and advertised serf address.
   serfPort: number | undefined;
@@ -169,11 +171,15 @@ export async function parseServerConfig(text: string, filename: string): Promise
           else if (k === 'bootstrap_expect') cfg.server.bootstrapExpect = d.int(v, p, 1, 7) ?? 1;
           else if (k === 'raft_multiplier') cfg.server.raftMultiplier = d.int(v, p, 1, 10) ?? 1;
           else if (k === 'num_schedulers') cfg.server.numSchedulers = d.int(v, p, 0, 128) ?? 2; // issue 5 §4
+          else if (k === 'raft_snapshot_threshold') {
+            const n = d.int(v, p, 8, 1_000_000_000);
+            if (n !== undefined) cfg.server.raftSnapshotThreshold = n;
+          }
           else if (k === 'dead_server_cleanup' || k === 'gossip_probe_interval') { // issue 6
             const ms = d.duration(v, p, k === 'dead_server_cleanup' ? 1_000 : 50, k === 'dead_server_cleanup' ? 7 * 86_400_000 : 60_000);
             if (ms !== undefined && k === 'dead_server_cleanup') cfg.server.deadServerCleanupMs = ms;
             else if (ms !== undefined) cfg.server.gossipProbeIntervalMs = ms;
-          } else d.fail(p, 'unknown attribute (known: enabled, bootstrap_expect, raft_multiplier, num_schedulers, dead_server_cleanup, gossip_probe_interval)');
+          } else d.fail(p, 'unknown attribute (known: enabled, bootstrap_expect, raft_multiplier, num_schedulers, raft_snapshot_threshold, dead_server_cleanup, gossip_probe_interval)');
         }
         break;
       }

@@ -2,7 +2,7 @@ export { Server } from './server.js';
 export type { ApplyOptions, ServerOptions, RegisterJobResult, EvalTypeCounters, LeadershipOptions } from './server.js';
 export { parseServerConfig } from './config.js';
 export type { ServerAgentConfig } from './config.js';
-export { startClusterServer, encodeCommand, decodeCommand, EntryTag } from './cluster.js';
+export { startClusterServer, encodeCommand, decodeCommand, encodeRestore, EntryTag, MaxRestorePadding } from './cluster.js';
 export type { ClusterServer, ClusterServerOptions } from './cluster.js';
 export { Leadership } from './leader.js';
 export type { LeadershipOptions as ClusterLeadershipOptions } from './leader.js';

@@ -410,6 +410,27 @@ export class Server {
     return this.apply({ type: 'UpsertEvals', evals: this.stampBlocked(evals) });
   }
 
+  /**
+   * Cluster mode: an operator's snapshot restore committed at `index` (every server, in log
+   * order). The state becomes the image's (Fsm.restoreAt; a bad image throws and changes
+   * nothing). Where the leader duties run, they are rebuilt from the restored state as on a
+   * leadership change (Nomad and Consul revoke and re-establish leadership after a restore):
+   * the broker and blocked evaluations forget everything and are refilled from state, the
+   * drainer and reaper restart, every live node gets a fresh heartbeat timer with the failover
+   * TTL; evaluations in flight lose their tokens, so their plans are refused. Returns the index
+   * the image was saved at.
+   */
+  restoreCommitted(index: number, image: Uint8Array): number {
+    const from = this.fsm.restoreAt(index, image);
+    this.lastIndex = index;
+    if (this.leader) {
+      this.revokeLeadership();
+      this.establishLeadership({ resetHeartbeats: true, failover: true });
+    }
+    this.ops.emit('Raft', 'SnapshotRestored', this.serverId, { index, snapshotIndex: from });
+    return from;
+  }
+
   /** Whether the leader duties (broker, workers, plan applier) run here. */
   isRunning(): boolean {
     return this.running;

@@ -1,9 +1,11 @@
 /**
  * `nomadts operator snapshot inspect [-json] <file>`: what a saved state file holds — its format,
- * version, index, size and the number of rows per table — without a server.
+ * version, index, size, checksum and the number of rows per table — without a server. The file's
+ * header, size and SHA-256 are checked first (as `operator snapshot restore` does).
  */
 import { readFileSync } from 'node:fs';
 import { NomadError } from '../../agent/core/lib/index.js';
+import { decodeSnapshotFile } from '../../agent/raft/transport/index.js';
 import type { Env } from './api-io.js';
 import { Exit, errorText, json, keyValues, parseFlags, positionals } from './api-io.js';
 import type { Out } from './jobspec-io.js';
@@ -14,10 +16,16 @@ export async function operatorSnapshotInspect(args: readonly string[], out: Out,
   try {
     const f = parseFlags(args, { bool: ['json'] });
     const [file] = positionals(f, ['file']);
-    const bytes = readFileSync(file!);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file!);
+    } catch (err) {
+      throw new NomadError('invalid_argument', `${file!}: cannot read the file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { field: 'file' });
+    }
+    const snap = decodeSnapshotFile(bytes, file!);
     let body: unknown;
     try {
-      body = JSON.parse(bytes.toString('utf8'));
+      body = JSON.parse(Buffer.from(snap.image).toString('utf8'));
     } catch (err) {
       throw new NomadError('invalid_argument', `${file!}: not a nomadts state file: ${(err as Error).message}`);
     }
@@ -25,7 +33,7 @@ export async function operatorSnapshotInspect(args: readonly string[], out: Out,
     if (o.format !== 'nomadts-state') throw new NomadError('invalid_argument', `${file!}: not a nomadts state file (format ${JSON.stringify(o.format ?? null)}, expected "nomadts-state")`);
     const counts: Record<string, number> = {};
     for (const t of Tables) if (Array.isArray(o[t])) counts[t] = (o[t] as unknown[]).length;
-    const info = { format: o.format, version: o.version, index: o.index, sizeBytes: bytes.length, rows: counts };
+    const info = { format: o.format, version: o.version, index: o.index, sizeBytes: bytes.length, sha256: snap.sha256, rows: counts };
     if (f.bool.has('json')) {
       out.stdout(json(info));
       return Exit.ok;
@@ -35,6 +43,7 @@ export async function operatorSnapshotInspect(args: readonly string[], out: Out,
       ['Version', String(o.version)],
       ['Index', String(o.index)],
       ['Size', `${bytes.length} bytes`],
+      ['SHA-256', `${snap.sha256} (verified)`],
       ...Object.entries(counts).map(([k, n]) => [k, n] as const),
     ]));
     return Exit.ok;

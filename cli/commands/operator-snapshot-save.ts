@@ -1,9 +1,11 @@
 /**
  * `nomadts operator snapshot save <file>`: the cluster state as of a linearizable read point on the
  * server asked (ClusterService.SnapshotSave, streamed in 1 MiB chunks), written to `file`
- * atomically (a temporary file renamed into place).
+ * atomically (a temporary file renamed into place) behind a header with its size and SHA-256
+ * (agent/raft/transport snapshot-file.ts), which `operator snapshot restore` checks.
  */
 import { renameSync, writeFileSync } from 'node:fs';
+import { encodeSnapshotFile } from '../../agent/raft/transport/index.js';
 import type { Env } from './api-io.js';
 import { Exit, positionals } from './api-io.js';
 import type { Out } from './jobspec-io.js';
@@ -14,9 +16,10 @@ export async function operatorSnapshotSave(args: readonly string[], out: Out, en
     const [file] = positionals(f, ['file']);
     const snap = await c.snapshotSave();
     const tmp = `${file!}.tmp-${process.pid}`;
-    writeFileSync(tmp, snap.data, { mode: 0o600 });
+    const bytes = encodeSnapshotFile(snap.data);
+    writeFileSync(tmp, bytes, { mode: 0o600 });
     renameSync(tmp, file!);
-    out.stdout(`State file written to ${file!} (index ${snap.index}, ${snap.data.byteLength} bytes)\n`);
+    out.stdout(`State file written to ${file!} (index ${snap.index}, ${bytes.byteLength} bytes)\n`);
     return Exit.ok;
   });
 }

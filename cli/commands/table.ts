@@ -39,7 +39,7 @@ export const groupDescriptions: Readonly<Record<string, string>> = {
   event: 'Read the cluster\'s event stream',
   operator: 'Operate the cluster: raft peers and leadership, state snapshots, gossip encryption',
   'operator raft': 'Work with the Raft configuration: list-peers, transfer-leadership, remove-peer',
-  'operator snapshot': 'Save and inspect the cluster state: save, inspect',
+  'operator snapshot': 'Save, restore and inspect the cluster state: save, restore, inspect',
   server: 'Work with the cluster\'s servers: members, join, force-leave',
   dev: 'A local cluster on loopback for trying nomadts: up, down',
 };
@@ -137,6 +137,12 @@ export const commandTable: readonly CommandSpec[] = [
     description: 'Save the cluster state (at a linearizable read point) to a file',
     usage: '[-address host:port] <file>',
     load: async () => (await import('./operator-snapshot-save.js')).operatorSnapshotSave,
+  },
+  {
+    path: ['operator', 'snapshot', 'restore'],
+    description: 'Replace the cluster state with a saved state file (checked completely first)',
+    usage: '[-address host:port] <file>',
+    load: async () => (await import('./operator-snapshot-restore.js')).operatorSnapshotRestore,
   },
   {
     path: ['operator', 'snapshot', 'inspect'],

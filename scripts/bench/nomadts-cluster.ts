@@ -33,6 +33,8 @@ export interface NomadtsClusterOptions {
   raftMultiplier?: number;
   /** The process to run a server (default the built CLI). */
   cliMain?: string;
+  /** server { raft_snapshot_threshold } (default: unset, the server's 8192). */
+  raftSnapshotThreshold?: number;
 }
 
 export class NomadtsCluster implements BenchCluster {
@@ -42,11 +44,13 @@ export class NomadtsCluster implements BenchCluster {
   private readonly count: number;
   private readonly multiplier: number;
   private readonly main: string;
+  private readonly snapshotThreshold: number | undefined;
 
   constructor(private readonly dir: string, o: NomadtsClusterOptions = {}) {
     this.count = o.servers ?? 3;
     this.multiplier = o.raftMultiplier ?? 1;
     this.main = o.cliMain ?? cliMain;
+    this.snapshotThreshold = o.raftSnapshotThreshold;
   }
 
   async start(): Promise<void> {
@@ -74,7 +78,7 @@ ports {
 server {
   enabled          = true
   bootstrap_expect = ${this.count}
-  raft_multiplier  = ${this.multiplier}
+  raft_multiplier  = ${this.multiplier}${this.snapshotThreshold !== undefined ? `\n  raft_snapshot_threshold = ${this.snapshotThreshold}` : ''}
 }
 server_join {
   retry_join = [${join_}]

@@ -8,7 +8,7 @@
  * Deterministic: no clock, no randomness; times come inside the commands.
  */
 import { NomadError } from '../lib/index.js';
-import { computeNodeClass, jobKey } from '../structs/index.js';
+import { computeNodeClass, jobKey, TableNames } from '../structs/index.js';
 import type { Allocation, Deployment, DesiredTransition, Evaluation, Job, Node, TableName } from '../structs/index.js';
 import type { AllocInput, DeploymentStatusUpdate, FsmCommand, FsmResult } from './commands.js';
 import { FsmCommandTypes } from './commands.js';
@@ -118,6 +118,32 @@ export class Fsm {
     const tables = decodeSnapshot(bytes, this.freeze);
     this.store[commitTables](tables);
     this.events.reset(tables.index);
+  }
+
+  /**
+   * An operator's snapshot restore committed to the log at `index` (operator snapshot restore):
+   * the state becomes the image's, stamped as one write at `index` (the store's index and every
+   * table index move to `index`, so blocking queries on any table wake, and the next command
+   * goes on from there). The image is decoded and checked completely first: a corrupt one, an
+   * index that does not increase, or one not above the image's own index (the rows' indexes
+   * would be ahead of the state's) is refused with a NomadError and nothing changes.
+   * Returns the index the image was saved at.
+   */
+  restoreAt(index: number, bytes: Uint8Array): number {
+    const last = this.store.index;
+    if (!Number.isSafeInteger(index) || index <= last) {
+      throw new NomadError('invalid_argument', `log index ${String(index)} must be an integer greater than the last applied index ${last}`, { field: 'index' });
+    }
+    const tables = decodeSnapshot(bytes, this.freeze);
+    // Every index inside the image is at most the one it was saved at; the state's must stay below the log's.
+    if (tables.index >= index) {
+      throw new NomadError('invalid_argument', `the image was saved at index ${tables.index}, not below the restore's log index ${index}: the log must first move past it`, { field: 'index' });
+    }
+    const tableIndex = {} as Record<TableName, number>;
+    for (const t of TableNames) tableIndex[t] = index;
+    this.store[commitTables]({ ...tables, index, tableIndex: Object.freeze(tableIndex) });
+    this.events.reset(index);
+    return tables.index;
   }
 
   private dispatch(ctx: ApplyCtx, cmd: FsmCommand): boolean {

@@ -13,4 +13,4 @@ export { EventBuffer, EventTopics } from './events.js';
 export type { StateEvent, StateEventType, StateEventPayload, EventTopic, TopicFilter, Subscription, SubscriptionResult } from './events.js';
 export { deriveJobStatus } from './job-status.js';
 export { JobTrackedVersions } from './tables.js';
-export { SnapshotFormat, SnapshotVersion } from './snapshot.js';
+export { SnapshotFormat, SnapshotVersion, checkSnapshot } from './snapshot.js';

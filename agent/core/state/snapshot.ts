@@ -95,6 +95,14 @@ export function decodeSnapshot(bytes: Uint8Array, freeze = true): Tables {
   }
 }
 
+/**
+ * Check an image completely (format, version, every row) without touching any state; returns
+ * the index it was saved at. Throws the same NomadError as decodeSnapshot.
+ */
+export function checkSnapshot(bytes: Uint8Array): number {
+  return decodeSnapshot(bytes, false).index;
+}
+
 function build(doc: Record<string, unknown>, freeze: boolean): Tables {
   const index = reqNumber(doc.index, 'index');
   if (!Number.isSafeInteger(index) || index < 0) corrupt(`index ${index} is not a log index`);

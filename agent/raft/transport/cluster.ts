@@ -13,6 +13,7 @@ import { clientChannel, ErrorCodeKey, ErrorFieldKey, fromServiceError } from '..
 import type { ClientTlsOptions } from '../../rpc/index.js';
 import type { Evaluation, Plan, PlanResult } from '../../core/structs/index.js';
 import * as pb from '../../../proto/index.js';
+import { MaxRestoreBytes, sha256Hex } from './snapshot-file.js';
 
 export interface ClusterPeer {
   id: string;
@@ -71,6 +72,11 @@ export interface ClusterHandlers {
   evalAck?: (evalId: string, token: string) => Promise<void>;
   evalNack?: (evalId: string, token: string) => Promise<void>;
   planSubmit?: (plan: Plan) => Promise<PlanResult>;
+  /**
+   * operator snapshot restore: a state image whose size and SHA-256 the service checked; the
+   * handler checks what it holds, then has the leader commit it. Absent: answered unavailable.
+   */
+  snapshotRestore?: (image: Uint8Array) => Promise<SnapshotRestoreResult>;
 }
 
 /** An evaluation handed to a (remote) worker: its token, and the index its state must reach first. */
@@ -78,6 +84,13 @@ export interface RemoteEvalDelivery {
   eval: Evaluation;
   token: string;
   waitIndex: number;
+}
+
+export interface SnapshotRestoreResult {
+  /** The log index the restore was committed at. */
+  index: number;
+  /** The index the image was saved at. */
+  snapshotIndex: number;
 }
 
 export interface AddClusterServiceOptions {
@@ -193,6 +206,7 @@ export function addClusterService(srv: grpc.Server, o: AddClusterServiceOptions)
       const result = await need(h.planSubmit, 'plan applier')(plan);
       return { resultJson: Buffer.from(JSON.stringify(result), 'utf8') };
     }),
+    snapshotRestore: () => undefined, // set below (a client-streaming call)
   };
   impl.evalDequeue = (call: grpc.ServerUnaryCall<pb.EvalDequeueRequest, pb.EvalDequeueResponse>, callback: grpc.sendUnaryData<pb.EvalDequeueResponse>): void => {
     const cert = call.getAuthContext()?.sslPeerCertificate;
@@ -231,6 +245,56 @@ export function addClusterService(srv: grpc.Server, o: AddClusterServiceOptions)
       for (let off = 0; off === 0 || off < bytes.length; off += chunk) call.write({ index: snap.index, data: bytes.subarray(off, off + chunk) });
       call.end();
     }, (err: unknown) => fail(toStatus(err)));
+  };
+  // operator snapshot restore (a client stream): the chunks must add up to the size and SHA-256
+  // the first one announced, within MaxRestoreBytes, before the handler sees anything.
+  impl.snapshotRestore = (call: grpc.ServerReadableStream<pb.SnapshotRestoreChunk, pb.SnapshotRestoreResponse>, callback: grpc.sendUnaryData<pb.SnapshotRestoreResponse>): void => {
+    const cert = call.getAuthContext()?.sslPeerCertificate;
+    if (cert === undefined) return callback({ code: grpc.status.UNAUTHENTICATED, details: 'no client certificate: the cluster service needs mutual TLS' });
+    const v = verified(cert.raw, Operators);
+    if (!v.ok) return callback({ code: grpc.status.PERMISSION_DENIED, details: v.reason });
+    let size = -1;
+    let sha256 = '';
+    let received = 0;
+    const parts: Buffer[] = [];
+    let failed = false;
+    const fail = (err: unknown): void => {
+      if (failed) return;
+      failed = true;
+      callback(toStatus(err));
+      call.destroy();
+    };
+    call.on('data', (c: pb.SnapshotRestoreChunk) => {
+      if (failed) return;
+      try {
+        if (size < 0) {
+          size = c.size;
+          sha256 = c.sha256;
+          if (!Number.isSafeInteger(size) || size <= 0) throw new NomadError('invalid_argument', `snapshot size ${size} is not a byte count (an empty state image cannot be restored)`, { field: 'size' });
+          if (size > MaxRestoreBytes) throw new NomadError('too_large', `the state image is ${size} bytes; a restore takes at most ${MaxRestoreBytes} bytes (${MaxRestoreBytes / (1 << 20)} MiB: it travels as one Raft log entry)`, { field: 'size' });
+          if (!/^[0-9a-f]{64}$/.test(sha256)) throw new NomadError('invalid_argument', 'sha256 must be the image\'s SHA-256 in lower-case hex', { field: 'sha256' });
+        }
+        received += c.data.byteLength;
+        if (received > size) throw new NomadError('invalid_argument', `more than the announced ${size} bytes arrived`, { field: 'data' });
+        parts.push(c.data);
+      } catch (err) {
+        fail(err);
+      }
+    });
+    call.on('error', (err: unknown) => fail(err));
+    call.on('end', () => {
+      if (failed) return;
+      if (size < 0) return fail(new NomadError('invalid_argument', 'no snapshot data arrived', { field: 'data' }));
+      if (received !== size) return fail(new NomadError('invalid_argument', `the state image was cut short in transit: ${received} of ${size} bytes arrived`, { field: 'data' }));
+      const image = Buffer.concat(parts, size);
+      const got = sha256Hex(image);
+      if (got !== sha256) return fail(new NomadError('invalid_argument', `checksum mismatch: the image hashes to ${got}, not the announced ${sha256}`, { field: 'sha256' }));
+      if (h.snapshotRestore === undefined) return fail(new NomadError('unavailable', 'this server cannot restore snapshots'));
+      h.snapshotRestore(image).then((r) => callback(null, r), (err: unknown) => {
+        failed = true;
+        callback(toStatus(err));
+      });
+    });
   };
   srv.addService(pb.ClusterServiceService, impl);
 }
@@ -361,12 +425,39 @@ export class ClusterClient {
         index = c.index;
         parts.push(c.data);
       });
-      stream.on('error', (err: grpc.ServiceError) => reject(fromServiceError(err, this.address)));
+      stream.on('error', (err: grpc.ServiceError) => reject(err.code === grpc.status.UNIMPLEMENTED ? notACluster(this.address, 'snapshot save') : fromServiceError(err, this.address)));
       stream.on('end', () => resolve({ index, data: Buffer.concat(parts) }));
+    });
+  }
+
+  /**
+   * operator snapshot restore: send a state image (checked by the caller, e.g. decodeSnapshotFile)
+   * in 1 MiB chunks, the first announcing its size and SHA-256; resolves once the restore is
+   * committed and applied on the server asked (default deadline 10 minutes: moving a fresh
+   * cluster's log past the image's index can take minutes).
+   */
+  snapshotRestore(image: Uint8Array, timeoutMs = 600_000): Promise<SnapshotRestoreResult> {
+    return new Promise((resolve, reject) => {
+      const stream = this.client.snapshotRestore({ deadline: new Date(Date.now() + timeoutMs) }, (err: grpc.ServiceError | null, res?: pb.SnapshotRestoreResponse) => {
+        if (err !== null) reject(err.code === grpc.status.UNIMPLEMENTED ? notACluster(this.address, 'snapshot restore') : fromServiceError(err, this.address));
+        else resolve({ index: res!.index, snapshotIndex: res!.snapshotIndex });
+      });
+      const bytes = Buffer.from(image.buffer, image.byteOffset, image.byteLength);
+      const sha256 = sha256Hex(bytes);
+      const chunk = 1 << 20;
+      for (let off = 0; off === 0 || off < bytes.length; off += chunk) {
+        stream.write(off === 0 ? { size: bytes.length, sha256, data: bytes.subarray(0, chunk) } : { size: 0, sha256: '', data: bytes.subarray(off, off + chunk) });
+      }
+      stream.end();
     });
   }
 
   close(): void {
     this.client.close();
   }
+}
+
+/** What a dev agent (`agent -dev`: one server, no cluster Raft, no ClusterService) answers. */
+function notACluster(address: string, what: string): NomadError {
+  return new NomadError('conflict', `the agent at ${address} is not a cluster server (a dev agent, \`agent -dev\`, runs no Raft cluster): operator ${what} needs a server started with \`agent -config\``);
 }

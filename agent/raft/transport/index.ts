@@ -13,3 +13,6 @@ export { messageToProto, messageFromProto, entryToProto, entryFromProto } from '
 export { addClusterService, ClusterClient } from './cluster.js';
 export type { ClusterHandlers, ClusterMember, ClusterPeer, ClusterRaftStatus, AddClusterServiceOptions } from './cluster.js';
 export type { RemoteEvalDelivery } from './cluster.js'; // issue 5 §4: workers on every server
+export { decodeSnapshotFile, encodeSnapshotFile, MaxRestoreBytes, SnapshotFileFormat, SnapshotFileVersion } from './snapshot-file.js';
+export type { SnapshotFileInfo } from './snapshot-file.js';
+export type { SnapshotRestoreResult } from './cluster.js';

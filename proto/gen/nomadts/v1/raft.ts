@@ -14,7 +14,9 @@ import {
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type ClientWritableStream,
   type handleBidiStreamingCall,
+  type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -262,6 +264,20 @@ export interface PlanSubmitRequest {
 export interface PlanSubmitResponse {
   /** The domain PlanResult as JSON (refresh_index inside when part was rejected). */
   resultJson: Buffer;
+}
+
+export interface SnapshotRestoreChunk {
+  /** First chunk only: the whole image's size in bytes and its SHA-256 (lower-case hex). */
+  size: number;
+  sha256: string;
+  data: Buffer;
+}
+
+export interface SnapshotRestoreResponse {
+  /** The log index the restore was committed at (every server's state is the image's from there). */
+  index: number;
+  /** The index the image was saved at. */
+  snapshotIndex: number;
 }
 
 function createBaseRaftEntry(): RaftEntry {
@@ -2699,6 +2715,152 @@ export const PlanSubmitResponse: MessageFns<PlanSubmitResponse> = {
   },
 };
 
+function createBaseSnapshotRestoreChunk(): SnapshotRestoreChunk {
+  return { size: 0, sha256: "", data: Buffer.alloc(0) };
+}
+
+export const SnapshotRestoreChunk: MessageFns<SnapshotRestoreChunk> = {
+  encode(message: SnapshotRestoreChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.size !== 0) {
+      writer.uint32(8).int64(message.size);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(18).string(message.sha256);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(26).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotRestoreChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotRestoreChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.size = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<SnapshotRestoreChunk>): SnapshotRestoreChunk {
+    return SnapshotRestoreChunk.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SnapshotRestoreChunk>): SnapshotRestoreChunk {
+    const message = createBaseSnapshotRestoreChunk();
+    message.size = object.size ?? 0;
+    message.sha256 = object.sha256 ?? "";
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseSnapshotRestoreResponse(): SnapshotRestoreResponse {
+  return { index: 0, snapshotIndex: 0 };
+}
+
+export const SnapshotRestoreResponse: MessageFns<SnapshotRestoreResponse> = {
+  encode(message: SnapshotRestoreResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).int64(message.index);
+    }
+    if (message.snapshotIndex !== 0) {
+      writer.uint32(16).int64(message.snapshotIndex);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotRestoreResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotRestoreResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.snapshotIndex = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<SnapshotRestoreResponse>): SnapshotRestoreResponse {
+    return SnapshotRestoreResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SnapshotRestoreResponse>): SnapshotRestoreResponse {
+    const message = createBaseSnapshotRestoreResponse();
+    message.index = object.index ?? 0;
+    message.snapshotIndex = object.snapshotIndex ?? 0;
+    return message;
+  },
+};
+
 export type RaftServiceService = typeof RaftServiceService;
 export const RaftServiceService = {
   /**
@@ -2881,6 +3043,21 @@ export const ClusterServiceService = {
     responseSerialize: (value: PlanSubmitResponse): Buffer => Buffer.from(PlanSubmitResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PlanSubmitResponse => PlanSubmitResponse.decode(value),
   },
+  /**
+   * operator snapshot restore: a state image (as SnapshotSave streams it) sent in chunks, the
+   * first carrying its size and SHA-256. The server asked checks it completely, then the leader
+   * commits it as one log entry that every server applies (agent/server/cluster.ts).
+   */
+  snapshotRestore: {
+    path: "/nomadts.v1.ClusterService/SnapshotRestore" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: SnapshotRestoreChunk): Buffer => Buffer.from(SnapshotRestoreChunk.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SnapshotRestoreChunk => SnapshotRestoreChunk.decode(value),
+    responseSerialize: (value: SnapshotRestoreResponse): Buffer =>
+      Buffer.from(SnapshotRestoreResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SnapshotRestoreResponse => SnapshotRestoreResponse.decode(value),
+  },
 } as const;
 
 export interface ClusterServiceServer extends UntypedServiceImplementation {
@@ -2910,6 +3087,12 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
   evalAck: handleUnaryCall<EvalAckRequest, EvalAckResponse>;
   evalNack: handleUnaryCall<EvalAckRequest, EvalAckResponse>;
   planSubmit: handleUnaryCall<PlanSubmitRequest, PlanSubmitResponse>;
+  /**
+   * operator snapshot restore: a state image (as SnapshotSave streams it) sent in chunks, the
+   * first carrying its size and SHA-256. The server asked checks it completely, then the leader
+   * commits it as one log entry that every server applies (agent/server/cluster.ts).
+   */
+  snapshotRestore: handleClientStreamingCall<SnapshotRestoreChunk, SnapshotRestoreResponse>;
 }
 
 export interface ClusterServiceClient extends Client {
@@ -3109,6 +3292,27 @@ export interface ClusterServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PlanSubmitResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * operator snapshot restore: a state image (as SnapshotSave streams it) sent in chunks, the
+   * first carrying its size and SHA-256. The server asked checks it completely, then the leader
+   * commits it as one log entry that every server applies (agent/server/cluster.ts).
+   */
+  snapshotRestore(
+    callback: (error: ServiceError | null, response: SnapshotRestoreResponse) => void,
+  ): ClientWritableStream<SnapshotRestoreChunk>;
+  snapshotRestore(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SnapshotRestoreResponse) => void,
+  ): ClientWritableStream<SnapshotRestoreChunk>;
+  snapshotRestore(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SnapshotRestoreResponse) => void,
+  ): ClientWritableStream<SnapshotRestoreChunk>;
+  snapshotRestore(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SnapshotRestoreResponse) => void,
+  ): ClientWritableStream<SnapshotRestoreChunk>;
 }
 
 export const ClusterServiceClient = makeGenericClientConstructor(
