@@ -2,8 +2,9 @@
  * operator snapshot restore with client agents: `nomadts dev up` (three servers, two raw_exec
  * clients, real processes). A service job runs two allocations; `operator snapshot save`; the job
  * is purged (its allocations stopped); `operator snapshot restore` brings the job and the saved
- * allocations back on every server (read from each), with the status the file recorded. (What the
- * clients then do is theirs, as for any state change: see the gaps in docs/cli.md.)
+ * allocations back on every server (read from each), with the status the file recorded; the
+ * clients, whose runners for them had ended, report that again (no phantom `running`), and running
+ * the job again places new allocations.
  * Waits poll for a state in bounded loops; nothing asserts a duration.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,6 +103,21 @@ describe.skipIf(!built)('operator snapshot restore with client agents (dev up)',
         return jobs.includes('sleeper') && JSON.stringify(allocs.map((a) => a.id).sort()) === JSON.stringify(savedIds) && allocs.every((a) => a.desiredStatus === 'run') ? true : undefined;
       });
     }
+    // The clients had stopped those allocations: they say so again, so no server shows an
+    // allocation running whose task is gone (as in Nomad, a completed allocation is not replaced
+    // by itself; running the job again does).
+    await until('the saved allocations reported ended on every server', async () => {
+      for (const s of servers) {
+        const allocs = (await api(s.address).listAllocs({ jobId: 'sleeper' })).value;
+        if (allocs.length !== 2 || allocs.some((a) => a.clientStatus === 'running')) return undefined;
+      }
+      return true;
+    });
+    expect((await cli(['job', 'run', '-detach', job])).code).toBe(0);
+    await until('the job running again with new allocations', async () => {
+      const fresh = (await a0.listAllocs({ jobId: 'sleeper' })).value.filter((a) => !savedIds.includes(a.id) && a.clientStatus === 'running');
+      return fresh.length === 2 ? true : undefined;
+    });
     for (const c of opened) c.close();
   }, 240_000);
 });

@@ -172,7 +172,17 @@ export async function startClientNode(opts: ClientNodeOptions): Promise<ClientNo
         // Updates of one runner stay in order; a stop (which waits for the tasks to die)
         // does not hold up the other allocations.
         const prev = updates.get(alloc.id) ?? Promise.resolve();
-        const next = prev.then(() => existing.update(alloc)).catch((err: unknown) => emit({ kind: 'error', what: `alloc ${alloc.id}`, message: String(err) }));
+        const next = prev
+          .then(() => existing.update(alloc))
+          .then(() => {
+            // The servers think a finished allocation is still live (e.g. a snapshot restored
+            // from before it ended): tell them again how it ended, so they replace it.
+            const real = existing.clientStatus();
+            if (isTerminal(real.status) && alloc.clientStatus !== real.status) {
+              client.reportAllocs([{ id: alloc.id, clientStatus: real.status, clientDescription: real.description, taskStates: existing.taskStates(), modifyTime: clock.now() }]);
+            }
+          })
+          .catch((err: unknown) => emit({ kind: 'error', what: `alloc ${alloc.id}`, message: String(err) }));
         updates.set(alloc.id, next);
         continue;
       }
