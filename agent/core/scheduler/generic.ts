@@ -147,7 +147,7 @@ export class GenericScheduler implements Scheduler {
     const ctx = new EvalContext(this.state, plan, rng);
     ctx.setNodeCounts(ready.byDC, ready.nodesInPool);
     const stack = new GenericStack(this.batch, ctx);
-    stack.setNodes(ready.nodes);
+    stack.setNodes(ready.nodes, ready.slots);
     stack.setJob(job);
 
     const activeDeployment = r.deployment ?? (deployment !== null && deploymentActive(deployment) && deployment.jobVersion === job.version ? deployment : null);

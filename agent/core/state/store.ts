@@ -14,6 +14,7 @@ import type {
   Job,
   CountLookup,
   Node,
+  NodeSlotView,
   NodeUsage,
   PeriodicLaunch,
   SchedulerConfiguration,
@@ -188,6 +189,11 @@ export class StateSnapshot implements StateReader {
       usageMemo.set(tally, u);
     }
     return u;
+  }
+
+  /** Dense per-node arrays of this version (tables.ts nodeSlots; h2/sched). */
+  nodeSlots(): NodeSlotView {
+    return this.tables.nodeSlots;
   }
 
   allocsByEval(evalId: string): Allocation[] {

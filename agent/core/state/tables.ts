@@ -7,6 +7,7 @@
  * transaction is dropped (an error), the old `Tables` are untouched.
  */
 import { PMap } from './pmap.js';
+import { NodeSlots, SlotWriter } from './slots.js';
 import { allocTerminalStatus, defaultSchedulerConfiguration, jobKey, TableNames } from '../structs/index.js';
 import type {
   Allocation,
@@ -31,6 +32,8 @@ export interface Tables {
   readonly allocsByNode: Index<Allocation>;
   /** nodeId → what its live allocations use (derived from allocs, kept in step on every write; not in snapshots). */
   readonly nodeTallies: PMap<NodeTally>;
+  /** Dense per-node arrays for the scheduler (slots.ts), kept in step with nodes and tallies. */
+  readonly nodeSlots: NodeSlots;
   /** namespace/jobId → allocId → alloc */
   readonly allocsByJob: Index<Allocation>;
   readonly allocsByEval: Index<Allocation>;
@@ -62,6 +65,7 @@ export function emptyTables(): Tables {
     allocs: PMap.empty(),
     allocsByNode: PMap.empty(),
     nodeTallies: PMap.empty(),
+    nodeSlots: NodeSlots.empty(),
     allocsByJob: PMap.empty(),
     allocsByEval: PMap.empty(),
     evals: PMap.empty(),
@@ -195,6 +199,11 @@ class TallyWriter {
     bump(t.byGroup, `${a.namespace}/${a.jobId}/${a.taskGroup}`, sign);
   }
 
+  /** The nodes whose tallies this transaction changed. */
+  touchedNodes(): Iterable<string> {
+    return this.touched.keys();
+  }
+
   commit(): PMap<NodeTally> {
     if (this.touched.size === 0) return this.base;
     const out = this.base.asMutable();
@@ -222,6 +231,7 @@ export class WriteTxn {
   readonly allocs: PMap<Allocation>;
   readonly allocsByNode: IndexWriter<Allocation>;
   private readonly tallies: TallyWriter;
+  private readonly slots: SlotWriter;
   readonly allocsByJob: IndexWriter<Allocation>;
   readonly allocsByEval: IndexWriter<Allocation>;
   readonly evals: PMap<Evaluation>;
@@ -251,6 +261,7 @@ export class WriteTxn {
     this.allocs = base.allocs.asMutable();
     this.allocsByNode = new IndexWriter(base.allocsByNode);
     this.tallies = new TallyWriter(base.nodeTallies);
+    this.slots = new SlotWriter(base.nodeSlots);
     this.allocsByJob = new IndexWriter(base.allocsByJob);
     this.allocsByEval = new IndexWriter(base.allocsByEval);
     this.evals = base.evals.asMutable();
@@ -310,6 +321,7 @@ export class WriteTxn {
   putNode(node: Node): void {
     const prev = this.nodes.get(node.id);
     this.nodes.set(node.id, this.seal(node));
+    this.slots.putNode(node);
     this.record('nodes', node.id, node, prev);
   }
 
@@ -317,6 +329,7 @@ export class WriteTxn {
     const prev = this.nodes.get(id);
     if (prev === undefined) return;
     this.nodes.remove(id);
+    this.slots.deleteNode(id);
     this.record('nodes', id, null, prev);
   }
 
@@ -422,13 +435,16 @@ export class WriteTxn {
       for (const name of this.touched) t[name] = this.index;
       tableIndex = Object.freeze(t);
     }
+    const nodeTallies = this.tallies.commit();
+    const nodeSlots = this.slots.commit(this.tallies.touchedNodes(), (id) => nodeTallies.get(id));
     return {
       jobs: keep(this.jobs, this.base.jobs),
       jobVersions: keep(this.jobVersions, this.base.jobVersions),
       nodes: keep(this.nodes, this.base.nodes),
       allocs: keep(this.allocs, this.base.allocs),
       allocsByNode: this.allocsByNode.commit(),
-      nodeTallies: this.tallies.commit(),
+      nodeTallies,
+      nodeSlots,
       allocsByJob: this.allocsByJob.commit(),
       allocsByEval: this.allocsByEval.commit(),
       evals: keep(this.evals, this.base.evals),

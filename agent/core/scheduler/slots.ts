@@ -1,0 +1,60 @@
+/**
+ * The state's dense node slots as the scheduler reads them (structs.NodeSlotView):
+ * the state store's own arrays when the reader has them, else a view built once
+ * per reader from its nodes and usage (test readers such as MockState).
+ */
+import type { NodeSlotView, StateReader } from '../structs/index.js';
+import { nodeAvailable } from '../structs/index.js';
+
+const built = new WeakMap<StateReader, NodeSlotView>();
+
+/** The reader's slot arrays (readers are immutable, so a built view is kept per reader). */
+export function slotView(state: StateReader): NodeSlotView {
+  if (state.nodeSlots !== undefined) return state.nodeSlots();
+  let v = built.get(state);
+  if (v === undefined) {
+    v = buildSlotView(state);
+    built.set(state, v);
+  }
+  return v;
+}
+
+/** A view with one slot per node of `nodesView()`, in that order. */
+export function buildSlotView(state: StateReader): NodeSlotView {
+  const nodes = state.nodesView();
+  const n = nodes.length;
+  const ids = new Map<string, number>();
+  const classes = new Map<string, number>();
+  const view = {
+    size: n,
+    slotOf: (id: string) => ids.get(id) ?? -1,
+    nodes: [...nodes],
+    classId: new Int32Array(n),
+    availCpu: new Float64Array(n),
+    availMemoryMB: new Float64Array(n),
+    availDiskMB: new Float64Array(n),
+    cpu: new Float64Array(n),
+    memoryMB: new Float64Array(n),
+    diskMB: new Float64Array(n),
+  };
+  for (let s = 0; s < n; s++) {
+    const node = nodes[s]!;
+    ids.set(node.id, s);
+    const cls = node.computedClass;
+    let c = cls === '' ? 0 : classes.get(cls);
+    if (c === undefined) {
+      c = classes.size + 1;
+      classes.set(cls, c);
+    }
+    view.classId[s] = c;
+    const avail = nodeAvailable(node);
+    view.availCpu[s] = avail.cpu;
+    view.availMemoryMB[s] = avail.memoryMB;
+    view.availDiskMB[s] = avail.diskMB;
+    const u = state.nodeUsage(node.id);
+    view.cpu[s] = u.cpu;
+    view.memoryMB[s] = u.memoryMB;
+    view.diskMB[s] = u.diskMB;
+  }
+  return view;
+}
