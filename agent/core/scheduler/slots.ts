@@ -28,14 +28,13 @@ export function buildSlotView(state: StateReader): NodeSlotView {
   const view = {
     size: n,
     slotOf: (id: string) => ids.get(id) ?? -1,
-    nodes: [...nodes],
-    classId: new Int32Array(n),
-    availCpu: new Float64Array(n),
-    availMemoryMB: new Float64Array(n),
-    availDiskMB: new Float64Array(n),
-    cpu: new Float64Array(n),
-    memoryMB: new Float64Array(n),
-    diskMB: new Float64Array(n),
+    classId: new Array<number>(n).fill(0),
+    availCpu: new Array<number>(n).fill(0),
+    availMemoryMB: new Array<number>(n).fill(0),
+    availDiskMB: new Array<number>(n).fill(0),
+    cpu: new Array<number>(n).fill(0),
+    memoryMB: new Array<number>(n).fill(0),
+    diskMB: new Array<number>(n).fill(0),
   };
   for (let s = 0; s < n; s++) {
     const node = nodes[s]!;

@@ -1,15 +1,16 @@
 /**
  * Dense node slots: each node gets a small integer (its slot) for as long as it
  * exists, and what the scheduler's ranking loop reads per node visit lives in
- * typed arrays indexed by slot (what the node offers, what its live allocations
+ * arrays indexed by slot (what the node offers, what its live allocations
  * use, its computed class as an integer). Visiting a node then reads a few
  * adjacent numbers instead of chasing the node object, its id string and the
  * tally map's buckets.
  *
  * Versions are immutable like the rest of `Tables`: a write transaction copies
  * an array the first time it changes it (copy-on-write per transaction, ~40 KB
- * per array at 5,000 nodes), so a snapshot taken before the write keeps its
- * own arrays. Slots freed by deleted nodes are reused by later nodes.
+ * per array at 5,000 nodes: a plan's result copies the three usage arrays), so
+ * a snapshot taken before the write keeps its own arrays. Slots freed by
+ * deleted nodes are reused by later nodes.
  */
 import type { Node, NodeSlotView } from '../structs/index.js';
 import { nodeAvailable } from '../structs/index.js';
@@ -40,25 +41,18 @@ export interface SlotUsage {
   readonly diskMB: number;
 }
 
-function grown<T extends Float64Array | Int32Array>(a: T, capacity: number): T {
-  const out = new (a.constructor as new (n: number) => T)(capacity);
-  out.set(a);
-  return out;
-}
-
 export class NodeSlots implements NodeSlotView {
   /** @internal */
   constructor(
     /** @internal node id → slot */
     readonly ids: PMap<number>,
-    readonly nodes: readonly (Node | undefined)[],
-    readonly classId: Int32Array,
-    readonly availCpu: Float64Array,
-    readonly availMemoryMB: Float64Array,
-    readonly availDiskMB: Float64Array,
-    readonly cpu: Float64Array,
-    readonly memoryMB: Float64Array,
-    readonly diskMB: Float64Array,
+    readonly classId: readonly number[],
+    readonly availCpu: readonly number[],
+    readonly availMemoryMB: readonly number[],
+    readonly availDiskMB: readonly number[],
+    readonly cpu: readonly number[],
+    readonly memoryMB: readonly number[],
+    readonly diskMB: readonly number[],
     /** @internal empty slots below `size`, reused first (lowest last) */
     readonly free: readonly number[],
     /** @internal */
@@ -66,12 +60,11 @@ export class NodeSlots implements NodeSlotView {
   ) {}
 
   static empty(): NodeSlots {
-    const f = () => new Float64Array(0);
-    return new NodeSlots(PMap.empty(), [], new Int32Array(0), f(), f(), f(), f(), f(), f(), [], new ClassIds());
+    return new NodeSlots(PMap.empty(), [], [], [], [], [], [], [], [], new ClassIds());
   }
 
   get size(): number {
-    return this.nodes.length;
+    return this.classId.length;
   }
 
   slotOf(nodeId: string): number {
@@ -81,98 +74,89 @@ export class NodeSlots implements NodeSlotView {
 
 /**
  * One transaction's changes to the slots: node puts and deletes as they
- * happen, usage from the final tallies at commit. Arrays are copied on first
- * change; untouched arrays are shared with the base version.
+ * happen, usage from the final tallies at commit. An array is copied the first
+ * time the transaction changes it; untouched arrays are shared with the base.
+ * The arrays are plain (V8 heap) number arrays, not typed arrays: a copy per
+ * transaction is then young-generation garbage, where typed arrays' external
+ * backing stores made the collector run extra full collections.
  */
 export class SlotWriter {
   private ids: PMap<number> | null = null;
-  private nodes: (Node | undefined)[] | null = null;
   private free: number[] | null = null;
-  private classId: Int32Array;
-  private availCpu: Float64Array;
-  private availMemoryMB: Float64Array;
-  private availDiskMB: Float64Array;
-  private cpu: Float64Array;
-  private memoryMB: Float64Array;
-  private diskMB: Float64Array;
-  private nodeArraysOwned = false;
-  private usageOwned = false;
+  private classId: number[] | null = null;
+  private availCpu: number[] | null = null;
+  private availMemoryMB: number[] | null = null;
+  private availDiskMB: number[] | null = null;
+  private cpu: number[] | null = null;
+  private memoryMB: number[] | null = null;
+  private diskMB: number[] | null = null;
   /** Nodes added by this transaction (their usage is read from the final tallies). */
   private readonly added = new Set<string>();
 
-  constructor(private readonly base: NodeSlots) {
-    this.classId = base.classId;
-    this.availCpu = base.availCpu;
-    this.availMemoryMB = base.availMemoryMB;
-    this.availDiskMB = base.availDiskMB;
-    this.cpu = base.cpu;
-    this.memoryMB = base.memoryMB;
-    this.diskMB = base.diskMB;
-  }
-
-  private capacity(): number {
-    return this.classId.length;
-  }
-
-  /** Copy the node-level arrays (and make room for one more slot). */
-  private ownNodes(extra: number): void {
-    if (this.ids === null) this.ids = this.base.ids.asMutable();
-    if (this.nodes === null) this.nodes = [...this.base.nodes];
-    if (this.free === null) this.free = [...this.base.free];
-    const need = this.nodes.length + extra;
-    if (!this.nodeArraysOwned || need > this.capacity()) {
-      const cap = need > this.capacity() ? Math.max(16, need * 2) : this.capacity();
-      this.classId = grown(this.classId, cap);
-      this.availCpu = grown(this.availCpu, cap);
-      this.availMemoryMB = grown(this.availMemoryMB, cap);
-      this.availDiskMB = grown(this.availDiskMB, cap);
-      this.nodeArraysOwned = true;
-    }
-  }
-
-  private ownUsage(): void {
-    const cap = this.capacity();
-    if (this.usageOwned && this.cpu.length === cap) return;
-    this.cpu = grown(this.cpu, cap);
-    this.memoryMB = grown(this.memoryMB, cap);
-    this.diskMB = grown(this.diskMB, cap);
-    this.usageOwned = true;
-  }
+  constructor(private readonly base: NodeSlots) {}
 
   private currentIds(): PMap<number> {
     return this.ids ?? this.base.ids;
   }
 
+  /** Copy the node-level arrays on first change. */
+  private ownNodes(): void {
+    if (this.classId !== null) return;
+    const b = this.base;
+    this.ids = b.ids.asMutable();
+    this.free = b.free.slice();
+    this.classId = b.classId.slice();
+    this.availCpu = b.availCpu.slice();
+    this.availMemoryMB = b.availMemoryMB.slice();
+    this.availDiskMB = b.availDiskMB.slice();
+  }
+
+  /** Copy the usage arrays on first change, and give every slot an entry. */
+  private ownUsage(): void {
+    if (this.cpu === null) {
+      this.cpu = this.base.cpu.slice();
+      this.memoryMB = this.base.memoryMB.slice();
+      this.diskMB = this.base.diskMB.slice();
+    }
+    const size = this.classId?.length ?? this.base.size;
+    while (this.cpu.length < size) {
+      this.cpu.push(0);
+      this.memoryMB!.push(0);
+      this.diskMB!.push(0);
+    }
+  }
+
   putNode(node: Node): void {
-    const existing = this.currentIds().get(node.id);
-    this.ownNodes(existing === undefined ? 1 : 0);
-    const nodes = this.nodes!;
-    let slot = existing;
+    this.ownNodes();
+    let slot = this.ids!.get(node.id);
     if (slot === undefined) {
-      slot = this.free!.length > 0 ? this.free!.pop()! : nodes.length;
-      if (slot === nodes.length) nodes.push(undefined);
+      slot = this.free!.length > 0 ? this.free!.pop()! : this.classId!.length;
+      if (slot === this.classId!.length) {
+        this.classId!.push(0);
+        this.availCpu!.push(0);
+        this.availMemoryMB!.push(0);
+        this.availDiskMB!.push(0);
+      }
       this.ids!.set(node.id, slot);
       this.added.add(node.id);
     }
-    nodes[slot] = node;
-    this.classId[slot] = this.base.classes.of(node.computedClass);
+    this.classId![slot] = this.base.classes.of(node.computedClass);
     const avail = nodeAvailable(node);
-    this.availCpu[slot] = avail.cpu;
-    this.availMemoryMB[slot] = avail.memoryMB;
-    this.availDiskMB[slot] = avail.diskMB;
+    this.availCpu![slot] = avail.cpu;
+    this.availMemoryMB![slot] = avail.memoryMB;
+    this.availDiskMB![slot] = avail.diskMB;
   }
 
   deleteNode(id: string): void {
     const slot = this.currentIds().get(id);
     if (slot === undefined) return;
-    this.ownNodes(0);
+    this.ownNodes();
+    this.ownUsage();
     this.ids!.remove(id);
     this.added.delete(id);
-    this.ownUsage();
-    this.nodes![slot] = undefined;
-    this.classId[slot] = 0;
-    this.availCpu[slot] = this.availMemoryMB[slot] = this.availDiskMB[slot] = 0;
-    this.cpu[slot] = this.memoryMB[slot] = this.diskMB[slot] = 0;
+    this.classId![slot] = -1;
+    this.availCpu![slot] = this.availMemoryMB![slot] = this.availDiskMB![slot] = 0;
+    this.cpu![slot] = this.memoryMB![slot] = this.diskMB![slot] = 0;
     // Reuse the lowest free slot first (kept sorted descending: pop takes the lowest).
     const free = this.free!;
     free.push(slot);
@@ -190,24 +174,23 @@ export class SlotWriter {
       if (slot === undefined) return;
       this.ownUsage();
       const t = tally(nodeId);
-      this.cpu[slot] = t?.cpu ?? 0;
-      this.memoryMB[slot] = t?.memoryMB ?? 0;
-      this.diskMB[slot] = t?.diskMB ?? 0;
+      this.cpu![slot] = t?.cpu ?? 0;
+      this.memoryMB![slot] = t?.memoryMB ?? 0;
+      this.diskMB![slot] = t?.diskMB ?? 0;
     };
     for (const id of touched) write(id);
     for (const id of this.added) write(id);
-    if (this.nodes === null && !this.usageOwned) return this.base;
+    if (this.classId === null && this.cpu === null) return this.base;
     const b = this.base;
     return new NodeSlots(
       this.ids === null ? b.ids : this.ids.asImmutable(),
-      this.nodes ?? b.nodes,
-      this.classId,
-      this.availCpu,
-      this.availMemoryMB,
-      this.availDiskMB,
-      this.cpu,
-      this.memoryMB,
-      this.diskMB,
+      this.classId ?? b.classId,
+      this.availCpu ?? b.availCpu,
+      this.availMemoryMB ?? b.availMemoryMB,
+      this.availDiskMB ?? b.availDiskMB,
+      this.cpu ?? b.cpu,
+      this.memoryMB ?? b.memoryMB,
+      this.diskMB ?? b.diskMB,
       this.free ?? b.free,
       b.classes,
     );

@@ -21,21 +21,23 @@ export type TableName = (typeof TableNames)[number];
  * exists; arrays are indexed by slot. Immutable like the snapshot it came from.
  */
 export interface NodeSlotView {
-  /** Slots in use: every slot is below this (some may be empty: `nodes[s]` undefined). */
+  /** Slots in use: every slot is below this (a deleted node's slot stays empty until reused). */
   readonly size: number;
   /** The node's slot, or -1. */
   slotOf(nodeId: string): number;
-  readonly nodes: readonly (Node | undefined)[];
-  /** The node's computed class as a small integer (0: no computed class); equal ids mean equal classes within one view's lineage. */
-  readonly classId: Int32Array;
+  /**
+   * The node's computed class as a small integer (0: no computed class, -1: an
+   * empty slot); equal ids mean equal classes within one view's lineage.
+   */
+  readonly classId: readonly number[];
   /** What the node offers (resources − reserved), as structs.nodeAvailable. */
-  readonly availCpu: Float64Array;
-  readonly availMemoryMB: Float64Array;
-  readonly availDiskMB: Float64Array;
+  readonly availCpu: readonly number[];
+  readonly availMemoryMB: readonly number[];
+  readonly availDiskMB: readonly number[];
   /** What its live allocations use (the state's NodeUsage sums). */
-  readonly cpu: Float64Array;
-  readonly memoryMB: Float64Array;
-  readonly diskMB: Float64Array;
+  readonly cpu: readonly number[];
+  readonly memoryMB: readonly number[];
+  readonly diskMB: readonly number[];
 }
 
 export interface StateReader {
