@@ -333,7 +333,8 @@ export class JobAntiAffinityIterator implements RankIterator {
     if (option === null) return null;
     const ctx = this.ctx;
     let collisions: number;
-    if (option.proposal === null && ctx.planFree(option.slot)) {
+    if (ctx.planFree(option.slot)) {
+      // The plan does not touch the node: the snapshot's count is the answer.
       let counts = this.stateCounts;
       if (counts === null) {
         counts = ctx.stateGroupCounts(this.namespace, this.jobId, this.group);
@@ -532,16 +533,18 @@ export class SpreadIterator implements RankIterator {
     if (option === null || g === null) return option;
     let total = 0;
     for (const part of g.parts) {
-      const used = part.set.usedCount(option.node);
-      if (used.error !== '') {
+      // PropertySet.usedCount without its result object (one per node and part visited).
+      const value = part.set.error === '' ? part.set.valueOf(option.node) : undefined;
+      if (value === undefined) {
         total -= 1;
         continue;
       }
+      const count = part.set.combinedUse().get(value) ?? 0;
       if (part.desired === null) {
-        total += evenSpreadBoost(part.set, used.value, used.count);
+        total += evenSpreadBoost(part.set, value, count);
         continue;
       }
-      const desired = part.desired.get(used.value) ?? part.desired.get(ImplicitTarget);
+      const desired = part.desired.get(value) ?? part.desired.get(ImplicitTarget);
       if (desired === undefined) {
         total -= 1;
         continue;
@@ -552,7 +555,7 @@ export class SpreadIterator implements RankIterator {
       }
       const weight = g.sumWeights > 0 ? part.weight / g.sumWeights : 0;
       // Count this placement too.
-      const boost = ((desired - (used.count + 1)) / desired) * weight;
+      const boost = ((desired - (count + 1)) / desired) * weight;
       total += boost;
       if (boost < g.lowestBoost) g.lowestBoost = boost;
     }
@@ -576,14 +579,9 @@ export class SpreadIterator implements RankIterator {
  * even distribution gives every value −1 (so other parts decide).
  */
 function evenSpreadBoost(set: PropertySet, value: string, current: number): number {
-  const use = set.combinedUse();
-  if (use.size === 0) return 0;
-  let min = 0;
-  let max = 0;
-  for (const v of use.values()) {
-    if (min === 0 || v < min) min = v;
-    if (max === 0 || v > max) max = v;
-  }
+  if (set.combinedUse().size === 0) return 0;
+  const min = set.useMin();
+  const max = set.useMax();
   if (current !== min) return min === 0 ? -1 : (min - current) / min;
   if (min === max) return -1;
   if (min === 0) return 1;
