@@ -138,15 +138,18 @@ class IndexWriter<T> {
   }
 }
 
-/** The sums and counts of a node's live allocations (the scheduler's NodeUsage without the list). */
+/**
+ * The sums of a node's live allocations (the scheduler's NodeUsage without the
+ * list). Per-job/group counts are not kept: the scheduler counts a job's
+ * allocations per node slot from allocsByJob once per evaluation, and the rare
+ * reader of NodeUsage.byJob/byGroup gets them from the node's live list.
+ */
 export interface NodeTally {
   readonly cpu: number;
   readonly memoryMB: number;
   readonly diskMB: number;
   readonly ports: number;
   readonly count: number;
-  readonly byJob: PMap<number>;
-  readonly byGroup: PMap<number>;
 }
 
 interface MutableTally {
@@ -155,18 +158,9 @@ interface MutableTally {
   diskMB: number;
   ports: number;
   count: number;
-  /** Transient copies: a touched node copies only the buckets its writes touch. */
-  byJob: PMap<number>;
-  byGroup: PMap<number>;
 }
 
-export const EmptyTally: NodeTally = Object.freeze({ cpu: 0, memoryMB: 0, diskMB: 0, ports: 0, count: 0, byJob: PMap.empty<number>(), byGroup: PMap.empty<number>() });
-
-function bump(m: PMap<number>, key: string, by: number): void {
-  const v = (m.get(key) ?? 0) + by;
-  if (v === 0) m.remove(key);
-  else m.set(key, v);
-}
+export const EmptyTally: NodeTally = Object.freeze({ cpu: 0, memoryMB: 0, diskMB: 0, ports: 0, count: 0 });
 
 /**
  * Keeps node tallies in step with allocation writes: O(1) per allocation, plus one
@@ -181,7 +175,7 @@ class TallyWriter {
     let t = this.touched.get(nodeId);
     if (t === undefined) {
       const b = this.base.get(nodeId) ?? EmptyTally;
-      t = { cpu: b.cpu, memoryMB: b.memoryMB, diskMB: b.diskMB, ports: b.ports, count: b.count, byJob: b.byJob.asMutable(), byGroup: b.byGroup.asMutable() };
+      t = { cpu: b.cpu, memoryMB: b.memoryMB, diskMB: b.diskMB, ports: b.ports, count: b.count };
       this.touched.set(nodeId, t);
     }
     return t;
@@ -195,8 +189,6 @@ class TallyWriter {
     t.diskMB += sign * a.resources.diskMB;
     t.ports += sign * a.resources.ports.length;
     t.count += sign;
-    bump(t.byJob, `${a.namespace}/${a.jobId}`, sign);
-    bump(t.byGroup, `${a.namespace}/${a.jobId}/${a.taskGroup}`, sign);
   }
 
   /** The nodes whose tallies this transaction changed. */
@@ -209,7 +201,7 @@ class TallyWriter {
     const out = this.base.asMutable();
     for (const [nodeId, t] of this.touched) {
       if (t.count === 0) out.remove(nodeId);
-      else out.set(nodeId, Object.freeze({ ...t, byJob: t.byJob.asImmutable(), byGroup: t.byGroup.asImmutable() }));
+      else out.set(nodeId, Object.freeze(t));
     }
     return out.asImmutable();
   }
