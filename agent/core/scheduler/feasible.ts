@@ -450,7 +450,12 @@ export class FeasibilityWrapper implements FeasibleIterator {
       if (cid > 0) {
         jobVerdict = jobEscaped ? undefined : jobById[cid];
         tgVerdict = tgEscaped ? undefined : tgById[cid];
-        if (jobVerdict === '' && tgVerdict === '') return node;
+        if (jobVerdict !== undefined && tgVerdict !== undefined) {
+          // Both verdicts known for the class: pass or filter without the class string.
+          if (jobVerdict === '' && tgVerdict === '') return node;
+          ctx.filterNode(node, jobVerdict !== '' ? jobVerdict : tgVerdict);
+          continue;
+        }
       }
       const cls = node.computedClass;
       const cacheable = cls !== '';
@@ -533,6 +538,8 @@ export class DistinctHostsIterator implements FeasibleIterator {
   private groupKey = '';
   private jobLevel = false;
   private groupLevel = false;
+  /** The snapshot's per-slot counts for the job or group (looked up on first use). */
+  private stateCounts: ReadonlyMap<number, number> | null = null;
 
   constructor(ctx: EvalContext, source: FeasibleIterator) {
     this.ctx = ctx;
@@ -540,6 +547,7 @@ export class DistinctHostsIterator implements FeasibleIterator {
   }
 
   setJob(job: Job): void {
+    this.stateCounts = null;
     this.jobId = job.id;
     this.namespace = job.namespace;
     this.jobKey = usageJobKey(job.namespace, job.id);
@@ -548,6 +556,7 @@ export class DistinctHostsIterator implements FeasibleIterator {
   }
 
   setTaskGroup(tg: TaskGroup): void {
+    this.stateCounts = null;
     this.group = tg.name;
     this.groupKey = usageGroupKey(this.namespace, this.jobId, tg.name);
     this.groupLevel = hasDistinctHosts(tg.constraints);
@@ -568,8 +577,12 @@ export class DistinctHostsIterator implements FeasibleIterator {
     const slot = ctx.visitSlot;
     if (ctx.planFree(slot)) {
       // Not in the plan: the snapshot's allocations decide.
-      if (this.jobLevel) return !ctx.stateJobCounts(this.namespace, this.jobId).has(slot);
-      return !ctx.stateGroupCounts(this.namespace, this.jobId, this.group).has(slot);
+      let counts = this.stateCounts;
+      if (counts === null) {
+        counts = this.jobLevel ? ctx.stateJobCounts(this.namespace, this.jobId) : ctx.stateGroupCounts(this.namespace, this.jobId, this.group);
+        this.stateCounts = counts;
+      }
+      return !counts.has(slot);
     }
     const p = ctx.proposal(node);
     if (this.jobLevel) return p.jobCount(this.namespace, this.jobId, this.jobKey) === 0;
