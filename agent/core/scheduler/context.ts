@@ -13,12 +13,14 @@ import type {
   NodeUsage,
   Node,
   NodeScoreMeta,
+  NodeSlotView,
   Plan,
   SchedulerConfiguration,
   StateReader,
   TaskGroup,
 } from '../structs/index.js';
 import { allocTerminalStatus, allocsUsage, emptyAllocMetric, NetworkIndex, nodeAvailable, planEntries, usageGroupKey, usageJobKey } from '../structs/index.js';
+import { slotView } from './slots.js';
 
 /** Shared, frozen empty records for metrics nobody wrote to (see resetMetrics). */
 const NoCounts: Record<string, number> = Object.freeze({});
@@ -360,6 +362,13 @@ export class EvalEligibility {
   private readonly job = new Map<string, string>();
   private readonly groups = new Map<string, Map<string, string>>();
   private jobRef: Job | null = null;
+  /**
+   * The same verdicts by the slot view's class id (the feasibility wrapper's
+   * fast path reads these without touching the node); filled from the maps
+   * above and dropped whenever they are reset or written from outside.
+   */
+  private jobById: (string | undefined)[] = [];
+  private readonly groupsById = new Map<string, (string | undefined)[]>();
 
   /** Called when the stack's job is set; a different job (or version) forgets the cache. */
   setJob(job: Job): void {
@@ -370,6 +379,8 @@ export class EvalEligibility {
     this.jobRef = job;
     this.job.clear();
     this.groups.clear();
+    this.jobById = [];
+    this.groupsById.clear();
     this.tgEscaped.clear();
     this.jobEscapedFlag = constraintsEscape(job.constraints);
     for (const tg of job.taskGroups) this.tgEscaped.set(tg.name, groupEscapes(tg));
@@ -379,6 +390,23 @@ export class EvalEligibility {
   reset(): void {
     this.job.clear();
     this.groups.clear();
+    this.jobById = [];
+    this.groupsById.clear();
+  }
+
+  /** @internal class id → '' or reason: a cache of jobClasses() for the wrapper's fast path. */
+  jobClassIds(): (string | undefined)[] {
+    return this.jobById;
+  }
+
+  /** @internal class id → '' or reason for one task group. */
+  taskGroupClassIds(tg: string): (string | undefined)[] {
+    let a = this.groupsById.get(tg);
+    if (a === undefined) {
+      a = [];
+      this.groupsById.set(tg, a);
+    }
+    return a;
   }
 
   /** @internal class → '' (eligible) or the reason (ineligible), for the feasibility wrapper. */
@@ -419,6 +447,7 @@ export class EvalEligibility {
 
   setJobEligibility(cls: string, reason: string): void {
     this.job.set(cls, reason);
+    this.jobById = [];
   }
 
   taskGroupStatus(tg: string, cls: string): ClassFeasibility {
@@ -438,6 +467,7 @@ export class EvalEligibility {
       this.groups.set(tg, m);
     }
     m.set(cls, reason);
+    this.groupsById.delete(tg);
   }
 
   /** True when some constraint looked at a unique attribute (Evaluation.escapedComputedClass). */
@@ -492,6 +522,14 @@ export interface EvalContextOptions {
 /** Serials of evaluation contexts: who currently holds a shared NodeProposal. */
 let contextSerial = 0;
 
+/** Live allocations of one job in the snapshot, counted per node slot. */
+interface JobSlotCounts {
+  readonly byJob: Map<number, number>;
+  readonly byGroup: Map<string, Map<number, number>>;
+}
+
+const NoSlotCounts: ReadonlyMap<number, number> = new Map();
+
 export class EvalContext {
   readonly state: StateReader;
   /** Marks the proposals this context holds; a new serial (setPlan) disowns them all. */
@@ -517,6 +555,20 @@ export class EvalContext {
   readonly journalPlaced: Allocation[] = [];
   readonly journalStopped: Allocation[] = [];
 
+  /**
+   * The slot of the node the candidate source handed out last, or -1 when the
+   * source has no slots (a preferred node, the system stack). Steps downstream
+   * read it for the node they were just given (selections are synchronous).
+   */
+  visitSlot = -1;
+  private slotsRef: NodeSlotView | null = null;
+  private readonly slotIds = new Map<string, number>();
+  /** planMarks[slot] === fastStamp: the plan has entries for the node (see markPlanSlots). */
+  private planMarks: Int32Array | null = null;
+  private planStamp = 0;
+  private fastStamp = 0;
+  private readonly stateCounts = new Map<string, JobSlotCounts>();
+
   constructor(state: StateReader, plan: Plan, rng: Rng, opts: EvalContextOptions = {}) {
     this.state = state;
     this.planRef = plan;
@@ -538,6 +590,94 @@ export class EvalContext {
   setNodeCounts(byDC: Readonly<Record<string, number>>, nodesInPool: number): void {
     this.nodesAvailable = Object.freeze({ ...byDC });
     this.nodesInPool = nodesInPool;
+  }
+
+  /** The snapshot's dense node arrays. */
+  get slots(): NodeSlotView {
+    let v = this.slotsRef;
+    if (v === null) {
+      v = slotView(this.state);
+      this.slotsRef = v;
+    }
+    return v;
+  }
+
+  /** The node's slot in the snapshot, or -1 (cached). */
+  slotOf(nodeId: string): number {
+    let s = this.slotIds.get(nodeId);
+    if (s === undefined) {
+      s = this.slots.slotOf(nodeId);
+      this.slotIds.set(nodeId, s);
+    }
+    return s;
+  }
+
+  /**
+   * Mark the slots of every node the plan has entries for (placements, stops,
+   * preemptions) and turn the slot fast path on until `endSlotFastPath`: a node
+   * the plan does not touch is ranked from the snapshot's arrays alone, without
+   * its proposal. O(nodes in the plan); call at the start of a selection.
+   */
+  markPlanSlots(): void {
+    let marks = this.planMarks;
+    const size = this.slots.size;
+    if (marks === null || marks.length < size) {
+      marks = new Int32Array(size);
+      this.planMarks = marks;
+    }
+    const stamp = ++this.planStamp;
+    const plan = this.planRef;
+    for (const id in plan.nodeAllocation) this.mark(marks, id, stamp);
+    for (const id in plan.nodeUpdate) this.mark(marks, id, stamp);
+    for (const id in plan.nodePreemptions) this.mark(marks, id, stamp);
+    this.fastStamp = stamp;
+  }
+
+  private mark(marks: Int32Array, nodeId: string, stamp: number): void {
+    const s = this.slotOf(nodeId);
+    if (s >= 0) marks[s] = stamp;
+  }
+
+  /** The plan may change from here on: the marks are no longer trusted. */
+  endSlotFastPath(): void {
+    this.fastStamp = 0;
+  }
+
+  /** True when the node in `slot` can be read from the snapshot's arrays: the fast path is on and the plan does not touch it. */
+  planFree(slot: number): boolean {
+    return this.fastStamp !== 0 && slot >= 0 && this.planMarks![slot] !== this.fastStamp;
+  }
+
+  private jobSlotCounts(namespace: string, jobId: string): JobSlotCounts {
+    const key = `${namespace}\u0000${jobId}`;
+    let c = this.stateCounts.get(key);
+    if (c === undefined) {
+      c = { byJob: new Map(), byGroup: new Map() };
+      for (const a of this.state.allocsByJob(namespace, jobId)) {
+        if (allocTerminalStatus(a) || a.jobId !== jobId || a.namespace !== namespace) continue;
+        const s = this.slotOf(a.nodeId);
+        if (s < 0) continue;
+        c.byJob.set(s, (c.byJob.get(s) ?? 0) + 1);
+        let g = c.byGroup.get(a.taskGroup);
+        if (g === undefined) {
+          g = new Map();
+          c.byGroup.set(a.taskGroup, g);
+        }
+        g.set(s, (g.get(s) ?? 0) + 1);
+      }
+      this.stateCounts.set(key, c);
+    }
+    return c;
+  }
+
+  /** Slot → live allocations of the job's group in the snapshot (not the plan); absent slots have none. */
+  stateGroupCounts(namespace: string, jobId: string, group: string): ReadonlyMap<number, number> {
+    return this.jobSlotCounts(namespace, jobId).byGroup.get(group) ?? NoSlotCounts;
+  }
+
+  /** Slot → live allocations of the job (any group) in the snapshot. */
+  stateJobCounts(namespace: string, jobId: string): ReadonlyMap<number, number> {
+    return this.jobSlotCounts(namespace, jobId).byJob;
   }
 
   /** A node of the snapshot by id (cached). */

@@ -11,6 +11,7 @@ import { nodeIsSchedulable, usageGroupKey, usageJobKey } from '../structs/index.
 import type { EvalContext } from './context.js';
 import { targetEscapes } from './context.js';
 import { PropertySet } from './propertyset.js';
+import { slotView } from './slots.js';
 import { compileTarget } from './targets.js';
 import { versionMatches } from './version.js';
 
@@ -30,6 +31,8 @@ export const NodePoolAll = 'all';
 export interface ReadyNodes {
   /** Ready, eligible, not draining nodes in the job's datacenters and pool. */
   readonly nodes: readonly Node[];
+  /** Each of those nodes' slot in the snapshot's NodeSlotView (same order as `nodes`). */
+  readonly slots: Int32Array;
   /** Count of those nodes per datacenter (AllocMetric.nodesAvailable). */
   readonly byDC: Readonly<Record<string, number>>;
   /** Ids of nodes in the datacenters/pool that can't take work right now. */
@@ -72,12 +75,12 @@ export function readyNodesInDCs(state: StateReader, datacenters: readonly string
   const key = `${pool}\u0000${datacenters.join('\u0000')}`;
   const hit = byKey.get(key);
   if (hit !== undefined) return hit;
-  const computed = computeReadyNodes(all, datacenters, pool);
+  const computed = computeReadyNodes(state, all, datacenters, pool);
   byKey.set(key, computed);
   return computed;
 }
 
-function computeReadyNodes(all: readonly Node[], datacenters: readonly string[], pool: string): ReadyNodes {
+function computeReadyNodes(state: StateReader, all: readonly Node[], datacenters: readonly string[], pool: string): ReadyNodes {
   const matcher = datacenterMatcher(datacenters);
   // Clusters have few datacenters: remember each verdict instead of matching globs per node.
   const verdicts = new Map<string, boolean>();
@@ -102,7 +105,10 @@ function computeReadyNodes(all: readonly Node[], datacenters: readonly string[],
     out.byDC[node.datacenter] = (out.byDC[node.datacenter] ?? 0) + 1;
   }
   // The snapshot's order is deterministic for a given state; the stack shuffles with the eval's rng.
-  return out;
+  const view = slotView(state);
+  const slots = new Int32Array(out.nodes.length);
+  for (let i = 0; i < out.nodes.length; i++) slots[i] = view.slotOf(out.nodes[i]!.id);
+  return { ...out, slots };
 }
 
 /**
@@ -113,6 +119,8 @@ function computeReadyNodes(all: readonly Node[], datacenters: readonly string[],
  */
 export class NodeSource implements FeasibleIterator {
   private list: Node[] = [];
+  /** Slots parallel to `list` (shuffled with it), or null: the context's visitSlot is then -1. */
+  private slotList: Int32Array | null = null;
   private offset = 0;
   private seen = 0;
   /**
@@ -133,9 +141,14 @@ export class NodeSource implements FeasibleIterator {
     return this.list;
   }
 
-  /** Iterate `nodes` (owned by the source from now on) in order, or shuffled lazily with `rng`. */
-  setNodes(nodes: Node[], rng: Rng | null = null): void {
+  /**
+   * Iterate `nodes` (owned by the source from now on) in order, or shuffled
+   * lazily with `rng`; `slots` (also owned) are their snapshot slots, in the same order.
+   */
+  setNodes(nodes: Node[], rng: Rng | null = null, slots: Int32Array | null = null): void {
+    if (slots !== null && slots.length !== nodes.length) throw new Error(`NodeSource.setNodes: ${slots.length} slots for ${nodes.length} nodes`);
     this.list = nodes;
+    this.slotList = slots;
     this.offset = 0;
     this.seen = 0;
     this.rng = rng;
@@ -143,12 +156,13 @@ export class NodeSource implements FeasibleIterator {
   }
 
   /** Position to restore after a temporary `setNodes` (preferred-node selection). */
-  save(): { list: Node[]; offset: number; shuffled: number; rng: Rng | null } {
-    return { list: this.list, offset: this.offset, shuffled: this.shuffled, rng: this.rng };
+  save(): { list: Node[]; slots: Int32Array | null; offset: number; shuffled: number; rng: Rng | null } {
+    return { list: this.list, slots: this.slotList, offset: this.offset, shuffled: this.shuffled, rng: this.rng };
   }
 
-  restore(s: { list: Node[]; offset: number; shuffled: number; rng: Rng | null }): void {
+  restore(s: { list: Node[]; slots: Int32Array | null; offset: number; shuffled: number; rng: Rng | null }): void {
     this.list = s.list;
+    this.slotList = s.slots;
     this.offset = s.offset;
     this.shuffled = s.shuffled;
     this.rng = s.rng;
@@ -157,6 +171,7 @@ export class NodeSource implements FeasibleIterator {
 
   next(): Node | null {
     const list = this.list;
+    const slots = this.slotList;
     const n = list.length;
     if (this.seen >= n) return null;
     if (this.offset >= n) this.offset = 0;
@@ -167,12 +182,19 @@ export class NodeSource implements FeasibleIterator {
       const tmp = list[i]!;
       list[i] = list[j]!;
       list[j] = tmp;
+      if (slots !== null) {
+        const t = slots[i]!;
+        slots[i] = slots[j]!;
+        slots[j] = t;
+      }
       this.shuffled = i + 1;
     }
     this.offset++;
     const node = list[i]!;
     this.seen++;
-    this.ctx.evaluateNode();
+    const ctx = this.ctx;
+    ctx.visitSlot = slots === null ? -1 : slots[i]!;
+    ctx.evaluateNode();
     return node;
   }
 
@@ -413,17 +435,42 @@ export class FeasibilityWrapper implements FeasibleIterator {
     const jobClasses = elig.jobClasses();
     const tgEscaped = elig.taskGroupEscaped(this.tg);
     const tgClasses = elig.taskGroupClasses(this.tg);
+    // Verdicts by the slot view's class id: a node whose class was seen is
+    // passed or filtered without reading the node object.
+    const classIds = ctx.slots.classId;
+    const jobById = elig.jobClassIds();
+    const tgById = elig.taskGroupClassIds(this.tg);
     for (;;) {
       const node = this.source.next();
       if (node === null) return null;
+      const slot = ctx.visitSlot;
+      const cid = slot >= 0 ? classIds[slot]! : 0;
+      let jobVerdict: string | undefined;
+      let tgVerdict: string | undefined;
+      if (cid > 0) {
+        jobVerdict = jobEscaped ? undefined : jobById[cid];
+        tgVerdict = tgEscaped ? undefined : tgById[cid];
+        if (jobVerdict !== undefined && tgVerdict !== undefined) {
+          // Both verdicts known for the class: pass or filter without the class string.
+          if (jobVerdict === '' && tgVerdict === '') return node;
+          ctx.filterNode(node, jobVerdict !== '' ? jobVerdict : tgVerdict);
+          continue;
+        }
+      }
       const cls = node.computedClass;
       const cacheable = cls !== '';
 
       // Job-level checks: cached per class unless the job's constraints escape.
-      const jobVerdict = jobEscaped || !cacheable ? undefined : jobClasses.get(cls);
+      if (jobVerdict === undefined && !jobEscaped && cacheable) {
+        jobVerdict = jobClasses.get(cls);
+        if (jobVerdict !== undefined && cid > 0) jobById[cid] = jobVerdict;
+      }
       if (jobVerdict === undefined) {
         const reason = runChecks(this.jobCheckers, node);
-        if (!jobEscaped && cacheable) jobClasses.set(cls, reason);
+        if (!jobEscaped && cacheable) {
+          jobClasses.set(cls, reason);
+          if (cid > 0) jobById[cid] = reason;
+        }
         if (reason !== '') {
           ctx.filterNode(node, reason);
           continue;
@@ -434,10 +481,16 @@ export class FeasibilityWrapper implements FeasibleIterator {
       }
 
       // Group-level checks, likewise per group.
-      const tgVerdict = tgEscaped || !cacheable ? undefined : tgClasses.get(cls);
+      if (tgVerdict === undefined && !tgEscaped && cacheable) {
+        tgVerdict = tgClasses.get(cls);
+        if (tgVerdict !== undefined && cid > 0) tgById[cid] = tgVerdict;
+      }
       if (tgVerdict === undefined) {
         const reason = runChecks(this.tgCheckers, node);
-        if (!tgEscaped && cacheable) tgClasses.set(cls, reason);
+        if (!tgEscaped && cacheable) {
+          tgClasses.set(cls, reason);
+          if (cid > 0) tgById[cid] = reason;
+        }
         if (reason !== '') {
           ctx.filterNode(node, reason);
           continue;
@@ -485,6 +538,8 @@ export class DistinctHostsIterator implements FeasibleIterator {
   private groupKey = '';
   private jobLevel = false;
   private groupLevel = false;
+  /** The snapshot's per-slot counts for the job or group (looked up on first use). */
+  private stateCounts: ReadonlyMap<number, number> | null = null;
 
   constructor(ctx: EvalContext, source: FeasibleIterator) {
     this.ctx = ctx;
@@ -492,6 +547,7 @@ export class DistinctHostsIterator implements FeasibleIterator {
   }
 
   setJob(job: Job): void {
+    this.stateCounts = null;
     this.jobId = job.id;
     this.namespace = job.namespace;
     this.jobKey = usageJobKey(job.namespace, job.id);
@@ -500,6 +556,7 @@ export class DistinctHostsIterator implements FeasibleIterator {
   }
 
   setTaskGroup(tg: TaskGroup): void {
+    this.stateCounts = null;
     this.group = tg.name;
     this.groupKey = usageGroupKey(this.namespace, this.jobId, tg.name);
     this.groupLevel = hasDistinctHosts(tg.constraints);
@@ -516,7 +573,18 @@ export class DistinctHostsIterator implements FeasibleIterator {
   }
 
   private satisfied(node: Node): boolean {
-    const p = this.ctx.proposal(node);
+    const ctx = this.ctx;
+    const slot = ctx.visitSlot;
+    if (ctx.planFree(slot)) {
+      // Not in the plan: the snapshot's allocations decide.
+      let counts = this.stateCounts;
+      if (counts === null) {
+        counts = this.jobLevel ? ctx.stateJobCounts(this.namespace, this.jobId) : ctx.stateGroupCounts(this.namespace, this.jobId, this.group);
+        this.stateCounts = counts;
+      }
+      return !counts.has(slot);
+    }
+    const p = ctx.proposal(node);
     if (this.jobLevel) return p.jobCount(this.namespace, this.jobId, this.jobKey) === 0;
     return p.groupCount(this.namespace, this.jobId, this.group, this.groupKey) === 0;
   }

@@ -31,7 +31,8 @@ interface Attempt {
   failed: Record<string, AllocMetric>;
   queued: Record<string, number>;
   escaped: boolean;
-  classEligibility: Record<string, boolean>;
+  /** Class → eligible, built only when a blocked evaluation needs it (a record of every class seen, per evaluation). */
+  classEligibility: () => Record<string, boolean>;
   /** Set when this pass's plan committed something (nomad progressMade): the attempt count restarts. */
   progress: boolean;
 }
@@ -62,7 +63,7 @@ export class GenericScheduler implements Scheduler {
           status: 'blocked',
           triggeredBy: 'max-plan-attempts',
           statusDescription: 'created due to placement conflicts',
-          classEligibility: last.classEligibility,
+          classEligibility: last.classEligibility(),
           escapedComputedClass: last.escaped,
         });
         await planner.createEval(blocked);
@@ -82,7 +83,7 @@ export class GenericScheduler implements Scheduler {
         status: 'blocked',
         triggeredBy: 'queued-allocs',
         statusDescription: 'created to place remaining allocations',
-        classEligibility: last.classEligibility,
+        classEligibility: last.classEligibility(),
         escapedComputedClass: last.escaped,
       });
       await planner.createEval(blocked);
@@ -124,7 +125,7 @@ export class GenericScheduler implements Scheduler {
 
     for (const evals of Object.values(r.desiredFollowupEvals)) for (const e of evals) await planner.createEval(e);
 
-    const attempt: Attempt = { done: true, failed: {}, queued: {}, escaped: false, classEligibility: {}, progress: false };
+    const attempt: Attempt = { done: true, failed: {}, queued: {}, escaped: false, classEligibility: () => ({}), progress: false };
     if (job !== null && !job.stop) this.computePlacements(evaluation, job, r, deployment, plan, attempt);
 
     if (planIsNoOp(plan)) return attempt;
@@ -147,7 +148,7 @@ export class GenericScheduler implements Scheduler {
     const ctx = new EvalContext(this.state, plan, rng);
     ctx.setNodeCounts(ready.byDC, ready.nodesInPool);
     const stack = new GenericStack(this.batch, ctx);
-    stack.setNodes(ready.nodes);
+    stack.setNodes(ready.nodes, ready.slots);
     stack.setJob(job);
 
     const activeDeployment = r.deployment ?? (deployment !== null && deploymentActive(deployment) && deployment.jobVersion === job.version ? deployment : null);
@@ -202,7 +203,8 @@ export class GenericScheduler implements Scheduler {
       attempt.queued[tg.name] = Math.max(0, (attempt.queued[tg.name] ?? 0) - 1);
     }
     attempt.escaped = ctx.eligibility.hasEscaped();
-    attempt.classEligibility = ctx.eligibility.classes();
+    const eligibility = ctx.eligibility;
+    attempt.classEligibility = () => eligibility.classes();
   }
 }
 

@@ -37,6 +37,9 @@ export class PropertySet {
   private placedCursor = 0;
   private stoppedCursor = 0;
   private combined: Map<string, number> | null = null;
+  /** Smallest and largest non-zero count of `combined` (0 when none), as evenSpreadBoost reads them. */
+  private minUse = 0;
+  private maxUse = 0;
 
   constructor(ctx: EvalContext, job: Job, attribute: string, taskGroup: string, allowed: string | number, targets: readonly string[] = []) {
     this.ctx = ctx;
@@ -119,8 +122,30 @@ export class PropertySet {
       const cur = out.get(k);
       if (cur !== undefined) out.set(k, Math.max(0, cur - v));
     }
+    let min = 0;
+    let max = 0;
+    for (const v of out.values()) {
+      if (min === 0 || v < min) min = v;
+      if (max === 0 || v > max) max = v;
+    }
+    this.minUse = min;
+    this.maxUse = max;
     this.combined = out;
     return out;
+  }
+
+  /**
+   * The least and the most used value's count in `combinedUse()`, found as
+   * Nomad's even spread finds them (a zero count restarts the minimum).
+   */
+  useMin(): number {
+    this.combinedUse();
+    return this.minUse;
+  }
+
+  useMax(): number {
+    this.combinedUse();
+    return this.maxUse;
   }
 
   /** The node's (bucketed) value, or undefined when the node lacks the property. */

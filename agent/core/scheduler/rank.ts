@@ -49,14 +49,18 @@ export class RankOption implements ScoredNode {
   portsDeferred = false;
   /** The node's proposal, once a step has looked it up. */
   proposal: NodeProposal | null = null;
+  /** The node's slot in the snapshot's NodeSlotView, or -1 when the source had none. */
+  slot = -1;
 
-  constructor(node: Node) {
+  constructor(node: Node, slot = -1) {
     this.node = node;
+    this.slot = slot;
   }
 
   /** @internal Back to a fresh option for `node` (FeasibleRankIterator reuses options between selections). */
-  reinit(node: Node): void {
+  reinit(node: Node, slot: number): void {
     this.node = node;
+    this.slot = slot;
     this.finalScore = 0;
     this.sum = 0;
     this.parts = 0;
@@ -102,22 +106,26 @@ export interface RankIterator {
  */
 export class FeasibleRankIterator implements RankIterator {
   private readonly source: FeasibleIterator;
+  private readonly ctx: EvalContext | null;
   private readonly pool: RankOption[] = [];
   private used = 0;
 
-  constructor(source: FeasibleIterator) {
+  /** With `ctx`, options carry the slot of their node (ctx.visitSlot when the source yields it). */
+  constructor(source: FeasibleIterator, ctx: EvalContext | null = null) {
     this.source = source;
+    this.ctx = ctx;
   }
 
   next(): RankOption | null {
     const node = this.source.next();
     if (node === null) return null;
+    const slot = this.ctx === null ? -1 : this.ctx.visitSlot;
     let option = this.pool[this.used];
     if (option === undefined) {
-      option = new RankOption(node);
+      option = new RankOption(node, slot);
       this.pool.push(option);
     } else {
-      option.reinit(node);
+      option.reinit(node, slot);
     }
     this.used++;
     return option;
@@ -179,6 +187,32 @@ export class BinPackIterator implements RankIterator {
       const option = this.source.next();
       if (option === null) return null;
       const node = option.node;
+      const slot = option.slot;
+      if (!this.hasPorts && ctx.planFree(slot)) {
+        // The plan does not touch the node: its usage and capacity are the snapshot's arrays.
+        const v = ctx.slots;
+        util.cpu = v.cpu[slot]! + this.cpu;
+        util.memoryMB = v.memoryMB[slot]! + this.memoryMB;
+        util.diskMB = v.diskMB[slot]! + this.diskMB;
+        const availCpu = v.availCpu[slot]!;
+        const availMem = v.availMemoryMB[slot]!;
+        if (util.cpu > availCpu) {
+          ctx.exhaustedNode(node, 'cpu');
+          continue;
+        }
+        if (util.memoryMB > availMem) {
+          ctx.exhaustedNode(node, 'memory');
+          continue;
+        }
+        if (util.diskMB > v.availDiskMB[slot]!) {
+          ctx.exhaustedNode(node, 'disk');
+          continue;
+        }
+        const score = fitScore(availCpu, availMem, util.cpu, util.memoryMB, this.spreadAlgorithm) / BinPackingMaxFitScore;
+        option.binpack = score;
+        option.add(score);
+        return option;
+      }
       const p = ctx.proposal(node);
       option.proposal = p;
 
@@ -248,6 +282,19 @@ export class BinPackIterator implements RankIterator {
 }
 
 /**
+ * structs.scoreFitBinPack / scoreFitSpread from the numbers alone (what the
+ * node offers, what it would use): the same arithmetic in the same order, so
+ * scores are identical to the node-object versions.
+ */
+export function fitScore(availCpu: number, availMemoryMB: number, utilCpu: number, utilMemoryMB: number, spread: boolean): number {
+  const freeCpu = availCpu > 0 ? 1 - utilCpu / availCpu : 0;
+  const freeMem = availMemoryMB > 0 ? 1 - utilMemoryMB / availMemoryMB : 0;
+  const total = Math.pow(10, freeCpu) + Math.pow(10, freeMem);
+  const v = spread ? total - 2 : 20 - total;
+  return v < 0 ? 0 : v > 18 ? 18 : v;
+}
+
+/**
  * Penalises nodes that already run allocations of the same job and group
  * (nomad JobAntiAffinityIterator): −(collisions + 1) / count.
  */
@@ -259,6 +306,8 @@ export class JobAntiAffinityIterator implements RankIterator {
   private group = '';
   private key = '';
   private desired = 1;
+  /** The snapshot's counts of the group per slot (looked up on first use per job/group). */
+  private stateCounts: ReadonlyMap<number, number> | null = null;
 
   constructor(ctx: EvalContext, source: RankIterator) {
     this.ctx = ctx;
@@ -269,19 +318,33 @@ export class JobAntiAffinityIterator implements RankIterator {
     this.jobId = job.id;
     this.namespace = job.namespace;
     this.key = usageGroupKey(this.namespace, this.jobId, this.group);
+    this.stateCounts = null;
   }
 
   setTaskGroup(tg: TaskGroup): void {
     this.group = tg.name;
     this.key = usageGroupKey(this.namespace, this.jobId, this.group);
     this.desired = Math.max(1, tg.count);
+    this.stateCounts = null;
   }
 
   next(): RankOption | null {
     const option = this.source.next();
     if (option === null) return null;
-    const p = option.proposal ?? this.ctx.proposal(option.node);
-    const collisions = p.groupCount(this.namespace, this.jobId, this.group, this.key);
+    const ctx = this.ctx;
+    let collisions: number;
+    if (ctx.planFree(option.slot)) {
+      // The plan does not touch the node: the snapshot's count is the answer.
+      let counts = this.stateCounts;
+      if (counts === null) {
+        counts = ctx.stateGroupCounts(this.namespace, this.jobId, this.group);
+        this.stateCounts = counts;
+      }
+      collisions = counts.size === 0 ? 0 : (counts.get(option.slot) ?? 0);
+    } else {
+      const p = option.proposal ?? ctx.proposal(option.node);
+      collisions = p.groupCount(this.namespace, this.jobId, this.group, this.key);
+    }
     if (collisions > 0) {
       const penalty = -(collisions + 1) / this.desired;
       option.antiAffinity = penalty;
@@ -470,16 +533,18 @@ export class SpreadIterator implements RankIterator {
     if (option === null || g === null) return option;
     let total = 0;
     for (const part of g.parts) {
-      const used = part.set.usedCount(option.node);
-      if (used.error !== '') {
+      // PropertySet.usedCount without its result object (one per node and part visited).
+      const value = part.set.error === '' ? part.set.valueOf(option.node) : undefined;
+      if (value === undefined) {
         total -= 1;
         continue;
       }
+      const count = part.set.combinedUse().get(value) ?? 0;
       if (part.desired === null) {
-        total += evenSpreadBoost(part.set, used.value, used.count);
+        total += evenSpreadBoost(part.set, value, count);
         continue;
       }
-      const desired = part.desired.get(used.value) ?? part.desired.get(ImplicitTarget);
+      const desired = part.desired.get(value) ?? part.desired.get(ImplicitTarget);
       if (desired === undefined) {
         total -= 1;
         continue;
@@ -490,7 +555,7 @@ export class SpreadIterator implements RankIterator {
       }
       const weight = g.sumWeights > 0 ? part.weight / g.sumWeights : 0;
       // Count this placement too.
-      const boost = ((desired - (used.count + 1)) / desired) * weight;
+      const boost = ((desired - (count + 1)) / desired) * weight;
       total += boost;
       if (boost < g.lowestBoost) g.lowestBoost = boost;
     }
@@ -514,14 +579,9 @@ export class SpreadIterator implements RankIterator {
  * even distribution gives every value −1 (so other parts decide).
  */
 function evenSpreadBoost(set: PropertySet, value: string, current: number): number {
-  const use = set.combinedUse();
-  if (use.size === 0) return 0;
-  let min = 0;
-  let max = 0;
-  for (const v of use.values()) {
-    if (min === 0 || v < min) min = v;
-    if (max === 0 || v > max) max = v;
-  }
+  if (set.combinedUse().size === 0) return 0;
+  const min = set.useMin();
+  const max = set.useMax();
   if (current !== min) return min === 0 ? -1 : (min - current) / min;
   if (min === max) return -1;
   if (min === 0) return 1;

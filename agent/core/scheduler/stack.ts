@@ -139,7 +139,7 @@ export class GenericStack {
     // 4. distinct_property: at most N allocations per property value (counts the plan).
     this.distinctProperty = new DistinctPropertyIterator(ctx, this.distinctHosts);
     // 5. From feasible nodes to rank options.
-    const rankSource = new FeasibleRankIterator(this.distinctProperty);
+    const rankSource = new FeasibleRankIterator(this.distinctProperty, ctx);
     // 6. Fit the group's resources and ports; score the fit (binpack or spread algorithm).
     this.binPack = new BinPackIterator(ctx, rankSource, ctx.schedulerConfig.schedulerAlgorithm);
     // 7. Penalise nodes already running this job's group.
@@ -158,10 +158,14 @@ export class GenericStack {
     this.maxScore = new MaxScoreIterator(this.limit);
   }
 
-  /** The candidate nodes for this evaluation (e.g. `readyNodesInDCs(...).nodes`); shuffled with the eval's rng. */
-  setNodes(nodes: readonly Node[]): void {
+  /**
+   * The candidate nodes for this evaluation (e.g. `readyNodesInDCs(...).nodes`),
+   * shuffled with the eval's rng; `slots` (`ReadyNodes.slots`, same order) lets
+   * ranking read nodes the plan does not touch from the snapshot's slot arrays.
+   */
+  setNodes(nodes: readonly Node[], slots?: Int32Array): void {
     const list = [...nodes];
-    this.source.setNodes(list, this.ctx.rng);
+    this.source.setNodes(list, this.ctx.rng, slots === undefined ? null : slots.slice());
     this.baseLimit = candidateLimit(this.batch, list.length);
     this.limit.setLimit(this.baseLimit);
   }
@@ -219,7 +223,14 @@ export class GenericStack {
     this.reschedulePenalty.setPenaltyNodes(opts.penaltyNodeIds);
     this.limit.setLimit(this.nodeAffinity.hasAffinities() || this.spread.hasSpreads() ? affinitySpreadLimit(tg.count) : this.baseLimit);
     this.maxScore.reset();
-    const best = this.maxScore.next();
+    // The plan is fixed during a selection: mark the nodes it touches, rank the rest from the slot arrays.
+    this.ctx.markPlanSlots();
+    let best: RankOption | null;
+    try {
+      best = this.maxScore.next();
+    } finally {
+      this.ctx.endSlotFastPath();
+    }
     const ranked = best === null ? null : toRankedNode(this.ctx, this.binPack, best, setup);
     this.ctx.finishMetrics();
     return ranked;

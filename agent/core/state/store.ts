@@ -14,6 +14,7 @@ import type {
   Job,
   CountLookup,
   Node,
+  NodeSlotView,
   NodeUsage,
   PeriodicLaunch,
   SchedulerConfiguration,
@@ -67,9 +68,9 @@ class TalliedUsage implements NodeUsage {
   readonly memoryMB: number;
   readonly diskMB: number;
   readonly ports: number;
-  readonly byJob: CountLookup;
-  readonly byGroup: CountLookup;
   private liveList: readonly Allocation[] | null = null;
+  /** Per-job/group counts, from the live list when first asked (tables.ts NodeTally keeps none; h2/sched). */
+  private counts: NodeUsage | null = null;
 
   constructor(
     tally: NodeTally,
@@ -80,8 +81,14 @@ class TalliedUsage implements NodeUsage {
     this.memoryMB = tally.memoryMB;
     this.diskMB = tally.diskMB;
     this.ports = tally.ports;
-    this.byJob = tally.byJob;
-    this.byGroup = tally.byGroup;
+  }
+
+  get byJob(): CountLookup {
+    return (this.counts ??= computeNodeUsage(this.live)).byJob;
+  }
+
+  get byGroup(): CountLookup {
+    return (this.counts ??= computeNodeUsage(this.live)).byGroup;
   }
 
   get live(): readonly Allocation[] {
@@ -188,6 +195,11 @@ export class StateSnapshot implements StateReader {
       usageMemo.set(tally, u);
     }
     return u;
+  }
+
+  /** Dense per-node arrays of this version (tables.ts nodeSlots; h2/sched). */
+  nodeSlots(): NodeSlotView {
+    return this.tables.nodeSlots;
   }
 
   allocsByEval(evalId: string): Allocation[] {

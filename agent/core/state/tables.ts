@@ -7,6 +7,7 @@
  * transaction is dropped (an error), the old `Tables` are untouched.
  */
 import { PMap } from './pmap.js';
+import { NodeSlots, SlotWriter } from './slots.js';
 import { allocTerminalStatus, defaultSchedulerConfiguration, jobKey, TableNames } from '../structs/index.js';
 import type {
   Allocation,
@@ -31,6 +32,8 @@ export interface Tables {
   readonly allocsByNode: Index<Allocation>;
   /** nodeId → what its live allocations use (derived from allocs, kept in step on every write; not in snapshots). */
   readonly nodeTallies: PMap<NodeTally>;
+  /** Dense per-node arrays for the scheduler (slots.ts), kept in step with nodes and tallies. */
+  readonly nodeSlots: NodeSlots;
   /** namespace/jobId → allocId → alloc */
   readonly allocsByJob: Index<Allocation>;
   readonly allocsByEval: Index<Allocation>;
@@ -62,6 +65,7 @@ export function emptyTables(): Tables {
     allocs: PMap.empty(),
     allocsByNode: PMap.empty(),
     nodeTallies: PMap.empty(),
+    nodeSlots: NodeSlots.empty(),
     allocsByJob: PMap.empty(),
     allocsByEval: PMap.empty(),
     evals: PMap.empty(),
@@ -134,15 +138,18 @@ class IndexWriter<T> {
   }
 }
 
-/** The sums and counts of a node's live allocations (the scheduler's NodeUsage without the list). */
+/**
+ * The sums of a node's live allocations (the scheduler's NodeUsage without the
+ * list). Per-job/group counts are not kept: the scheduler counts a job's
+ * allocations per node slot from allocsByJob once per evaluation, and the rare
+ * reader of NodeUsage.byJob/byGroup gets them from the node's live list.
+ */
 export interface NodeTally {
   readonly cpu: number;
   readonly memoryMB: number;
   readonly diskMB: number;
   readonly ports: number;
   readonly count: number;
-  readonly byJob: PMap<number>;
-  readonly byGroup: PMap<number>;
 }
 
 interface MutableTally {
@@ -151,18 +158,9 @@ interface MutableTally {
   diskMB: number;
   ports: number;
   count: number;
-  /** Transient copies: a touched node copies only the buckets its writes touch. */
-  byJob: PMap<number>;
-  byGroup: PMap<number>;
 }
 
-export const EmptyTally: NodeTally = Object.freeze({ cpu: 0, memoryMB: 0, diskMB: 0, ports: 0, count: 0, byJob: PMap.empty<number>(), byGroup: PMap.empty<number>() });
-
-function bump(m: PMap<number>, key: string, by: number): void {
-  const v = (m.get(key) ?? 0) + by;
-  if (v === 0) m.remove(key);
-  else m.set(key, v);
-}
+export const EmptyTally: NodeTally = Object.freeze({ cpu: 0, memoryMB: 0, diskMB: 0, ports: 0, count: 0 });
 
 /**
  * Keeps node tallies in step with allocation writes: O(1) per allocation, plus one
@@ -177,7 +175,7 @@ class TallyWriter {
     let t = this.touched.get(nodeId);
     if (t === undefined) {
       const b = this.base.get(nodeId) ?? EmptyTally;
-      t = { cpu: b.cpu, memoryMB: b.memoryMB, diskMB: b.diskMB, ports: b.ports, count: b.count, byJob: b.byJob.asMutable(), byGroup: b.byGroup.asMutable() };
+      t = { cpu: b.cpu, memoryMB: b.memoryMB, diskMB: b.diskMB, ports: b.ports, count: b.count };
       this.touched.set(nodeId, t);
     }
     return t;
@@ -191,8 +189,11 @@ class TallyWriter {
     t.diskMB += sign * a.resources.diskMB;
     t.ports += sign * a.resources.ports.length;
     t.count += sign;
-    bump(t.byJob, `${a.namespace}/${a.jobId}`, sign);
-    bump(t.byGroup, `${a.namespace}/${a.jobId}/${a.taskGroup}`, sign);
+  }
+
+  /** The nodes whose tallies this transaction changed. */
+  touchedNodes(): Iterable<string> {
+    return this.touched.keys();
   }
 
   commit(): PMap<NodeTally> {
@@ -200,7 +201,7 @@ class TallyWriter {
     const out = this.base.asMutable();
     for (const [nodeId, t] of this.touched) {
       if (t.count === 0) out.remove(nodeId);
-      else out.set(nodeId, Object.freeze({ ...t, byJob: t.byJob.asImmutable(), byGroup: t.byGroup.asImmutable() }));
+      else out.set(nodeId, Object.freeze(t));
     }
     return out.asImmutable();
   }
@@ -222,6 +223,7 @@ export class WriteTxn {
   readonly allocs: PMap<Allocation>;
   readonly allocsByNode: IndexWriter<Allocation>;
   private readonly tallies: TallyWriter;
+  private readonly slots: SlotWriter;
   readonly allocsByJob: IndexWriter<Allocation>;
   readonly allocsByEval: IndexWriter<Allocation>;
   readonly evals: PMap<Evaluation>;
@@ -251,6 +253,7 @@ export class WriteTxn {
     this.allocs = base.allocs.asMutable();
     this.allocsByNode = new IndexWriter(base.allocsByNode);
     this.tallies = new TallyWriter(base.nodeTallies);
+    this.slots = new SlotWriter(base.nodeSlots);
     this.allocsByJob = new IndexWriter(base.allocsByJob);
     this.allocsByEval = new IndexWriter(base.allocsByEval);
     this.evals = base.evals.asMutable();
@@ -310,6 +313,7 @@ export class WriteTxn {
   putNode(node: Node): void {
     const prev = this.nodes.get(node.id);
     this.nodes.set(node.id, this.seal(node));
+    this.slots.putNode(node);
     this.record('nodes', node.id, node, prev);
   }
 
@@ -317,6 +321,7 @@ export class WriteTxn {
     const prev = this.nodes.get(id);
     if (prev === undefined) return;
     this.nodes.remove(id);
+    this.slots.deleteNode(id);
     this.record('nodes', id, null, prev);
   }
 
@@ -422,13 +427,16 @@ export class WriteTxn {
       for (const name of this.touched) t[name] = this.index;
       tableIndex = Object.freeze(t);
     }
+    const nodeTallies = this.tallies.commit();
+    const nodeSlots = this.slots.commit(this.tallies.touchedNodes(), (id) => nodeTallies.get(id));
     return {
       jobs: keep(this.jobs, this.base.jobs),
       jobVersions: keep(this.jobVersions, this.base.jobVersions),
       nodes: keep(this.nodes, this.base.nodes),
       allocs: keep(this.allocs, this.base.allocs),
       allocsByNode: this.allocsByNode.commit(),
-      nodeTallies: this.tallies.commit(),
+      nodeTallies,
+      nodeSlots,
       allocsByJob: this.allocsByJob.commit(),
       allocsByEval: this.allocsByEval.commit(),
       evals: keep(this.evals, this.base.evals),

@@ -15,6 +15,31 @@ export type TableName = (typeof TableNames)[number];
  * through this interface. Arrays returned are fresh (callers may sort them) but
  * the objects inside are shared and must be treated as frozen.
  */
+/**
+ * Dense per-node arrays of one state version (nomadts addition, for the
+ * scheduler's hot loop): every node has a slot number, fixed while the node
+ * exists; arrays are indexed by slot. Immutable like the snapshot it came from.
+ */
+export interface NodeSlotView {
+  /** Slots in use: every slot is below this (a deleted node's slot stays empty until reused). */
+  readonly size: number;
+  /** The node's slot, or -1. */
+  slotOf(nodeId: string): number;
+  /**
+   * The node's computed class as a small integer (0: no computed class, -1: an
+   * empty slot); equal ids mean equal classes within one view's lineage.
+   */
+  readonly classId: readonly number[];
+  /** What the node offers (resources − reserved), as structs.nodeAvailable. */
+  readonly availCpu: readonly number[];
+  readonly availMemoryMB: readonly number[];
+  readonly availDiskMB: readonly number[];
+  /** What its live allocations use (the state's NodeUsage sums). */
+  readonly cpu: readonly number[];
+  readonly memoryMB: readonly number[];
+  readonly diskMB: readonly number[];
+}
+
 export interface StateReader {
   /** The highest index of any table in this snapshot. */
   readonly index: number;
@@ -41,6 +66,8 @@ export interface StateReader {
   allocsByNodeView(nodeId: string): readonly Allocation[];
   /** What the node's live allocations use, memoised per version of its allocation list (shared: never mutate). */
   nodeUsage(nodeId: string): NodeUsage;
+  /** Per-slot arrays of this version (optional: readers without them get a view built from nodes and nodeUsage). */
+  nodeSlots?(): NodeSlotView;
   allocsByEval(evalId: string): Allocation[];
   allocCount(): number;
 

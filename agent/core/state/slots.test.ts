@@ -1,0 +1,134 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { nodeAvailable } from '../structs/index.js';
+import type { Allocation, Job } from '../structs/index.js';
+import { mockAlloc, mockJob, mockNode } from './fixtures.js';
+import { emptyTables, WriteTxn } from './tables.js';
+import type { Tables } from './tables.js';
+
+/** What the slot arrays must say about `t`, derived from its nodes and tallies. */
+function expected(t: Tables): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  t.nodes.forEach((node, id) => {
+    const a = nodeAvailable(node);
+    const tally = t.nodeTallies.get(id);
+    out.set(id, [a.cpu, a.memoryMB, a.diskMB, tally?.cpu ?? 0, tally?.memoryMB ?? 0, tally?.diskMB ?? 0]);
+  });
+  return out;
+}
+
+/** What the slot arrays do say, checking their shape on the way. */
+function actual(t: Tables): Map<string, number[]> {
+  const s = t.nodeSlots;
+  const out = new Map<string, number[]>();
+  const seen = new Set<number>();
+  t.nodes.forEach((node, id) => {
+    const slot = s.slotOf(id);
+    expect(slot, `slot of ${id}`).toBeGreaterThanOrEqual(0);
+    expect(slot).toBeLessThan(s.size);
+    expect(seen.has(slot), `slot ${slot} given twice`).toBe(false);
+    seen.add(slot);
+    expect(s.classId[slot]! > 0).toBe(node.computedClass !== '');
+    out.set(id, [s.availCpu[slot]!, s.availMemoryMB[slot]!, s.availDiskMB[slot]!, s.cpu[slot]!, s.memoryMB[slot]!, s.diskMB[slot]!]);
+  });
+  // Slots of deleted nodes are empty.
+  for (let i = 0; i < s.size; i++) if (!seen.has(i)) expect(s.classId[i], `empty slot ${i}`).toBe(-1);
+  return out;
+}
+
+const job: Job = mockJob('web');
+
+function alloc(id: string, nodeId: string, cpu: number, terminal = false): Allocation {
+  const a = mockAlloc(id, job, nodeId, 'e1', terminal ? { desiredStatus: 'stop', clientStatus: 'complete' } : {});
+  return { ...a, resources: { ...a.resources, cpu, memoryMB: cpu * 2, diskMB: cpu * 3 } };
+}
+
+describe('node slots', () => {
+  it('give each node a slot whose arrays hold what it offers and what its live allocations use', () => {
+    let txn = new WriteTxn(emptyTables(), 1);
+    txn.putNode(mockNode('n1', { computedClass: 'c-a' }));
+    txn.putNode(mockNode('n2', { computedClass: 'c-a' }));
+    txn.putNode(mockNode('n3', { computedClass: 'c-b' }));
+    txn.putAlloc(alloc('a1', 'n1', 100));
+    txn.putAlloc(alloc('a2', 'n1', 50));
+    txn.putAlloc(alloc('a3', 'n2', 70, true));
+    const t1 = txn.commit();
+    expect(actual(t1)).toEqual(expected(t1));
+    const s = t1.nodeSlots;
+    const [n1, n2, n3] = ['n1', 'n2', 'n3'].map((id) => s.slotOf(id));
+    expect(s.cpu[n1!]).toBe(150);
+    expect(s.memoryMB[n1!]).toBe(300);
+    expect(s.cpu[n2!]).toBe(0); // a terminal allocation uses nothing
+    expect(s.classId[n1!]).toBe(s.classId[n2!]);
+    expect(s.classId[n1!]).not.toBe(s.classId[n3!]);
+    expect(s.slotOf('missing')).toBe(-1);
+
+    // A deleted node's slot is emptied and reused by the next node.
+    txn = new WriteTxn(t1, 2);
+    txn.deleteNode('n2');
+    const t2 = txn.commit();
+    expect(t2.nodeSlots.slotOf('n2')).toBe(-1);
+    expect(t2.nodeSlots.classId[n2!]).toBe(-1);
+    txn = new WriteTxn(t2, 3);
+    txn.putNode(mockNode('n4'));
+    const t3 = txn.commit();
+    expect(t3.nodeSlots.slotOf('n4')).toBe(n2);
+    expect(actual(t3)).toEqual(expected(t3));
+  });
+
+  it('are not changed for a snapshot taken before a write (copy-on-write per transaction)', () => {
+    let txn = new WriteTxn(emptyTables(), 1);
+    txn.putNode(mockNode('n1'));
+    txn.putAlloc(alloc('a1', 'n1', 100));
+    const before = txn.commit();
+    const cpuBefore = before.nodeSlots.cpu[before.nodeSlots.slotOf('n1')]!;
+    txn = new WriteTxn(before, 2);
+    txn.putAlloc(alloc('a2', 'n1', 40));
+    txn.putNode(mockNode('n2'));
+    const after = txn.commit();
+    expect(cpuBefore).toBe(100);
+    expect(before.nodeSlots.cpu[before.nodeSlots.slotOf('n1')]).toBe(100);
+    expect(before.nodeSlots.slotOf('n2')).toBe(-1);
+    expect(before.nodeSlots.size).toBe(1);
+    expect(after.nodeSlots.cpu[after.nodeSlots.slotOf('n1')]).toBe(140);
+    // A transaction that touches neither nodes nor allocations keeps the same arrays.
+    txn = new WriteTxn(after, 3);
+    txn.putJob(mockJob('other'));
+    expect(txn.commit().nodeSlots).toBe(after.nodeSlots);
+  });
+
+  it('stay equal to the nodes and tallies, and every earlier version keeps its own values, over random writes', () => {
+    const op = fc.oneof(
+      fc.record({ k: fc.constant('node' as const), n: fc.integer({ min: 0, max: 7 }), cls: fc.constantFrom('', 'c1', 'c2'), cpu: fc.integer({ min: 1000, max: 9000 }) }),
+      fc.record({ k: fc.constant('delNode' as const), n: fc.integer({ min: 0, max: 7 }) }),
+      fc.record({ k: fc.constant('alloc' as const), a: fc.integer({ min: 0, max: 15 }), n: fc.integer({ min: 0, max: 7 }), cpu: fc.integer({ min: 1, max: 500 }), terminal: fc.boolean() }),
+      fc.record({ k: fc.constant('delAlloc' as const), a: fc.integer({ min: 0, max: 15 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.array(op, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 25 }), (batches) => {
+        let t = emptyTables();
+        const versions: { t: Tables; want: Map<string, number[]> }[] = [];
+        let index = 1;
+        for (const batch of batches) {
+          const txn = new WriteTxn(t, index++);
+          for (const o of batch) {
+            if (o.k === 'node') {
+              const base = mockNode(`n${o.n}`, { computedClass: o.cls });
+              txn.putNode({ ...base, resources: { ...base.resources, cpu: o.cpu } });
+            } else if (o.k === 'delNode') txn.deleteNode(`n${o.n}`);
+            else if (o.k === 'alloc') {
+              // An allocation keeps its node (as in practice); a new id may go anywhere.
+              const prev = txn.allocs.get(`a${o.a}`);
+              txn.putAlloc(alloc(`a${o.a}`, prev?.nodeId ?? `n${o.n}`, o.cpu, o.terminal));
+            } else txn.deleteAlloc(`a${o.a}`);
+          }
+          t = txn.commit();
+          versions.push({ t, want: expected(t) });
+          expect(actual(t)).toEqual(versions[versions.length - 1]!.want);
+        }
+        for (const v of versions) expect(actual(v.t)).toEqual(v.want);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
