@@ -4,10 +4,11 @@
  * batch jobs, with constraints and spread; everything through the broker,
  * workers, schedulers, plan applier and FSM in one process.
  */
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../../agent/core/lib/index.js';
 import { SeededRng } from '../../agent/core/lib/index.js';
-import type { Job } from '../../agent/core/structs/index.js';
+import type { Allocation, Job } from '../../agent/core/structs/index.js';
 import { allocTerminalStatus } from '../../agent/core/structs/index.js';
 import { parseJobText } from '../../agent/jobspec/index.js';
 import { SystemClock } from '../../agent/runtime/index.js';
@@ -28,13 +29,15 @@ interface Options {
   batchCount: number;
   workers: number;
   seed: number;
+  /** 1: also report `placementHash` (for checking that a change leaves placements identical). */
+  hash: number;
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { nodes: 5_000, serviceJobs: 1_000, serviceCount: 50, batchJobs: 100, batchCount: 50, workers: 2, seed: 42 };
+  const o: Options = { nodes: 5_000, serviceJobs: 1_000, serviceCount: 50, batchJobs: 100, batchCount: 50, workers: 2, seed: 42, hash: 0 };
   for (const a of args) {
     const m = /^--?([a-z-]+)=(\d+)$/.exec(a);
-    if (m === null) throw new Error(`unknown argument ${a} (use --nodes=N --service-jobs=N --service-count=N --batch-jobs=N --batch-count=N --workers=N --seed=N)`);
+    if (m === null) throw new Error(`unknown argument ${a} (use --nodes=N --service-jobs=N --service-count=N --batch-jobs=N --batch-count=N --workers=N --seed=N --hash=1)`);
     const key = m[1]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof Options;
     if (!(key in o)) throw new Error(`unknown option --${m[1]}`);
     o[key] = Number(m[2]);
@@ -77,6 +80,33 @@ function jobHcl(kind: 'service' | 'batch', i: number, count: number): string {
   }
 }
 `;
+}
+
+/** JSON with object keys sorted, so the hash does not depend on construction order. */
+function canonical(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o)
+    .sort()
+    .filter((k) => o[k] !== undefined)
+    .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+    .join(',')}}`;
+}
+
+/**
+ * A hash of every live allocation's id, name, node and metrics (score metadata
+ * included; `allocationTime` is wall time and left out), in id order: equal
+ * hashes for one seed mean a change left every placement and its scores alone.
+ */
+function placementHash(allocs: readonly Allocation[]): string {
+  const h = createHash('sha256');
+  for (const a of [...allocs].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))) {
+    if (allocTerminalStatus(a)) continue;
+    const { allocationTime: _t, ...metrics } = a.metrics;
+    h.update(`${a.id} ${a.name} ${a.nodeId} ${canonical(metrics)}\n`);
+  }
+  return h.digest('hex').slice(0, 16);
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -142,6 +172,7 @@ export async function schedulerBench(args: string[]): Promise<Record<string, unk
     evaluated += a.metrics.nodesEvaluated;
     scored += a.metrics.nodesEvaluated - a.metrics.nodesFiltered - a.metrics.nodesExhausted;
   }
+  const hash = o.hash === 1 ? placementHash(state.allocs()) : undefined;
   const wanted = o.serviceJobs * o.serviceCount + o.batchJobs * o.batchCount;
   const evals = state.evals();
   const stats = cluster.server.stats();
@@ -170,6 +201,7 @@ export async function schedulerBench(args: string[]): Promise<Record<string, unk
     plansPartlyRejected: plansRejected,
     workers: o.workers,
     peakRssMB: Math.round(peakRss / 1024 / 1024),
+    ...(hash !== undefined ? { placementHash: hash } : {}),
     targets: { placementsPerSec: 20_000, peakRssMB: 2_048 },
   };
   log(`placed ${placed}/${wanted} in ${result.elapsedMs} ms: ${result.placementsPerSec} placements/s (${result.placementsPerCpuSec} per CPU-second), eval p50 ${result.evalP50Ms} ms p99 ${result.evalP99Ms} ms, peak RSS ${result.peakRssMB} MB`);
