@@ -173,7 +173,8 @@ export class Server {
     });
     this.planApplier = new PlanApplier({
       latestState: () => this.fsm.store.snapshot(),
-      commit: (plan, result) => this.apply(planResultCommand(plan, result)),
+      // In process the command is never encoded: allocations keep their job (no copy each).
+      commit: (plan, result) => this.apply(planResultCommand(plan, result, { stripJob: this.replicate !== undefined })),
       tokenValid: (evalId, token) => this.broker.outstanding(evalId) === token,
       onApplied: (p: Plan, r: PlanResult, rej: Record<string, string>) => {
         emitPlanApplied(this.ops, p, r, rej);

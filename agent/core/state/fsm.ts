@@ -371,7 +371,7 @@ export class Fsm {
       if (ev !== undefined) ctx.txn.putEval({ ...ev, modifyIndex: ctx.index });
     }
     const place = (raw: unknown, field: string, mustExist: boolean): void => {
-      const a = checkAlloc(raw, field, true) as AllocInput;
+      const a = checkAlloc(raw, field, true, planJob) as AllocInput;
       const prev = ctx.txn.allocs.get(a.id);
       if (mustExist && prev === undefined) throw new NomadError('not_found', `allocation ${a.id} to stop does not exist`, { field: `${field}.id` });
       const job = a.job ?? planJob ?? prev?.job;

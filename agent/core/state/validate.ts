@@ -101,8 +101,11 @@ export function checkJob(v: unknown, field: string): Job {
   return j as unknown as Job;
 }
 
-/** An allocation; `job` may be absent when `jobOptional` (plan results ship it once). */
-export function checkAlloc(v: unknown, field: string, jobOptional: boolean): Allocation {
+/**
+ * An allocation; `job` may be absent when `jobOptional` (plan results ship it once).
+ * A job identical to `checkedJob` (the plan's, already checked) is not checked again.
+ */
+export function checkAlloc(v: unknown, field: string, jobOptional: boolean, checkedJob: Job | null = null): Allocation {
   const a = reqObject(v, field);
   reqId(a.id, `${field}.id`);
   reqId(a.namespace, `${field}.namespace`);
@@ -112,7 +115,7 @@ export function checkAlloc(v: unknown, field: string, jobOptional: boolean): All
   reqString(a.taskGroup, `${field}.taskGroup`);
   reqOneOf(a.desiredStatus, DesiredStatuses, `${field}.desiredStatus`);
   reqOneOf(a.clientStatus, ClientStatuses, `${field}.clientStatus`);
-  if (!(jobOptional && (a.job === undefined || a.job === null))) checkJob(a.job, `${field}.job`);
+  if (!(jobOptional && (a.job === undefined || a.job === null)) && (checkedJob === null || a.job !== checkedJob)) checkJob(a.job, `${field}.job`);
   return a as unknown as Allocation;
 }
 
