@@ -100,7 +100,14 @@ export class Fsm {
     this.settleJobStatuses(ctx);
     const tables = ctx.txn.commit();
     this.store[commitTables](tables);
-    this.events.publish(toEvents(type, index, ctx.txn.changes.values()));
+    // Events are built only when a subscriber reads them (most writes have none).
+    const changes: Change[] = [];
+    for (const c of ctx.txn.changes.values()) {
+      if (TopicOf[c.table] === undefined) continue;
+      if (c.value !== null) c.prev = null; // only a deletion's event needs the old row: do not keep it alive
+      changes.push(c);
+    }
+    this.events.publishLazy(index, changes.length, () => toEvents(type, index, changes));
     return { index, applied };
   }
 
