@@ -34,6 +34,12 @@ export interface ServerOptions {
   rng: Rng;
   /** Scheduler workers (Nomad defaults to one per core). */
   workers?: number;
+  /**
+   * Let each worker give the event loop a turn (setImmediate) after every evaluation
+   * (default true), so RPCs, heartbeats and timers are served during a backlog of
+   * ready evaluations. False runs evaluations back to back (as before).
+   */
+  workerYield?: boolean;
   eventBufferSize?: number;
   /**
    * Deep-freeze every object the FSM stores, so code that mutates shared state
@@ -182,6 +188,7 @@ export class Server {
       },
     });
     const count = opts.workers ?? 2;
+    const yieldToLoop = opts.workerYield === false ? undefined : () => new Promise<void>((resolve) => setImmediate(resolve));
     this.workers = [];
     for (let i = 0; i < count; i++) {
       this.workers.push(
@@ -192,6 +199,7 @@ export class Server {
           submitPlan: (plan) => this.planApplier.submit(plan),
           upsertEvals: (evals) => this.apply({ type: 'UpsertEvals', evals: this.stampBlocked(evals) }),
           schedulers: newScheduler,
+          ...(yieldToLoop !== undefined ? { yieldToLoop } : {}),
           clock: this.clock,
           rng: this.rng.fork(),
           onStep: (s: WorkerStep) => {

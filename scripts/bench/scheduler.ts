@@ -31,13 +31,15 @@ interface Options {
   seed: number;
   /** 1: also report `placementHash` (for checking that a change leaves placements identical). */
   hash: number;
+  /** 0: workers run evaluations back to back instead of giving the event loop a turn after each. */
+  workerYield: number;
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { nodes: 5_000, serviceJobs: 1_000, serviceCount: 50, batchJobs: 100, batchCount: 50, workers: 2, seed: 42, hash: 0 };
+  const o: Options = { nodes: 5_000, serviceJobs: 1_000, serviceCount: 50, batchJobs: 100, batchCount: 50, workers: 2, seed: 42, hash: 0, workerYield: 1 };
   for (const a of args) {
     const m = /^--?([a-z-]+)=(\d+)$/.exec(a);
-    if (m === null) throw new Error(`unknown argument ${a} (use --nodes=N --service-jobs=N --service-count=N --batch-jobs=N --batch-count=N --workers=N --seed=N --hash=1)`);
+    if (m === null) throw new Error(`unknown argument ${a} (use --nodes=N --service-jobs=N --service-count=N --batch-jobs=N --batch-count=N --workers=N --seed=N --hash=1 --worker-yield=0)`);
     const key = m[1]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof Options;
     if (!(key in o)) throw new Error(`unknown option --${m[1]}`);
     o[key] = Number(m[2]);
@@ -131,6 +133,7 @@ export async function schedulerBench(args: string[]): Promise<Record<string, unk
     clock,
     rng: new SeededRng(o.seed),
     workers: o.workers,
+    workerYield: o.workerYield !== 0,
     eventBufferSize: 8_192,
     nodes: { count: o.nodes },
     onWorkerStep: (s) => {

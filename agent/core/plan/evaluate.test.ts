@@ -108,6 +108,17 @@ describe('evaluateNodePlan', () => {
   });
 });
 
+describe('evaluatePlan', () => {
+  it('hands back a result the caller may edit without changing the plan', () => {
+    const { fsm, job } = world(1);
+    const p = plan(job, { place: [fresh(job, 'x', 100)] });
+    const { result } = evaluatePlan(fsm.store.snapshot(), p);
+    expect(result.nodeAllocation.n1).toEqual(p.nodeAllocation.n1);
+    delete result.nodeAllocation.n1;
+    expect(p.nodeAllocation.n1).toHaveLength(1);
+  });
+});
+
 describe('PlanApplier', () => {
   it('commits nothing for a plan refused in full: state, index and events unchanged', async () => {
     const { fsm, job } = world(7);

@@ -133,8 +133,9 @@ export function evaluatePlan(state: StateReader, plan: Plan): PlanEvaluation {
   };
   const rejections: Record<string, string> = {};
 
-  // When every node fits and no node has an empty list, the result is the plan's own
-  // records (nothing copied); otherwise the accepted nodes are copied over.
+  // When every node fits and no node has an empty list, the result holds copies of the
+  // plan's records made in one go (a result is the caller's to edit; the plan is not);
+  // otherwise the accepted nodes are copied over one by one.
   let verbatim = true;
   const accepted: string[] = [];
   for (const nodeId of planNodeIds(plan)) {
@@ -153,9 +154,9 @@ export function evaluatePlan(state: StateReader, plan: Plan): PlanEvaluation {
     accepted.push(nodeId);
   }
   if (verbatim) {
-    result.nodeUpdate = plan.nodeUpdate;
-    result.nodeAllocation = plan.nodeAllocation;
-    result.nodePreemptions = plan.nodePreemptions;
+    result.nodeUpdate = { ...plan.nodeUpdate };
+    result.nodeAllocation = { ...plan.nodeAllocation };
+    result.nodePreemptions = { ...plan.nodePreemptions };
   } else {
     for (const nodeId of accepted) {
       copyIfAny(result.nodeUpdate, plan.nodeUpdate, nodeId);
