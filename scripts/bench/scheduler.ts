@@ -7,8 +7,11 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../../agent/core/lib/index.js';
+import { evaluatePlan } from '../../agent/core/plan/index.js';
+import { Fsm, StateStore } from '../../agent/core/state/index.js';
+import type { FsmCommand, StateSnapshot } from '../../agent/core/state/index.js';
 import { SeededRng } from '../../agent/core/lib/index.js';
-import type { Allocation, Job } from '../../agent/core/structs/index.js';
+import type { Allocation, Job, Plan, StateReader } from '../../agent/core/structs/index.js';
 import { allocTerminalStatus } from '../../agent/core/structs/index.js';
 import { parseJobText } from '../../agent/jobspec/index.js';
 import { SystemClock } from '../../agent/runtime/index.js';
@@ -33,13 +36,20 @@ interface Options {
   hash: number;
   /** 0: workers run evaluations back to back instead of giving the event loop a turn after each. */
   workerYield: number;
+  /**
+   * N > 0: record the FSM commands and the plans of the timed span, then time applying
+   * the commands to a fresh FSM and evaluating the plans again, best of N rounds (CPU
+   * time; the scheduler and most of the machine's load left out). Holds every plan's
+   * snapshot meanwhile, so peak RSS is not comparable in such a run.
+   */
+  replay: number;
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { nodes: 5_000, serviceJobs: 1_000, serviceCount: 50, batchJobs: 100, batchCount: 50, workers: 2, seed: 42, hash: 0, workerYield: 1 };
+  const o: Options = { nodes: 5_000, serviceJobs: 1_000, serviceCount: 50, batchJobs: 100, batchCount: 50, workers: 2, seed: 42, hash: 0, workerYield: 1, replay: 0 };
   for (const a of args) {
     const m = /^--?([a-z-]+)=(\d+)$/.exec(a);
-    if (m === null) throw new Error(`unknown argument ${a} (use --nodes=N --service-jobs=N --service-count=N --batch-jobs=N --batch-count=N --workers=N --seed=N --hash=1 --worker-yield=0)`);
+    if (m === null) throw new Error(`unknown argument ${a} (use --nodes=N --service-jobs=N --service-count=N --batch-jobs=N --batch-count=N --workers=N --seed=N --hash=1 --worker-yield=0 --replay=N)`);
     const key = m[1]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof Options;
     if (!(key in o)) throw new Error(`unknown option --${m[1]}`);
     o[key] = Number(m[2]);
@@ -111,6 +121,48 @@ function placementHash(allocs: readonly Allocation[]): string {
   return h.digest('hex').slice(0, 16);
 }
 
+interface Recording {
+  base: StateSnapshot | null;
+  commands: [number, FsmCommand][];
+  /** Each plan with the state the applier checked it against. */
+  plans: { state: StateReader; plan: Plan }[];
+  /** Log index of a plan result → the state just before it was applied. */
+  before: Map<number, StateSnapshot>;
+}
+
+function cpuMsNow(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Best-of-`rounds` CPU time of re-applying the recorded commands and re-evaluating the plans. */
+function replay(rec: Recording, rounds: number, placements: number): Record<string, number> {
+  let fsmAll = Infinity;
+  let fsmPlans = Infinity;
+  let evals = Infinity;
+  for (let r = 0; r < rounds; r++) {
+    const fsm = new Fsm({ store: new StateStore(rec.base!.tables), freezeObjects: false });
+    let plansMs = 0;
+    const t0 = cpuMsNow();
+    for (const [index, cmd] of rec.commands) {
+      if (cmd.type !== 'ApplyPlanResults') {
+        fsm.apply(index, cmd);
+        continue;
+      }
+      const t = cpuMsNow();
+      fsm.apply(index, cmd);
+      plansMs += cpuMsNow() - t;
+    }
+    fsmAll = Math.min(fsmAll, cpuMsNow() - t0);
+    fsmPlans = Math.min(fsmPlans, plansMs);
+    const t1 = cpuMsNow();
+    for (const { state, plan } of rec.plans) evaluatePlan(state, plan);
+    evals = Math.min(evals, cpuMsNow() - t1);
+  }
+  const us = (ms: number) => Number(((ms * 1000) / Math.max(1, placements)).toFixed(2));
+  return { rounds, commands: rec.commands.length, plans: rec.plans.length, fsmAllMs: Math.round(fsmAll), fsmPlanResultsUsPerPlacement: us(fsmPlans), evaluatePlanUsPerPlacement: us(evals) };
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -126,6 +178,7 @@ export async function schedulerBench(args: string[]): Promise<Record<string, unk
   for (let i = 0; i < o.batchJobs; i++) jobs.push(await parseJobText(jobHcl('batch', i, o.batchCount), { filename: `batch-${i}.hcl` }));
 
   const clock = new PreciseClock();
+  const rec: Recording | null = o.replay > 0 ? { base: null, commands: [], plans: [], before: new Map() } : null;
   const dequeuedAt = new Map<string, number>();
   const evalMs: number[] = [];
   let plansRejected = 0;
@@ -144,7 +197,8 @@ export async function schedulerBench(args: string[]): Promise<Record<string, unk
         dequeuedAt.delete(s.evalId);
       }
     },
-    onPlanApplied: (_p, r) => {
+    onPlanApplied: (p, r) => {
+      if (rec !== null && rec.base !== null) rec.plans.push({ plan: p, state: r.allocIndex > 0 ? rec.before.get(r.allocIndex)! : cluster.server.state() });
       if (r.rejectedNodes.length > 0) plansRejected++;
     },
   });
@@ -153,6 +207,17 @@ export async function schedulerBench(args: string[]): Promise<Record<string, unk
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
   }, 50);
+
+  if (rec !== null) {
+    const fsm = cluster.server.fsm;
+    const apply = fsm.apply.bind(fsm);
+    rec.base = fsm.store.snapshot();
+    fsm.apply = (index, cmd) => {
+      if (cmd.type === 'ApplyPlanResults') rec.before.set(index, fsm.store.snapshot());
+      rec.commands.push([index, cmd]);
+      return apply(index, cmd);
+    };
+  }
 
   log('scheduling...');
   const t0 = performance.now();
@@ -180,6 +245,7 @@ export async function schedulerBench(args: string[]): Promise<Record<string, unk
   const evals = state.evals();
   const stats = cluster.server.stats();
   await cluster.stop();
+  const replayed = rec !== null ? replay(rec, o.replay, placed) : undefined;
   evalMs.sort((a, b) => a - b);
 
   const result = {
@@ -205,6 +271,7 @@ export async function schedulerBench(args: string[]): Promise<Record<string, unk
     workers: o.workers,
     peakRssMB: Math.round(peakRss / 1024 / 1024),
     ...(hash !== undefined ? { placementHash: hash } : {}),
+    ...(replayed !== undefined ? { replay: replayed } : {}),
     targets: { placementsPerSec: 20_000, peakRssMB: 2_048 },
   };
   log(`placed ${placed}/${wanted} in ${result.elapsedMs} ms: ${result.placementsPerSec} placements/s (${result.placementsPerCpuSec} per CPU-second), eval p50 ${result.evalP50Ms} ms p99 ${result.evalP99Ms} ms, peak RSS ${result.peakRssMB} MB`);
