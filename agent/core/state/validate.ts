@@ -101,6 +101,28 @@ export function checkJob(v: unknown, field: string): Job {
   return j as unknown as Job;
 }
 
+const isId = (v: unknown): boolean => typeof v === 'string' && v !== '';
+
+/**
+ * True when `checkAlloc` would pass `v` without checking a job (none, when
+ * `jobOptional`, or `checkedJob` itself): the plan-result fast path, which builds
+ * no field names. False says nothing: call `checkAlloc` for the verdict.
+ */
+export function allocLooksValid(v: unknown, jobOptional: boolean, checkedJob: Job | null): boolean {
+  if (!isObject(v)) return false;
+  return (
+    isId(v.id) &&
+    isId(v.namespace) &&
+    isId(v.jobId) &&
+    isId(v.nodeId) &&
+    typeof v.evalId === 'string' &&
+    typeof v.taskGroup === 'string' &&
+    (DesiredStatuses as readonly unknown[]).includes(v.desiredStatus) &&
+    (ClientStatuses as readonly unknown[]).includes(v.clientStatus) &&
+    ((jobOptional && (v.job === undefined || v.job === null)) || (checkedJob !== null && v.job === checkedJob))
+  );
+}
+
 /**
  * An allocation; `job` may be absent when `jobOptional` (plan results ship it once).
  * A job identical to `checkedJob` (the plan's, already checked) is not checked again.
