@@ -46,6 +46,12 @@ export interface ServerOptions {
   rng: Rng;
   /** Scheduler workers (Nomad defaults to one per core). */
   workers?: number;
+  /**
+   * Let each worker give the event loop a turn (setImmediate) after every evaluation
+   * (default true), so RPCs, heartbeats and timers are served during a backlog of
+   * ready evaluations. False runs evaluations back to back (as before).
+   */
+  workerYield?: boolean;
   eventBufferSize?: number;
   /**
    * Deep-freeze every object the FSM stores, so code that mutates shared state
@@ -205,8 +211,9 @@ export class Server {
     });
     this.planApplier = new PlanApplier({
       latestState: () => this.fsm.store.snapshot(),
-      // Checked against this leader's state: committed only while it leads (never forwarded).
-      commit: (plan, result) => this.apply(planResultCommand(plan, result), LeaderDuty),
+      // Checked against this leader's state: committed only while it leads (never forwarded). In
+      // process the command is never encoded: allocations keep their job (no copy each).
+      commit: (plan, result) => this.apply(planResultCommand(plan, result, { stripJob: this.replicate !== undefined }), LeaderDuty),
       tokenValid: (evalId, token) => this.broker.outstanding(evalId) === token,
       onApplied: (p: Plan, r: PlanResult, rej: Record<string, string>) => {
         emitPlanApplied(this.ops, p, r, rej);
@@ -214,6 +221,7 @@ export class Server {
       },
     });
     const count = opts.workers ?? 2;
+    const yieldToLoop = opts.workerYield === false ? undefined : () => new Promise<void>((resolve) => setImmediate(resolve));
     this.workers = [];
     for (let i = 0; i < count; i++) {
       this.workers.push(
@@ -224,6 +232,7 @@ export class Server {
           submitPlan: (plan) => this.planApplier.submit(plan),
           upsertEvals: (evals) => this.upsertWorkerEvals(evals),
           schedulers: newScheduler,
+          ...(yieldToLoop !== undefined ? { yieldToLoop } : {}),
           clock: this.clock,
           rng: this.rng.fork(),
           onStep: (s: WorkerStep) => {

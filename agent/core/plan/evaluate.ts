@@ -4,13 +4,15 @@
  * what this accepts.
  */
 import type { Allocation, Plan, PlanResult, StateReader } from '../structs/index.js';
-import { allocsFit, allocTerminalStatus, nodeAvailable, planEntries } from '../structs/index.js';
+import { allocsFit, allocTerminalStatus, planEntries } from '../structs/index.js';
 
 export interface NodeVerdict {
   fit: boolean;
   /** Why the node's part was refused ('' when it fits). */
   reason: string;
 }
+
+const Fits: NodeVerdict = Object.freeze({ fit: true, reason: '' });
 
 /** Every node the plan touches, in a stable order. */
 export function planNodeIds(plan: Plan): string[] {
@@ -27,8 +29,18 @@ export function planNodeIds(plan: Plan): string[] {
  * so in-place updates do not loop while a node drains.
  */
 export function evaluateNodePlan(state: StateReader, plan: Plan, nodeId: string): NodeVerdict {
-  const placed = planEntries(plan.nodeAllocation, nodeId) ?? [];
-  if (placed.length === 0) return { fit: true, reason: '' };
+  return evaluateNode(state, nodeId, planEntries(plan.nodeAllocation, nodeId), planEntries(plan.nodeUpdate, nodeId), planEntries(plan.nodePreemptions, nodeId));
+}
+
+function evaluateNode(
+  state: StateReader,
+  nodeId: string,
+  placedOrNone: readonly Allocation[] | undefined,
+  stopped: readonly Allocation[] | undefined,
+  preempted: readonly Allocation[] | undefined,
+): NodeVerdict {
+  if (placedOrNone === undefined || placedOrNone.length === 0) return Fits;
+  const placed = placedOrNone;
 
   const node = state.nodeByID(nodeId);
   if (node === undefined) return { fit: false, reason: 'node does not exist' };
@@ -42,19 +54,34 @@ export function evaluateNodePlan(state: StateReader, plan: Plan, nodeId: string)
 
   // Start from the memoised usage of the live allocations, take out what the plan
   // stops, preempts or replaces, add what it places: O(plan entries on the node).
-  const removed = new Set<string>();
-  for (const a of planEntries(plan.nodeUpdate, nodeId) ?? []) removed.add(a.id);
-  for (const a of planEntries(plan.nodePreemptions, nodeId) ?? []) removed.add(a.id);
-  for (const a of placed) removed.add(a.id);
   let cpu = usage.cpu;
   let memoryMB = usage.memoryMB;
   let diskMB = usage.diskMB;
-  for (const id of removed) {
+  const takeOut = (id: string): void => {
     const a = state.allocByID(id);
-    if (a === undefined || a.nodeId !== nodeId || allocTerminalStatus(a)) continue;
+    if (a === undefined || a.nodeId !== nodeId || allocTerminalStatus(a)) return;
     cpu -= a.resources.cpu;
     memoryMB -= a.resources.memoryMB;
     diskMB -= a.resources.diskMB;
+  };
+  let removed: ReadonlySet<string> | null = null;
+  if (stopped === undefined && preempted === undefined) {
+    // The usual node part: placements only. One the scheduler just made (createIndex 0)
+    // is not in the state, so it is not looked up; were its id reused, leaving the old
+    // usage in would over-count, never over-commit. An in-place update is taken out.
+    for (let i = 0; i < placed.length; i++) {
+      const a = placed[i]!;
+      if (a.createIndex === 0) continue;
+      let seen = false;
+      for (let j = 0; j < i; j++) if (placed[j]!.id === a.id) seen = true;
+      if (!seen) takeOut(a.id);
+    }
+  } else {
+    // Each id once: an allocation may be both stopped and preempted, or stopped and replaced.
+    const set = new Set<string>();
+    for (const list of [stopped, preempted, placed]) if (list !== undefined) for (const a of list) set.add(a.id);
+    for (const id of set) takeOut(id);
+    removed = set;
   }
   let placesPorts = false;
   for (const a of placed) {
@@ -64,19 +91,21 @@ export function evaluateNodePlan(state: StateReader, plan: Plan, nodeId: string)
     diskMB += a.resources.diskMB;
     if (a.resources.ports.length > 0) placesPorts = true;
   }
-  const avail = nodeAvailable(node);
-  if (cpu > avail.cpu) return { fit: false, reason: 'resources exhausted: cpu' };
-  if (memoryMB > avail.memoryMB) return { fit: false, reason: 'resources exhausted: memory' };
-  if (diskMB > avail.diskMB) return { fit: false, reason: 'resources exhausted: disk' };
+  const res = node.resources;
+  const reserved = node.reserved;
+  if (cpu > res.cpu - reserved.cpu) return { fit: false, reason: 'resources exhausted: cpu' };
+  if (memoryMB > res.memoryMB - reserved.memoryMB) return { fit: false, reason: 'resources exhausted: memory' };
+  if (diskMB > res.diskMB - reserved.diskMB) return { fit: false, reason: 'resources exhausted: disk' };
   if (placesPorts) {
     // Only a placement with ports can collide; the live allocations were checked when placed.
+    const out = removed ?? new Set(placed.map((a) => a.id));
     const proposed: Allocation[] = [];
-    for (const a of usage.live) if (!removed.has(a.id)) proposed.push(a);
+    for (const a of usage.live) if (!out.has(a.id)) proposed.push(a);
     for (const a of placed) proposed.push(a);
     const fit = allocsFit(node, proposed, true);
     if (!fit.fit) return { fit: false, reason: `resources exhausted: ${fit.dimension}` };
   }
-  return { fit: true, reason: '' };
+  return Fits;
 }
 
 export interface PlanEvaluation {
@@ -104,17 +133,36 @@ export function evaluatePlan(state: StateReader, plan: Plan): PlanEvaluation {
   };
   const rejections: Record<string, string> = {};
 
+  // When every node fits and no node has an empty list, the result holds copies of the
+  // plan's records made in one go (a result is the caller's to edit; the plan is not);
+  // otherwise the accepted nodes are copied over one by one.
+  let verbatim = true;
+  const accepted: string[] = [];
   for (const nodeId of planNodeIds(plan)) {
-    const verdict = evaluateNodePlan(state, plan, nodeId);
+    const placed = planEntries(plan.nodeAllocation, nodeId);
+    const stopped = planEntries(plan.nodeUpdate, nodeId);
+    const preempted = planEntries(plan.nodePreemptions, nodeId);
+    const verdict = evaluateNode(state, nodeId, placed, stopped, preempted);
     if (!verdict.fit) {
+      verbatim = false;
       result.rejectedNodes.push(nodeId);
       rejections[nodeId] = verdict.reason;
       if (plan.allAtOnce) break;
       continue;
     }
-    copyIfAny(result.nodeUpdate, plan.nodeUpdate, nodeId);
-    copyIfAny(result.nodeAllocation, plan.nodeAllocation, nodeId);
-    copyIfAny(result.nodePreemptions, plan.nodePreemptions, nodeId);
+    if (placed?.length === 0 || stopped?.length === 0 || preempted?.length === 0) verbatim = false;
+    accepted.push(nodeId);
+  }
+  if (verbatim) {
+    result.nodeUpdate = { ...plan.nodeUpdate };
+    result.nodeAllocation = { ...plan.nodeAllocation };
+    result.nodePreemptions = { ...plan.nodePreemptions };
+  } else {
+    for (const nodeId of accepted) {
+      copyIfAny(result.nodeUpdate, plan.nodeUpdate, nodeId);
+      copyIfAny(result.nodeAllocation, plan.nodeAllocation, nodeId);
+      copyIfAny(result.nodePreemptions, plan.nodePreemptions, nodeId);
+    }
   }
 
   if (result.rejectedNodes.length > 0) {

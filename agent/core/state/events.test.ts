@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EventBuffer } from './events.js';
 import type { StateEvent } from './events.js';
@@ -122,5 +123,95 @@ describe('FSM events', () => {
     fsm.apply(8, { type: 'UpsertNode', node: mockNode('n3') });
     const r = await sub.next();
     expect(r.kind === 'events' && r.events.map((e) => e.key)).toEqual(['n3']);
+  });
+});
+
+describe('EventBuffer: lazily published writes', () => {
+  it('builds a write\'s events once, when first read, and shares them between readers', async () => {
+    const buf = new EventBuffer(10);
+    let builds = 0;
+    buf.publishLazy(1, 2, () => {
+      builds++;
+      return [ev(1, 'a'), ev(1, 'b')];
+    });
+    expect([builds, buf.size(), buf.lastIndex()]).toEqual([0, 2, 1]);
+    const a = await buf.subscribe({ fromIndex: 0 }).next();
+    const b = await buf.subscribe({ fromIndex: 0 }).next();
+    expect(builds).toBe(1);
+    expect(a.kind === 'events' && a.events.map((e) => e.key)).toEqual(['a', 'b']);
+    expect(a.kind === 'events' && b.kind === 'events' && a.events[1] === b.events[1]).toBe(true);
+  });
+
+  it('refuses a builder that returns a different number of events than announced', async () => {
+    const buf = new EventBuffer(10);
+    buf.publishLazy(1, 2, () => [ev(1)]);
+    expect(() => buf.subscribe({ fromIndex: 0 }).next()).toThrow(/built 1 events, not 2/);
+  });
+
+  it('delivers exactly what eager publishing delivers: every held event in order from any index, losses included', async () => {
+    const batch = fc.record({ size: fc.integer({ min: 0, max: 6 }), readers: fc.array(fc.nat({ max: 40 }), { maxLength: 2 }) });
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 12 }), fc.array(batch, { maxLength: 25 }), async (capacity, batches) => {
+        const eager = new EventBuffer(capacity);
+        const lazy = new EventBuffer(capacity);
+        const read = async (buf: EventBuffer, from: number): Promise<string[]> => {
+          const sub = buf.subscribe({ fromIndex: from });
+          const out: string[] = [];
+          for (let i = 0; i < 4; i++) {
+            const r = await Promise.race([sub.next(), Promise.resolve(undefined)]);
+            if (r === undefined) break;
+            if (r.kind === 'events') out.push(...r.events.map((e) => `${e.index}:${e.key}`));
+            else out.push(JSON.stringify(r));
+          }
+          sub.close();
+          return out;
+        };
+        const pending: Promise<void>[] = [];
+        batches.forEach((b, i) => {
+          const index = i + 1;
+          const events = Array.from({ length: b.size }, (_, k) => ev(index, `w${index}.${k}`));
+          eager.publish(events);
+          lazy.publishLazy(index, b.size, () => events);
+          for (const from of b.readers) {
+            pending.push(Promise.all([read(eager, from), read(lazy, from)]).then(([x, y]) => expect(y).toEqual(x)));
+          }
+          expect([lazy.size(), lazy.lastIndex()]).toEqual([eager.size(), eager.lastIndex()]);
+        });
+        await Promise.all(pending);
+      }),
+      { numRuns: 200, seed: 5 },
+    );
+  });
+
+  it('an FSM subscriber that joins late receives every event of every write, in order, as one that read along did', async () => {
+    const fsm = new Fsm({ events: new EventBuffer(64) });
+    fsm.apply(1, { type: 'UpsertNode', node: mockNode('n1') });
+    const early = fsm.events.subscribe({ fromIndex: 1 });
+    const seen: string[] = [];
+    const readAlong = async (): Promise<void> => {
+      const r = await early.next();
+      if (r.kind === 'events') seen.push(...r.events.map((e) => `${e.index} ${e.type} ${e.key}`));
+    };
+    const job = mockJob('web');
+    fsm.apply(2, { type: 'UpsertJob', job, eval: mockEval('e1', 'web') });
+    await readAlong();
+    fsm.apply(3, { type: 'ApplyPlanResults', allocsUpdated: [mockAlloc('a1', job, 'n1', 'e1'), mockAlloc('a2', job, 'n1', 'e1')], allocsStopped: [], allocsPreempted: [], job, evalId: 'e1' });
+    await readAlong();
+    fsm.apply(4, { type: 'DeleteEvalsAllocs', evalIds: [], allocIds: ['a1'] });
+    await readAlong();
+    const r = await fsm.events.subscribe({ fromIndex: 1 }).next();
+    const late = r.kind === 'events' ? r.events.map((e) => `${e.index} ${e.type} ${e.key}`) : [];
+    expect(late).toEqual([
+      '2 JobRegistered web',
+      '2 EvaluationUpdated e1',
+      '3 PlanResult e1',
+      '3 PlanResult a1',
+      '3 PlanResult a2',
+      '3 PlanResult web',
+      '4 AllocationDeleted a1',
+    ]);
+    expect(seen).toEqual(late);
+    // A deletion carries the row as it was.
+    expect(r.kind === 'events' && r.events[6]!.payload).toMatchObject({ id: 'a1', modifyIndex: 3 });
   });
 });

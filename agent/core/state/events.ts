@@ -3,6 +3,12 @@
  * every FSM apply publishes the objects it changed. The buffer is a bounded ring: a slow
  * subscriber never makes it grow; it falls behind and is told which index to resume from.
  * Everything is synchronous; `next()` returns a promise only so a subscriber can wait.
+ *
+ * A write may publish its events lazily (`publishLazy`): the ring holds the write's
+ * index and a builder, and the events are built the first time a reader reaches
+ * them (then shared by every reader). A write nobody reads before it leaves the
+ * ring costs one small record, whatever its size; a subscriber that joins later
+ * with an older `fromIndex` still gets every held event, in order.
  */
 import type {
   Allocation,
@@ -74,8 +80,21 @@ interface SubscriptionState {
   waiter: ((r: SubscriptionResult) => void) | undefined;
 }
 
+/** The events of one write, not built yet: every ring slot of the write points here until it is. */
+class LazyBatch {
+  constructor(
+    readonly index: number,
+    readonly count: number,
+    /** Sequence number of the batch's first event. */
+    readonly firstSeq: number,
+    readonly build: () => readonly StateEvent[],
+  ) {}
+}
+
+type Slot = StateEvent | LazyBatch;
+
 export class EventBuffer {
-  private readonly ring: (StateEvent | undefined)[];
+  private readonly ring: (Slot | undefined)[];
   /** Sequence number of the oldest event still held. */
   private head = 0;
   /** Sequence number the next published event gets. */
@@ -86,7 +105,7 @@ export class EventBuffer {
 
   constructor(readonly capacity = 4096) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`event buffer capacity must be a positive integer, got ${capacity}`);
-    this.ring = new Array<StateEvent | undefined>(capacity);
+    this.ring = new Array<Slot | undefined>(capacity);
   }
 
   /** Number of events held. */
@@ -96,20 +115,38 @@ export class EventBuffer {
 
   /** Index of the newest event published (0 when none). */
   lastIndex(): number {
-    return this.tail === this.head ? this.droppedThrough : this.at(this.tail - 1).index;
+    return this.tail === this.head ? this.droppedThrough : this.indexAt(this.tail - 1);
   }
 
   publish(events: readonly StateEvent[]): void {
     if (events.length === 0) return;
-    for (const e of events) {
-      if (this.tail - this.head === this.capacity) {
-        this.droppedThrough = this.at(this.head).index;
-        this.ring[this.head % this.capacity] = undefined;
-        this.head++;
-      }
-      this.ring[this.tail % this.capacity] = e;
-      this.tail++;
+    for (const e of events) this.push(e);
+    this.wake();
+  }
+
+  /**
+   * Publish the `count` events of the write at `index` without building them:
+   * `build` runs when a reader first reaches one of them (at most once) and must
+   * return exactly `count` events, all at `index`.
+   */
+  publishLazy(index: number, count: number, build: () => readonly StateEvent[]): void {
+    if (count === 0) return;
+    const batch = new LazyBatch(index, count, this.tail, build);
+    for (let i = 0; i < count; i++) this.push(batch);
+    this.wake();
+  }
+
+  private push(slot: Slot): void {
+    if (this.tail - this.head === this.capacity) {
+      this.droppedThrough = this.indexAt(this.head);
+      this.ring[this.head % this.capacity] = undefined;
+      this.head++;
     }
+    this.ring[this.tail % this.capacity] = slot;
+    this.tail++;
+  }
+
+  private wake(): void {
     for (const s of this.subs) {
       if (s.waiter === undefined) continue;
       const r = this.poll(s);
@@ -166,8 +203,23 @@ export class EventBuffer {
     };
   }
 
+  /** The event at `seq` (a held one), building its write's events if they are still lazy. */
   private at(seq: number): StateEvent {
-    return this.ring[seq % this.capacity]!;
+    const slot = this.ring[seq % this.capacity]!;
+    if (!(slot instanceof LazyBatch)) return slot;
+    const events = slot.build();
+    if (events.length !== slot.count) throw new Error(`event buffer: the write at index ${slot.index} built ${events.length} events, not ${slot.count}`);
+    // Fill every slot of the batch still held (the oldest may have left the ring).
+    for (let i = 0; i < slot.count; i++) {
+      const q = slot.firstSeq + i;
+      if (q >= this.head && q < this.tail) this.ring[q % this.capacity] = events[i];
+    }
+    return events[seq - slot.firstSeq]!;
+  }
+
+  /** The log index of the event at `seq`, without building it. */
+  private indexAt(seq: number): number {
+    return this.ring[seq % this.capacity]!.index;
   }
 
   /** The sequence number of the first held event with index > `index`. */
@@ -176,7 +228,7 @@ export class EventBuffer {
     let hi = this.tail;
     while (lo < hi) {
       const mid = Math.floor((lo + hi) / 2);
-      if (this.at(mid).index <= index) lo = mid + 1;
+      if (this.indexAt(mid) <= index) lo = mid + 1;
       else hi = mid;
     }
     return lo;

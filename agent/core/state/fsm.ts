@@ -21,6 +21,7 @@ import { commitTables, StateStore } from './store.js';
 import { JobTrackedVersions, WriteTxn } from './tables.js';
 import type { Change } from './tables.js';
 import {
+  allocLooksValid,
   checkAlloc,
   checkDeployment,
   checkEval,
@@ -100,7 +101,14 @@ export class Fsm {
     this.settleJobStatuses(ctx);
     const tables = ctx.txn.commit();
     this.store[commitTables](tables);
-    this.events.publish(toEvents(type, index, ctx.txn.changes.values()));
+    // Events are built only when a subscriber reads them (most writes have none).
+    const changes: Change[] = [];
+    for (const c of ctx.txn.changes.values()) {
+      if (TopicOf[c.table] === undefined) continue;
+      if (c.value !== null) c.prev = null; // only a deletion's event needs the old row: do not keep it alive
+      changes.push(c);
+    }
+    this.events.publishLazy(index, changes.length, () => toEvents(type, index, changes));
     return { index, applied };
   }
 
@@ -396,12 +404,14 @@ export class Fsm {
       const ev = ctx.txn.evals.get(reqId(cmd.evalId, `${f}.evalId`));
       if (ev !== undefined) ctx.txn.putEval({ ...ev, modifyIndex: ctx.index });
     }
-    const place = (raw: unknown, field: string, mustExist: boolean): void => {
-      const a = checkAlloc(raw, field, true) as AllocInput;
+    // A field name (`ApplyPlanResults.allocsUpdated[3]`) is built only to report a problem.
+    const place = (raw: unknown, list: string, i: number, mustExist: boolean): void => {
+      const field = (): string => `${f}.${list}[${i}]`;
+      const a = (allocLooksValid(raw, true, planJob) ? raw : checkAlloc(raw, field(), true, planJob)) as AllocInput;
       const prev = ctx.txn.allocs.get(a.id);
-      if (mustExist && prev === undefined) throw new NomadError('not_found', `allocation ${a.id} to stop does not exist`, { field: `${field}.id` });
+      if (mustExist && prev === undefined) throw new NomadError('not_found', `allocation ${a.id} to stop does not exist`, { field: `${field()}.id` });
       const job = a.job ?? planJob ?? prev?.job;
-      if (job === undefined || job === null) invalid(`${field}.job`, `allocation ${a.id} carries no job and the plan has none`);
+      if (job === undefined || job === null) invalid(`${field()}.job`, `allocation ${a.id} carries no job and the plan has none`);
       const stored: Allocation = { ...a, job, createIndex: prev?.createIndex ?? ctx.index, modifyIndex: ctx.index, allocModifyIndex: ctx.index };
       if (prev !== undefined) {
         // The client owns its task states and client status, unless the scheduler marks the alloc lost/unknown.
@@ -414,9 +424,9 @@ export class Fsm {
       this.countForDeployment(ctx, stored, prev);
       ctx.txn.putAlloc(stored);
     };
-    stopped.forEach((raw, i) => place(raw, `${f}.allocsStopped[${i}]`, true));
-    preempted.forEach((raw, i) => place(raw, `${f}.allocsPreempted[${i}]`, true));
-    updated.forEach((raw, i) => place(raw, `${f}.allocsUpdated[${i}]`, false));
+    for (let i = 0; i < stopped.length; i++) place(stopped[i], 'allocsStopped', i, true);
+    for (let i = 0; i < preempted.length; i++) place(preempted[i], 'allocsPreempted', i, true);
+    for (let i = 0; i < updated.length; i++) place(updated[i], 'allocsUpdated', i, false);
     // A replacement links its predecessor forward (nomad upsertAllocsImpl), so the
     // reconciler never reschedules a failed allocation twice.
     for (const raw of updated) {

@@ -60,4 +60,34 @@ describe('PMap', () => {
     t.set('x', 2);
     expect(t.wasAltered()).toBe(true);
   });
+
+  it('two transients of one map never see each other\'s writes, and the map sees neither', () => {
+    const base = PMap.of(Array.from({ length: 300 }, (_, i) => [`k${i}`, i] as const));
+    const a = base.asMutable();
+    const b = base.asMutable();
+    for (let i = 0; i < 300; i += 3) a.set(`k${i}`, -i);
+    for (let i = 0; i < 300; i += 5) b.remove(`k${i}`);
+    b.set('new', 1);
+    const sa = a.asImmutable();
+    const sb = b.asImmutable();
+    // A transient of a sealed transient copies before writing too.
+    const c = sa.asMutable();
+    c.set('k3', 333);
+    for (let i = 0; i < 300; i++) {
+      expect(base.get(`k${i}`)).toBe(i);
+      expect(sa.get(`k${i}`)).toBe(i % 3 === 0 ? -i : i);
+      expect(sb.get(`k${i}`)).toBe(i % 5 === 0 ? undefined : i);
+    }
+    expect([base.size, sa.size, sb.size, base.has('new'), sa.has('new')]).toEqual([300, 300, 241, false, false]);
+    expect(c.get('k3')).toBe(333);
+    expect(sa.get('k3')).toBe(-3);
+  });
+
+  it('a transient that writes nothing keeps the source map intact and unaltered', () => {
+    const base = PMap.of([['x', 1]]);
+    const t = base.asMutable();
+    expect(t.get('x')).toBe(1);
+    expect(t.wasAltered()).toBe(false);
+    expect(t.asImmutable().get('x')).toBe(1);
+  });
 });

@@ -8,9 +8,12 @@
  * Representation: the entries are spread over 2^k buckets by a hash of the key,
  * with k grown so that a bucket holds 8-16 entries; a bucket is three parallel
  * arrays (keys, hashes, values), so copying one is three slices and a lookup a short scan. A transient
- * (`asMutable`) shares every bucket with its source and copies a bucket the first
- * time it writes to it; `asImmutable` seals it. Copy cost per written key is one
- * bucket (8-16 entries), so a write is O(1) amortised and a snapshot O(1).
+ * (`asMutable`) shares every bucket with its source, and even the array of buckets
+ * until its first write; it copies a bucket the first time it writes to it (each
+ * bucket is stamped with the transient that owns it, so nothing is allocated to
+ * track ownership); `asImmutable` seals it. Copy cost per written key is one
+ * bucket (8-16 entries), so a write is O(1) amortised and a snapshot O(1); a
+ * transient that writes nothing costs one object.
  *
  * Iteration order is bucket order, then insertion order within a bucket:
  * deterministic for a given history of writes, not sorted.
@@ -36,11 +39,16 @@ interface Bucket<V> {
   keys: string[];
   hashes: number[];
   vals: V[];
+  /** The transient that made this bucket and may still write it (0: nobody). */
+  owner: number;
 }
 
-function emptyBucket<V>(): Bucket<V> {
-  return { keys: [], hashes: [], vals: [] };
+function emptyBucket<V>(owner = 0): Bucket<V> {
+  return { keys: [], hashes: [], vals: [], owner };
 }
+
+/** Transient ids: each `asMutable` gets a new one, so it never writes a bucket another map shares. */
+let nextOwner = 1;
 
 function find(b: Bucket<unknown>, key: string, h: number): number {
   const hashes = b.hashes;
@@ -52,19 +60,22 @@ export class PMap<V> {
   private buckets: Bucket<V>[];
   private mask: number;
   private count: number;
-  /** Per bucket: copied by this transient (may be written). Null when immutable. */
-  private owned: Uint8Array | null;
+  /** This transient's id (buckets stamped with it are its own to write); 0 when immutable. */
+  private owner: number;
+  /** True while `buckets` is still the source map's array (copied on the first write). */
+  private sharedArray: boolean;
   private altered = false;
 
-  private constructor(buckets: Bucket<V>[], count: number, owned: Uint8Array | null) {
+  private constructor(buckets: Bucket<V>[], count: number, owner: number) {
     this.buckets = buckets;
     this.mask = buckets.length - 1;
     this.count = count;
-    this.owned = owned;
+    this.owner = owner;
+    this.sharedArray = owner !== 0;
   }
 
   static empty<V>(): PMap<V> {
-    return new PMap<V>([emptyBucket<V>()], 0, null);
+    return new PMap<V>([emptyBucket<V>()], 0, 0);
   }
 
   static of<V>(entries: Iterable<readonly [string, V]>): PMap<V> {
@@ -113,12 +124,12 @@ export class PMap<V> {
 
   /** A transient copy that shares every bucket until it writes to it. */
   asMutable(): PMap<V> {
-    return new PMap<V>(this.buckets.slice(), this.count, new Uint8Array(this.buckets.length));
+    return new PMap<V>(this.buckets, this.count, nextOwner++);
   }
 
   /** Seal a transient; it must not be written afterwards. */
   asImmutable(): PMap<V> {
-    this.owned = null;
+    this.owner = 0;
     return this;
   }
 
@@ -129,7 +140,7 @@ export class PMap<V> {
 
   /** Set on a transient (returns it); on an immutable map, returns a changed copy. */
   set(key: string, value: V): PMap<V> {
-    if (this.owned === null) return this.asMutable().set(key, value).asImmutable();
+    if (this.owner === 0) return this.asMutable().set(key, value).asImmutable();
     const h = hashKey(key);
     const b = this.writable(h & this.mask);
     const i = find(b, key, h);
@@ -148,7 +159,7 @@ export class PMap<V> {
 
   /** Remove on a transient (returns it); on an immutable map, returns a changed copy. */
   remove(key: string): PMap<V> {
-    if (this.owned === null) return this.has(key) ? this.asMutable().remove(key).asImmutable() : this;
+    if (this.owner === 0) return this.has(key) ? this.asMutable().remove(key).asImmutable() : this;
     const hash = hashKey(key);
     const h = hash & this.mask;
     if (find(this.buckets[h]!, key, hash) < 0) return this;
@@ -167,20 +178,23 @@ export class PMap<V> {
   }
 
   private writable(i: number): Bucket<V> {
-    const owned = this.owned!;
-    if (owned[i] === 0) {
-      const b = this.buckets[i]!;
-      this.buckets[i] = { keys: b.keys.slice(), hashes: b.hashes.slice(), vals: b.vals.slice() };
-      owned[i] = 1;
+    if (this.sharedArray) {
+      this.buckets = this.buckets.slice();
+      this.sharedArray = false;
     }
-    return this.buckets[i]!;
+    let b = this.buckets[i]!;
+    if (b.owner !== this.owner) {
+      b = { keys: b.keys.slice(), hashes: b.hashes.slice(), vals: b.vals.slice(), owner: this.owner };
+      this.buckets[i] = b;
+    }
+    return b;
   }
 
   /** Double the bucket count (every bucket becomes new and owned). */
   private grow(): void {
     const size = this.buckets.length * 2;
     const next: Bucket<V>[] = [];
-    for (let i = 0; i < size; i++) next.push(emptyBucket<V>());
+    for (let i = 0; i < size; i++) next.push(emptyBucket<V>(this.owner));
     const mask = size - 1;
     for (const b of this.buckets) {
       for (let i = 0; i < b.keys.length; i++) {
@@ -193,6 +207,6 @@ export class PMap<V> {
     }
     this.buckets = next;
     this.mask = mask;
-    this.owned = new Uint8Array(size).fill(1);
+    this.sharedArray = false;
   }
 }

@@ -101,8 +101,33 @@ export function checkJob(v: unknown, field: string): Job {
   return j as unknown as Job;
 }
 
-/** An allocation; `job` may be absent when `jobOptional` (plan results ship it once). */
-export function checkAlloc(v: unknown, field: string, jobOptional: boolean): Allocation {
+const isId = (v: unknown): boolean => typeof v === 'string' && v !== '';
+
+/**
+ * True when `checkAlloc` would pass `v` without checking a job (none, when
+ * `jobOptional`, or `checkedJob` itself): the plan-result fast path, which builds
+ * no field names. False says nothing: call `checkAlloc` for the verdict.
+ */
+export function allocLooksValid(v: unknown, jobOptional: boolean, checkedJob: Job | null): boolean {
+  if (!isObject(v)) return false;
+  return (
+    isId(v.id) &&
+    isId(v.namespace) &&
+    isId(v.jobId) &&
+    isId(v.nodeId) &&
+    typeof v.evalId === 'string' &&
+    typeof v.taskGroup === 'string' &&
+    (DesiredStatuses as readonly unknown[]).includes(v.desiredStatus) &&
+    (ClientStatuses as readonly unknown[]).includes(v.clientStatus) &&
+    ((jobOptional && (v.job === undefined || v.job === null)) || (checkedJob !== null && v.job === checkedJob))
+  );
+}
+
+/**
+ * An allocation; `job` may be absent when `jobOptional` (plan results ship it once).
+ * A job identical to `checkedJob` (the plan's, already checked) is not checked again.
+ */
+export function checkAlloc(v: unknown, field: string, jobOptional: boolean, checkedJob: Job | null = null): Allocation {
   const a = reqObject(v, field);
   reqId(a.id, `${field}.id`);
   reqId(a.namespace, `${field}.namespace`);
@@ -112,7 +137,7 @@ export function checkAlloc(v: unknown, field: string, jobOptional: boolean): All
   reqString(a.taskGroup, `${field}.taskGroup`);
   reqOneOf(a.desiredStatus, DesiredStatuses, `${field}.desiredStatus`);
   reqOneOf(a.clientStatus, ClientStatuses, `${field}.clientStatus`);
-  if (!(jobOptional && (a.job === undefined || a.job === null))) checkJob(a.job, `${field}.job`);
+  if (!(jobOptional && (a.job === undefined || a.job === null)) && (checkedJob === null || a.job !== checkedJob)) checkJob(a.job, `${field}.job`);
   return a as unknown as Allocation;
 }
 

@@ -50,6 +50,13 @@ export interface WorkerDeps {
   stateTimeoutMs?: number;
   /** Observability hook: each step of an evaluation's life in this worker. */
   onStep?(step: WorkerStep): void;
+  /**
+   * Called after each evaluation, before dequeuing the next: the server resolves it
+   * on the next turn of the event loop, so a backlog of ready evaluations (which the
+   * broker hands over without waiting) does not keep RPCs, heartbeats and timers
+   * waiting until the backlog is gone. Absent: evaluations run back to back.
+   */
+  yieldToLoop?(): Promise<void>;
 }
 
 export type WorkerStep =
@@ -101,6 +108,7 @@ export class Worker {
       const item = await this.deps.broker.dequeue(types, timeout, { signal });
       if (item === null) continue;
       await this.processOne(item.eval, item.token, item.waitIndex);
+      if (this.deps.yieldToLoop !== undefined) await this.deps.yieldToLoop();
     }
   }
 
