@@ -82,6 +82,8 @@ export class SchedulerWorkers {
         ...(o.dequeueTimeoutMs !== undefined ? { dequeueTimeoutMs: o.dequeueTimeoutMs } : {}),
         ...(o.stateTimeoutMs !== undefined ? { stateTimeoutMs: o.stateTimeoutMs } : {}),
         ...(o.onStep !== undefined ? { onStep: (s: WorkerStep) => o.onStep?.(s) } : {}),
+        // A backlog of ready evaluations must not starve RPCs, Raft and heartbeats on this server.
+        yieldToLoop: () => new Promise<void>((resolve) => setImmediate(resolve)),
       });
       this.workers.push({ id, worker, broker, running: false });
     }
