@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ClusterClient } from '../../agent/raft/transport/index.js';
+import { ClusterClient, ProposeClient, raftTrace } from '../../agent/raft/transport/index.js';
 import type { ClusterRaftStatus } from '../../agent/raft/transport/index.js';
 import { createCA, createCert } from '../../agent/tls/index.js';
 import type { BenchCluster, BenchWriter } from './raft.js';
@@ -157,13 +157,17 @@ tls {
   }
 
   async leaderWriter(): Promise<BenchWriter> {
-    const c = this.client(await this.leader());
+    const i = await this.leader();
+    // NOMADTS_BENCH_UNARY=1: one ClusterService.Apply call per write instead of the propose stream.
+    const c = process.env.NOMADTS_BENCH_UNARY === '1' ? this.client(i) : new ProposeClient(`127.0.0.1:${this.members[i]!.port}`, this.tls!, 15_000);
     return {
       put: async (_key, value) => {
         const data = Buffer.allocUnsafe(value.length + 1);
         data[0] = BenchTag;
         value.copy(data, 1);
-        await c.apply(data);
+        raftTrace('client-send', 0);
+        const index = c instanceof ProposeClient ? await c.propose(data) : await c.apply(data);
+        raftTrace('client-done', index);
       },
       close: () => c.close(),
     };

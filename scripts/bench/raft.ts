@@ -323,9 +323,10 @@ function nomadtsCluster(dir: string): BenchCluster | string {
 }
 
 export async function raftBench(args: string[]): Promise<Record<string, unknown>> {
-  const o = intOptions(args, { durationMs: 5_000, failovers: 5, etcd: 1, nomadts: 1 });
+  const o = intOptions(args, { durationMs: 5_000, failovers: 5, etcd: 1, nomadts: 1, inFlight: 0 });
   const log = (s: string): void => { process.stderr.write(`${s}\n`); };
-  const levels = [1, 64, 256];
+  // --in-flight=N measures that level only (profiling one level); 0 = all three.
+  const levels = o.inFlight > 0 ? [o.inFlight] : [1, 64, 256];
   const dir = mkdtempSync(join(tmpdir(), 'nomadts-bench-raft-'));
   try {
     let etcd: ClusterResult;

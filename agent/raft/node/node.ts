@@ -21,6 +21,7 @@ import { NomadError } from '../../core/lib/index.js';
 import type { Entry, HardState, Message, RaftStatus, Ready, ServerId, SoftState } from '../core/index.js';
 import { RawNode } from '../core/index.js';
 import type { Transport } from '../transport/index.js';
+import { raftTrace, raftTraceOn } from '../transport/index.js';
 import type { RaftStorage } from './storage.js';
 
 /** The replicated state machine as the driver sees it. */
@@ -217,6 +218,7 @@ export class RaftNode<R = unknown> {
     }
     const r = this.raw.propose(data);
     if (r instanceof NomadError) return Promise.reject(r);
+    raftTrace('propose', r.index);
     return new Promise<ProposalResult<R>>((resolve, reject) => {
       const timer = this.clock.setTimer(this.proposalTimeoutMs, () => {
         if (this.pending.get(r.index)?.timer !== timer) return;
@@ -311,6 +313,10 @@ export class RaftNode<R = unknown> {
     // moves only on followers' acknowledgements of what they persisted, and nothing committed is
     // applied here, nor a new commit index sent, before this Ready's save completes (the next
     // Ready is made only after it). Every other message waits for the save.
+    if (raftTraceOn) {
+      if (rd.entries.length > 0) raftTrace('rd-ent', rd.entries[rd.entries.length - 1]!.index);
+      if (rd.committedEntries.length > 0) raftTrace('rd-commit', rd.committedEntries[rd.committedEntries.length - 1]!.index);
+    }
     const leading = (rd.softState ?? this.soft).role === 'leader';
     const early = leading ? rd.messages.filter((m) => m.type === 'app') : [];
     if (early.length > 0) this.transport.send(early);
@@ -330,6 +336,7 @@ export class RaftNode<R = unknown> {
         ...(hardState !== undefined ? { hardState } : {}),
       });
     }
+    if (raftTraceOn && rd.entries.length > 0) raftTrace('saved', rd.entries[rd.entries.length - 1]!.index);
     // 2. Send.
     if (later.length > 0) this.transport.send(later);
     if (rd.softState !== undefined) {
@@ -373,6 +380,7 @@ export class RaftNode<R = unknown> {
     if (p !== undefined) {
       if (p.term !== e.term) this.settle(p, undefined, new NomadError('unavailable', `entry ${e.index} was replaced by another leader's entry (leadership changed); it was not applied`));
       else this.settle(p, result, error);
+      raftTrace('settled', e.index);
     }
     this.opts.onApplied?.(e.index);
   }

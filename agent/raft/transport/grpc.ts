@@ -14,6 +14,7 @@ import { verifyPeer } from '../../tls/index.js';
 import * as pb from '../../../proto/index.js';
 import { messageFromProto, messageToProto } from './convert.js';
 import type { MessageHandler, Transport, TransportStats } from './transport.js';
+import { raftTrace, raftTraceOn } from './trace.js';
 
 export interface GrpcTransportOptions {
   id: ServerId;
@@ -40,6 +41,12 @@ function payloadBytes(m: Message): number {
     return n;
   }
   return m.type === 'snap' ? m.chunk.byteLength : 0;
+}
+
+function traceMsg(dir: string, m: Message): void {
+  if (m.type === 'app' && m.entries.length > 0) raftTrace(`${dir}-app`, m.entries[m.entries.length - 1]!.index);
+  else if (m.type === 'app') raftTrace(`${dir}-app0`, m.commit);
+  else if (m.type === 'app-resp') raftTrace(`${dir}-resp`, m.index);
 }
 
 class PeerStream {
@@ -78,6 +85,7 @@ class PeerStream {
       }
       const batch = this.queue.splice(0, n);
       this.sentSeq++;
+      if (raftTraceOn) for (const m of batch) traceMsg('tx', m);
       call.write({ seq: this.sentSeq, messages: batch.map(messageToProto) });
     }
   }
@@ -247,6 +255,7 @@ export class GrpcTransport implements Transport {
               continue;
             }
             this.counters.received++;
+            if (raftTraceOn) traceMsg('rx', m);
             this.handler(m);
           }
           // One acknowledgement per turn of the event loop covers every batch read in it.

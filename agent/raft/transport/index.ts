@@ -12,3 +12,6 @@ export type { MemoryNetworkOptions } from './memory.js';
 export { messageToProto, messageFromProto, entryToProto, entryFromProto } from './convert.js';
 export { addClusterService, ClusterClient } from './cluster.js';
 export type { ClusterHandlers, ClusterMember, ClusterPeer, ClusterRaftStatus, AddClusterServiceOptions } from './cluster.js';
+export { addProposeService, ProposeClient } from './propose.js';
+export type { AddProposeServiceOptions } from './propose.js';
+export { raftTrace, raftTraceOn } from './trace.js';
