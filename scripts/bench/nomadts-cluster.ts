@@ -182,6 +182,7 @@ tls {
     const i = await this.leader();
     const child = this.members[i]!.child!;
     const exited = new Promise<void>((res) => child.once('exit', () => res()));
+    raftTrace(`kill-${this.members[i]!.name}`, child.pid ?? 0);
     child.kill('SIGKILL');
     await exited;
     return i;
@@ -191,9 +192,12 @@ tls {
     const attempts = this.alive().map(async (i) => {
       const c = this.client(i, timeoutMs);
       try {
+        raftTrace(`fo-try-${i}`, 0);
         await c.apply(Buffer.from([BenchTag, 0x78]));
+        raftTrace(`fo-ok-${i}`, 0);
         return true;
-      } catch {
+      } catch (err) {
+        raftTrace(`fo-fail-${i}-${(err as Error).message.replace(/\s+/g, '_').slice(0, 80)}`, 0);
         return false;
       } finally {
         c.close();

@@ -10,6 +10,7 @@
  *   propose <id> <data> | propose-conf-change <id> add-voter|add-learner|remove <target>
  *   transfer-leadership <id> <target> | read-index <id> <ctx> | compact <id>
  *   isolate <id> | heal | status | progress <id> | log <id>
+ *   connection-lost <id> <peer>   (the driver of <id> saw its connection to <peer> break)
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -131,6 +132,9 @@ function run(c: TestCluster, command: string): string[] {
       break;
     case 'isolate':
       c.isolate(id);
+      break;
+    case 'connection-lost':
+      c.node(id).rn.connectionLost(pos[1] ?? '');
       break;
     case 'heal':
       c.heal();

@@ -18,6 +18,8 @@ import type {
 } from './types.js';
 
 const EMPTY = new Uint8Array(0);
+/** Ticks between the campaigns of the followers of a leader whose connections broke (connectionLost). */
+export const ConnectionLostSpacing = 2;
 
 type StepFn = (r: Raft, m: Message) => void;
 type TickFn = (r: Raft) => void;
@@ -563,6 +565,29 @@ export class Raft {
 
   tick(): void {
     this.tickFn(this);
+  }
+
+  /**
+   * The driver saw its connection to `id` break (a crashed process resets its connections at
+   * once). A follower whose leader that is stops honouring the leader's lease and campaigns
+   * within a few ticks instead of a whole election timeout: its peers, which saw the same crash,
+   * grant the pre-vote; a leader that is in fact alive keeps its other followers' lease (they
+   * ignore the pre-vote) and its next heartbeat makes this server a follower again. A partition
+   * breaks no connection and still waits for the election timeout. Liveness only: votes are
+   * granted by the same rules as ever.
+   *
+   * The surviving voters campaign in turn, by id: the first after 1 tick, the next after
+   * 1 + ConnectionLostSpacing ticks, and so on. Random delays this short would often start two
+   * campaigns within one round trip, split the vote, and cost a whole election timeout; spaced
+   * by two ticks, one campaign is over before the next begins whatever the phase of each server's
+   * tick timer.
+   */
+  connectionLost(id: ServerId): void {
+    if (this.role !== 'follower' || id === this.id || id !== this.lead) return;
+    this.lead = '';
+    const rank = Math.max(0, this.conf.voters.filter((v) => v !== id).sort().indexOf(this.id));
+    const soon = 1 + ConnectionLostSpacing * rank;
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - soon);
   }
 
   tickElectionImpl(): void {

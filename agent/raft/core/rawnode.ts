@@ -48,6 +48,10 @@ export class RawNode implements RawNodeApi {
     return this.r.readIndex(ctx);
   }
 
+  connectionLost(id: ServerId): void {
+    this.r.connectionLost(id);
+  }
+
   campaign(): void {
     this.r.hup('election');
   }

@@ -320,6 +320,9 @@ export interface RawNodeApi {
   readIndex(ctx: string): NomadError | undefined;
   /** Start an election now (tests, bootstrap of a single server). */
   campaign(): void;
+  /** The connection to `id` broke (its process may have died): a follower of `id` campaigns
+   * within a few ticks instead of a whole election timeout (Raft.connectionLost). */
+  connectionLost(id: ServerId): void;
   hasReady(): boolean;
   ready(): Ready;
   advance(rd: Ready): void;

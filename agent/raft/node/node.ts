@@ -139,6 +139,12 @@ export class RaftNode<R = unknown> {
     if (!this.stopped) return;
     this.stopped = false;
     this.transport.onMessage((m) => this.step(m));
+    this.transport.onConnectionLost?.((peer) => {
+      if (this.stopped) return;
+      raftTrace(`lost-${peer}`, this.raw.status().term);
+      this.raw.connectionLost(peer);
+      this.kick();
+    });
     this.scheduleTick();
     this.kick();
   }
@@ -149,6 +155,7 @@ export class RaftNode<R = unknown> {
     this.stopped = true;
     this.tickTimer?.cancel();
     this.transport.onMessage(() => {});
+    this.transport.onConnectionLost?.(() => {});
     await this.idle();
     this.failAll(new NomadError('unavailable', `raft server ${this.id} is shutting down`));
   }
@@ -342,6 +349,7 @@ export class RaftNode<R = unknown> {
     if (rd.softState !== undefined) {
       const lostLeadership = this.soft.role === 'leader' && rd.softState.role !== 'leader';
       this.soft = rd.softState;
+      raftTrace(`role-${rd.softState.role}-${rd.softState.leader || 'none'}`, this.raw.status().term);
       if (lostLeadership) this.failReads(new NomadError('unavailable', `raft server ${this.id} lost leadership`));
       this.opts.onSoftState?.(rd.softState);
     }

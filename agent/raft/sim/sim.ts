@@ -309,6 +309,8 @@ class Simulation {
     node.up = false;
     node.rn = undefined;
     node.restartAt = this.now + (2 + this.rng.int(40)) * TickUnits;
+    // Its connections reset: the servers that are up hear of it at once (RawNode.connectionLost).
+    for (const other of this.nodes.values()) if (other.up && other.rn !== undefined) other.rn.connectionLost(node.id);
     for (let c = 0; c < this.clients.length; c++) {
       const cl = this.clients[c]!;
       if (cl.busy && cl.node === node.id) this.complete(c, 'info');
@@ -457,7 +459,15 @@ class Simulation {
       this.crash(up[this.rng.int(up.length)]!);
     } else if (r < 0.0032) {
       this.adminAction();
-    } else if (r < 0.0042) {
+    } else if (r < 0.0036) {
+      // A connection between two live servers breaks (and reconnects): nobody died.
+      const up = [...this.nodes.values()].filter((x) => x.up && x.rn !== undefined);
+      if (up.length >= 2) {
+        const a = up[this.rng.int(up.length)]!;
+        const b = up[this.rng.int(up.length)]!;
+        if (a !== b) a.rn!.connectionLost(b.id);
+      }
+    } else if (r < 0.0046) {
       if (this.group === undefined) {
         this.group = new Map(this.ids.map((id) => [id, this.rng.int(2)]));
         this.stats.partitions++;

@@ -159,7 +159,7 @@ describe('GrpcTransport over mutual TLS', () => {
     for (const close of open.splice(0)) await close();
   });
 
-  async function start(id: string, bundle: CertificateBundle, o: { window?: number; maxBatchMessages?: number; maxQueue?: number } = {}): Promise<{ t: GrpcTransport; addr: string; got: Message[]; logs: string[] }> {
+  async function start(id: string, bundle: CertificateBundle, o: { window?: number; maxBatchMessages?: number; maxQueue?: number } = {}): Promise<{ t: GrpcTransport; addr: string; got: Message[]; logs: string[]; srv: grpc.Server }> {
     const logs: string[] = [];
     const t = new GrpcTransport({ id, region: 'global', tls: { caPem: ca.certPem, certPem: bundle.certPem, keyPem: bundle.keyPem }, log: (l) => logs.push(l), ...o });
     const srv = new grpc.Server();
@@ -169,7 +169,7 @@ describe('GrpcTransport over mutual TLS', () => {
     const got: Message[] = [];
     t.onMessage((m) => got.push(m));
     open.push(async () => { await t.close(); srv.forceShutdown(); });
-    return { t, addr: `127.0.0.1:${port}`, got, logs };
+    return { t, addr: `127.0.0.1:${port}`, got, logs, srv };
   }
 
   const app = (from: string, to: string, i: number): Message => ({ type: 'app', from, to, term: 1, index: i, logTerm: 1, commit: 0, entries: [entry(i + 1, 1, `e${i}`)] });
@@ -213,6 +213,26 @@ describe('GrpcTransport over mutual TLS', () => {
       expect(b.got).toEqual([]);
     });
   }
+
+  it("tells the node when a peer's connections break (its process died), not when they are merely idle", async () => {
+    const a = await start('a', certs.server!);
+    const b = await start('b', certs.server!);
+    const lost: string[] = [];
+    a.t.onConnectionLost((peer) => lost.push(peer));
+    a.t.addPeer('b', b.addr);
+    b.t.addPeer('a', a.addr);
+    a.t.send([app('a', 'b', 0)]);
+    b.t.send([{ type: 'app-resp', from: 'b', to: 'a', term: 1, index: 1, reject: false, rejectHint: 0, logTerm: 0 }]);
+    await vi.waitFor(() => expect(b.got).toHaveLength(1));
+    await vi.waitFor(() => expect(a.got).toHaveLength(1));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(lost).toEqual([]);
+    // b dies: its listener and its own stream to a go down together.
+    b.srv.forceShutdown();
+    await b.t.close();
+    await vi.waitFor(() => expect(lost).toContain('b'));
+    expect(new Set(lost)).toEqual(new Set(['b']));
+  });
 
   it('bounds the queue to an unreachable peer and keeps trying', async () => {
     // One batch of one message in flight, ten waiting: of 25 messages, 14 are dropped at once.
