@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ClusterClient, ProposeClient, raftTrace } from '../../agent/raft/transport/index.js';
@@ -18,6 +18,22 @@ import { freePort } from './ports.js';
 /** dist/cli/main.js, from dist/scripts/bench/. */
 const cliMain = resolve(import.meta.dirname, '..', '..', 'cli', 'main.js');
 const BenchTag = 2;
+
+/** CPU seconds (user + system) used by the processes `pids`, from /proc/<pid>/stat; undefined off Linux. */
+export function procCpuSeconds(pids: ReadonlyArray<number | undefined>): number | undefined {
+  let ticks = 0;
+  for (const pid of pids) {
+    if (pid === undefined) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+    } catch {
+      return undefined;
+    }
+  }
+  return ticks / 100; // USER_HZ
+}
 
 interface Member {
   name: string;
@@ -176,6 +192,10 @@ tls {
   async fsyncCounters(): Promise<{ entries: number; fsyncs: number } | undefined> {
     const st = await this.statusOf(await this.leader());
     return st === undefined ? undefined : { entries: st.storageEntries, fsyncs: st.storageSyncs };
+  }
+
+  cpuSeconds(): number | undefined {
+    return procCpuSeconds(this.members.map((m) => m.child?.pid));
   }
 
   async killLeader(): Promise<number> {

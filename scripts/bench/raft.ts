@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Etcd3 } from 'etcd3';
-import { NomadtsCluster } from './nomadts-cluster.js';
+import { NomadtsCluster, procCpuSeconds } from './nomadts-cluster.js';
 import { freePort } from './ports.js';
 import { intOptions, percentileOf } from './stats.js';
 
@@ -39,6 +39,8 @@ export interface BenchCluster {
   leaderWriter(): Promise<BenchWriter>;
   /** Cumulative entries committed and fsyncs on the current leader, if the cluster exposes them. */
   fsyncCounters(): Promise<{ entries: number; fsyncs: number } | undefined>;
+  /** CPU seconds (user + system) the cluster's processes have used so far (Linux /proc), if known. */
+  cpuSeconds(): number | undefined;
   /** SIGKILL the leader's process; returns its member number. */
   killLeader(): Promise<number>;
   /** One write through the surviving members, bounded by `timeoutMs`; true when acknowledged. */
@@ -56,8 +58,11 @@ export interface LoadRow {
   p50Ms: number;
   p99Ms: number;
   entriesPerFsync: number | null;
+  /** CPU time of the cluster's three processes per acknowledged write (all of them together). */
+  cpuMsPerCommit: number | null;
   errors: number;
 }
+
 
 const ValueBytes = 256;
 const r1 = (x: number): number => Math.round(x * 10) / 10;
@@ -73,6 +78,7 @@ export async function runLoad(cluster: BenchCluster, inFlight: number, durationM
     // Warm the connection and the leader's path.
     for (let i = 0; i < 20; i++) await writer.put(`warm/${i}`, value);
     const before = await cluster.fsyncCounters();
+    const cpu0 = cluster.cpuSeconds();
     const t0 = performance.now();
     const end = t0 + durationMs;
     const loop = async (w: number): Promise<void> => {
@@ -90,6 +96,7 @@ export async function runLoad(cluster: BenchCluster, inFlight: number, durationM
     };
     await Promise.all(Array.from({ length: inFlight }, (_, w) => loop(w)));
     const seconds = (performance.now() - t0) / 1000;
+    const cpu1 = cluster.cpuSeconds();
     const after = await cluster.fsyncCounters();
     latencies.sort((a, b) => a - b);
     const fsyncs = before !== undefined && after !== undefined ? after.fsyncs - before.fsyncs : 0;
@@ -101,6 +108,7 @@ export async function runLoad(cluster: BenchCluster, inFlight: number, durationM
       p50Ms: r2(percentileOf(latencies, 50)),
       p99Ms: r2(percentileOf(latencies, 99)),
       entriesPerFsync: before !== undefined && after !== undefined && fsyncs > 0 ? r2((after.entries - before.entries) / fsyncs) : null,
+      cpuMsPerCommit: cpu0 !== undefined && cpu1 !== undefined && latencies.length > 0 ? Math.round(((cpu1 - cpu0) * 1000 / latencies.length) * 1000) / 1000 : null,
       errors,
     };
   } finally {
@@ -252,6 +260,10 @@ export class EtcdCluster implements BenchCluster {
     return entries === undefined || fsyncs === undefined ? undefined : { entries, fsyncs };
   }
 
+  cpuSeconds(): number | undefined {
+    return procCpuSeconds(this.members.map((m) => m.child?.pid));
+  }
+
   async killLeader(): Promise<number> {
     const i = await this.leader();
     const child = this.members[i]!.child!;
@@ -307,7 +319,7 @@ async function measure(cluster: BenchCluster, levels: number[], durationMs: numb
     const rows: LoadRow[] = [];
     for (const n of levels) {
       const row = await runLoad(cluster, n, durationMs);
-      log(`  ${cluster.name} ${String(n).padStart(3)} in flight: ${row.commitsPerSec} commits/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, entries/fsync ${row.entriesPerFsync ?? '-'}${row.errors > 0 ? `, ${row.errors} errors` : ''}`);
+      log(`  ${cluster.name} ${String(n).padStart(3)} in flight: ${row.commitsPerSec} commits/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, entries/fsync ${row.entriesPerFsync ?? '-'}, cpu ${row.cpuMsPerCommit ?? '-'} ms/commit${row.errors > 0 ? `, ${row.errors} errors` : ''}`);
       rows.push(row);
     }
     const failover = failovers > 0 ? await runFailover(cluster, failovers, log) : { samplesMs: [], medianMs: null };
@@ -358,13 +370,15 @@ export async function raftBench(args: string[]): Promise<Record<string, unknown>
         nomadtsP99Ms: t?.p99Ms ?? null,
         etcdEntriesPerFsync: e?.entriesPerFsync ?? null,
         nomadtsEntriesPerFsync: t?.entriesPerFsync ?? null,
+        etcdCpuMsPerCommit: e?.cpuMsPerCommit ?? null,
+        nomadtsCpuMsPerCommit: t?.cpuMsPerCommit ?? null,
       };
     });
     log('');
-    log('in flight | etcd commits/s | nomadts commits/s | ratio | etcd p50/p99 ms | nomadts p50/p99 ms | entries/fsync etcd / nomadts');
+    log('in flight | etcd commits/s | nomadts commits/s | ratio | etcd p50/p99 ms | nomadts p50/p99 ms | entries/fsync etcd / nomadts | cpu ms/commit etcd / nomadts');
     for (const r of rows) {
       const f = (x: number | null): string => (x === null ? '-' : String(x));
-      log(`${String(r.inFlight).padStart(9)} | ${f(r.etcdCommitsPerSec).padStart(14)} | ${f(r.nomadtsCommitsPerSec).padStart(17)} | ${f(r.ratioCommitsPerSec).padStart(5)} | ${`${f(r.etcdP50Ms)}/${f(r.etcdP99Ms)}`.padStart(15)} | ${`${f(r.nomadtsP50Ms)}/${f(r.nomadtsP99Ms)}`.padStart(18)} | ${f(r.etcdEntriesPerFsync)} / ${f(r.nomadtsEntriesPerFsync)}`);
+      log(`${String(r.inFlight).padStart(9)} | ${f(r.etcdCommitsPerSec).padStart(14)} | ${f(r.nomadtsCommitsPerSec).padStart(17)} | ${f(r.ratioCommitsPerSec).padStart(5)} | ${`${f(r.etcdP50Ms)}/${f(r.etcdP99Ms)}`.padStart(15)} | ${`${f(r.nomadtsP50Ms)}/${f(r.nomadtsP99Ms)}`.padStart(18)} | ${f(r.etcdEntriesPerFsync)} / ${f(r.nomadtsEntriesPerFsync)} | ${f(r.etcdCpuMsPerCommit)} / ${f(r.nomadtsCpuMsPerCommit)}`);
     }
     const fe = etcd.available ? etcd.failover.medianMs : null;
     const fn = nomadts.available ? nomadts.failover.medianMs : null;
