@@ -1,8 +1,8 @@
 /**
  * Raft between servers over gRPC with mutual TLS (RaftService.Stream of
  * proto/nomadts/v1/raft.proto). Each server keeps one outgoing bidi stream per peer: it writes
- * batches of messages and the peer acknowledges each batch once handed to its Raft node, so at
- * most `window` batches are in flight; beyond that, messages wait in a bounded queue and the
+ * batches of messages and the peer acknowledges them once handed to its Raft node (every
+ * `ackEvery` batches, or 20 ms after one arrived), so at most `window` batches are in flight; beyond that, messages wait in a bounded queue and the
  * newest are dropped when it is full (Raft retransmits). A stream that fails is reopened after a
  * back-off; what it had in flight is lost, as on any lossy network. Only a certificate with role
  * `server` of this region may open a stream (agent/tls verifyPeer).
@@ -22,6 +22,9 @@ export interface GrpcTransportOptions {
   region: string;
   /** Batches in flight per peer before the sender waits for acknowledgements (default 32). */
   window?: number;
+  /** Batches received before the receiver acknowledges them (default 8; at the latest after 20 ms).
+   * Keep it below the senders' window. */
+  ackEvery?: number;
   /** Messages queued per peer beyond the window; the newest are dropped past it (default 4096). */
   maxQueue?: number;
   /** Messages per batch (default 256) and entry/chunk bytes per batch (default 4 MiB). */
@@ -48,6 +51,9 @@ function traceMsg(dir: string, m: Message): void {
   else if (m.type === 'app') raftTrace(`${dir}-app0`, m.commit);
   else if (m.type === 'app-resp') raftTrace(`${dir}-resp`, m.index);
 }
+
+/** The longest a received batch waits for its acknowledgement. */
+const AckDelayMs = 20;
 
 class PeerStream {
   private client: pb.RaftServiceClient | undefined;
@@ -177,6 +183,7 @@ export class GrpcTransport implements Transport {
   readonly id: ServerId;
   readonly region: string;
   readonly window: number;
+  readonly ackEvery: number;
   readonly maxQueue: number;
   readonly maxBatchMessages: number;
   readonly maxBatchBytes: number;
@@ -194,6 +201,7 @@ export class GrpcTransport implements Transport {
     this.region = opts.region;
     this.tlsOptions = opts.tls;
     this.window = opts.window ?? 32;
+    this.ackEvery = opts.ackEvery ?? 8;
     this.maxQueue = opts.maxQueue ?? 4096;
     this.maxBatchMessages = opts.maxBatchMessages ?? 256;
     this.maxBatchBytes = opts.maxBatchBytes ?? 4 * 1024 * 1024;
@@ -276,7 +284,15 @@ export class GrpcTransport implements Transport {
         }
         this.incoming.add(call);
         let ackSeq = 0;
-        let ackScheduled = false;
+        let ackedSeq = 0;
+        let ackTimer: NodeJS.Timeout | undefined;
+        const ack = (): void => {
+          if (ackTimer !== undefined) clearTimeout(ackTimer);
+          ackTimer = undefined;
+          if (ackSeq <= ackedSeq || call.writableEnded || call.destroyed) return;
+          ackedSeq = ackSeq;
+          call.write({ seq: ackSeq });
+        };
         /** Who sends on this stream (the `from` of its messages). */
         let sender: ServerId | undefined;
         call.on('data', (batch: pb.RaftBatch) => {
@@ -298,17 +314,16 @@ export class GrpcTransport implements Transport {
             if (raftTraceOn) traceMsg('rx', m);
             this.handler(m);
           }
-          // One acknowledgement per turn of the event loop covers every batch read in it.
+          // Acknowledged lazily: every `ackEvery` batches, or `AckDelayMs` after the first one not yet
+          // acknowledged. A sender needs acknowledgements only as its window fills, and one per
+          // batch cost each side a message per message.
           ackSeq = Math.max(ackSeq, batch.seq);
-          if (!ackScheduled) {
-            ackScheduled = true;
-            setImmediate(() => {
-              ackScheduled = false;
-              if (!call.writableEnded && !call.destroyed) call.write({ seq: ackSeq });
-            });
-          }
+          if (ackSeq - ackedSeq >= this.ackEvery) ack();
+          else if (ackTimer === undefined) ackTimer = setTimeout(ack, AckDelayMs);
         });
         const done = (): void => {
+          if (ackTimer !== undefined) clearTimeout(ackTimer);
+          ackTimer = undefined;
           if (!this.incoming.delete(call)) return;
           if (!call.writableEnded) call.end();
           if (sender !== undefined) this.connectionLost(sender);

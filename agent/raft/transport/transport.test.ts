@@ -159,7 +159,7 @@ describe('GrpcTransport over mutual TLS', () => {
     for (const close of open.splice(0)) await close();
   });
 
-  async function start(id: string, bundle: CertificateBundle, o: { window?: number; maxBatchMessages?: number; maxQueue?: number } = {}): Promise<{ t: GrpcTransport; addr: string; got: Message[]; logs: string[]; srv: grpc.Server }> {
+  async function start(id: string, bundle: CertificateBundle, o: { window?: number; maxBatchMessages?: number; maxQueue?: number; ackEvery?: number } = {}): Promise<{ t: GrpcTransport; addr: string; got: Message[]; logs: string[]; srv: grpc.Server }> {
     const logs: string[] = [];
     const t = new GrpcTransport({ id, region: 'global', tls: { caPem: ca.certPem, certPem: bundle.certPem, keyPem: bundle.keyPem }, log: (l) => logs.push(l), ...o });
     const srv = new grpc.Server();
@@ -176,7 +176,7 @@ describe('GrpcTransport over mutual TLS', () => {
 
   it('carries messages between two servers both ways, in order, through a window of one batch', async () => {
     const a = await start('a', certs.server!, { window: 1, maxBatchMessages: 7 });
-    const b = await start('b', certs.server!);
+    const b = await start('b', certs.server!, { ackEvery: 1 });
     a.t.addPeer('b', b.addr);
     b.t.addPeer('a', a.addr);
     const n = 500;
@@ -187,6 +187,15 @@ describe('GrpcTransport over mutual TLS', () => {
     expect(new TextDecoder().decode((b.got[3] as Message & { type: 'app' }).entries[0]!.data)).toBe('e3');
     await vi.waitFor(() => expect(a.got).toHaveLength(1));
     expect(a.t.stats()).toMatchObject({ sent: n, dropped: 0, received: 1, queued: 0 });
+  });
+
+  it('keeps sending through a window smaller than the receiver acknowledges at (its delayed acknowledgements)', async () => {
+    const a = await start('a', certs.server!, { window: 2, maxBatchMessages: 1 });
+    const b = await start('b', certs.server!);
+    a.t.addPeer('b', b.addr);
+    for (let i = 0; i < 20; i++) a.t.send([app('a', 'b', i)]);
+    await vi.waitFor(() => expect(b.got).toHaveLength(20), { timeout: 10_000 });
+    expect(b.got.map((m) => (m as { index: number }).index)).toEqual([...Array(20).keys()]);
   });
 
   it('drops messages addressed to an unknown peer, and to another server than the receiver', async () => {
