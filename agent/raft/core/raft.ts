@@ -56,6 +56,9 @@ export class Raft {
   private readonly heartbeatTick: number;
   private readonly preVote: boolean;
   private readonly checkQuorum: boolean;
+  private readonly deferCommit: boolean;
+  /** deferCommitBroadcast: a commit index that caught-up followers have not been sent yet. */
+  commitPending = false;
   readonly maxSizePerMsg: number;
   private readonly maxInflight: number;
   private readonly maxUncommitted: number;
@@ -94,6 +97,7 @@ export class Raft {
     }
     this.preVote = cfg.preVote ?? true;
     this.checkQuorum = cfg.checkQuorum ?? true;
+    this.deferCommit = cfg.deferCommitBroadcast ?? false;
     this.maxSizePerMsg = cfg.maxSizePerMsg ?? 1 << 20;
     this.maxInflight = cfg.maxInflightMsgs ?? 256;
     if (this.maxInflight < 1) throw new NomadError('invalid_argument', 'raft config: maxInflightMsgs must be >= 1', { field: 'maxInflightMsgs' });
@@ -159,6 +163,7 @@ export class Raft {
     this.heartbeatElapsed = 0;
     this.randomizedElectionTimeout = this.electionTick + this.rng.int(this.electionTick);
     this.leadTransferee = '';
+    this.commitPending = false;
     this.votes.clear();
     this.resetProgress();
     this.pendingConfIndex = 0;
@@ -263,7 +268,31 @@ export class Raft {
   }
 
   private bcastAppend(): void {
+    this.commitPending = false;
     for (const id of this.prs.keys()) if (id !== this.id) this.sendAppend(id);
+  }
+
+  /** The commit index moved: followers with entries to receive get them (carrying it) now; the
+   * others wait for flushCommit() when deferring (deferCommitBroadcast), else get an empty append. */
+  private bcastCommit(): void {
+    if (!this.deferCommit) {
+      this.bcastAppend();
+      return;
+    }
+    const last = this.log.lastIndex();
+    for (const [id, pr] of this.prs) {
+      if (id === this.id) continue;
+      if (pr.next <= last) this.sendAppend(id);
+      else this.commitPending = true;
+    }
+  }
+
+  flushCommit(): void {
+    if (!this.commitPending) return;
+    this.commitPending = false;
+    if (this.role !== 'leader') return;
+    const last = this.log.lastIndex();
+    for (const [id, pr] of this.prs) if (id !== this.id && pr.next > last) this.sendAppend(id);
   }
 
   private bcastHeartbeat(ctx: string): void {
@@ -730,7 +759,7 @@ export class Raft {
       pr.becomeProbe();
       if (pr.match + 1 >= this.log.firstIndex()) pr.becomeReplicate();
     } else if (pr.state === 'replicate') pr.inflights.freeLE(m.index);
-    if (this.maybeCommit()) this.bcastAppend();
+    if (this.maybeCommit()) this.bcastCommit();
     else if (wasPaused) this.sendAppend(m.from);
     // Fill the window with whatever else is waiting.
     while (this.sendAppend(m.from, false)) { /* pipelining */ }

@@ -52,6 +52,13 @@ export interface RaftNodeOptions<R> {
   proposalTimeoutMs?: number;
   /** Snapshot once this many entries were applied since the last snapshot (default 8192). */
   snapshotThreshold?: number;
+  /**
+   * A leader whose commit index moved tells caught-up followers after this many milliseconds
+   * unless an append carried it meanwhile (default 5; 0 = at once, with an empty append each).
+   * Under steady writes the next append carries it and the empty appends and their answers are
+   * saved; an idle follower learns a commit (and applies it) this much later.
+   */
+  commitFlushMs?: number;
   /** Called after every Ready with a new leader or role. */
   onSoftState?: (s: SoftState) => void;
   /** Called after each entry is applied (any type), with the applied index. */
@@ -96,6 +103,8 @@ export class RaftNode<R = unknown> {
   private readonly reads = new Map<string, PendingRead>();
   private readSeq = 0;
   private tickTimer: TimerHandle | undefined;
+  private commitTimer: TimerHandle | undefined;
+  private readonly commitFlushMs: number;
   private processing = false;
   private again = false;
   private stopped = true;
@@ -118,6 +127,7 @@ export class RaftNode<R = unknown> {
     this.maxPending = opts.maxPendingProposals ?? 4096;
     this.proposalTimeoutMs = opts.proposalTimeoutMs ?? 10_000;
     this.snapshotThreshold = opts.snapshotThreshold ?? 8192;
+    this.commitFlushMs = opts.commitFlushMs ?? 5;
     // The state machine starts from the newest snapshot; committed entries after it are replayed.
     const snap = opts.storage.snapshot();
     if (snap.meta.index > 0) opts.fsm.restore(snap.data, snap.meta.index);
@@ -131,6 +141,7 @@ export class RaftNode<R = unknown> {
       heartbeatTick: 1,
       maxUncommittedEntries: this.maxPending,
       applied: snap.meta.index,
+      deferCommitBroadcast: this.commitFlushMs > 0,
     });
   }
 
@@ -154,6 +165,7 @@ export class RaftNode<R = unknown> {
     if (this.stopped) return;
     this.stopped = true;
     this.tickTimer?.cancel();
+    this.commitTimer?.cancel();
     this.transport.onMessage(() => {});
     this.transport.onConnectionLost?.(() => {});
     await this.idle();
@@ -370,6 +382,14 @@ export class RaftNode<R = unknown> {
     this.serveReads();
     // 4. Advance.
     this.raw.advance(rd);
+    if (this.commitTimer === undefined && !this.stopped && this.raw.commitPending()) {
+      this.commitTimer = this.clock.setTimer(this.commitFlushMs, () => {
+        this.commitTimer = undefined;
+        if (this.stopped) return;
+        this.raw.flushCommit();
+        this.kick();
+      });
+    }
   }
 
   private applyEntry(e: Entry): void {

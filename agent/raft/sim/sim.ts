@@ -140,6 +140,8 @@ class Simulation {
   private lossRate: number;
   private readonly bug: SimOptions['bug'];
   private readonly crashRate: number;
+  /** Half of the seeds run leaders that defer commit broadcasts (deferCommitBroadcast), flushed at random moments. */
+  private readonly deferCommit: boolean;
   private faultsOn = true;
   private dupRate: number;
   private readonly trace: string[] = [];
@@ -170,6 +172,7 @@ class Simulation {
     this.livenessTicks = opts.livenessTicks ?? 200;
     this.traceMax = opts.traceLines ?? 200;
     this.bug = opts.bug;
+    this.deferCommit = opts.seed % 4 < 2;
     this.crashRate = opts.crashRate ?? 0.001 + this.rng.next() * 0.03;
     this.lossRate = 0.02 + this.rng.next() * 0.1;
     this.dupRate = this.rng.next() * 0.05;
@@ -241,6 +244,7 @@ class Simulation {
     this.deliverDue();
     for (const node of this.nodes.values()) {
       if (node.up && (this.now + node.phase) % TickUnits === 0) node.rn!.tick();
+      if (node.up && node.rn!.commitPending() && this.rng.next() < 0.3) node.rn!.flushCommit();
       if (!node.up && node.restartAt > 0 && this.now >= node.restartAt) this.restart(node);
     }
     if (withClients) this.clientsAct();
@@ -299,6 +303,7 @@ class Simulation {
     node.rn = new RawNode({
       id: node.id, storage: node.live, rng: this.rng.fork(), electionTick: ElectionTick, heartbeatTick: 1,
       maxSizePerMsg: 256, maxInflightMsgs: 4, maxUncommittedEntries: 64, snapshotChunkSize: 48, learnerPromotionLag: 4,
+      deferCommitBroadcast: this.deferCommit,
     });
     node.up = true;
   }
