@@ -24,6 +24,13 @@ export interface AddProposeServiceOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * Run `f` once the current burst of callbacks and promise continuations has run (process.nextTick
+ * runs after the microtask queue drains): everything proposed or settled in that burst shares one
+ * message, without waiting for the event loop's next phase as setImmediate would.
+ */
+const schedule = (f: () => void): void => process.nextTick(f);
+
 const Codes: ReadonlySet<string> = new Set<ErrorCode>([
   'parse', 'validation', 'too_large', 'too_deep', 'not_found', 'conflict', 'invalid_argument', 'timeout',
   'permission_denied', 'unavailable', 'resource_exhausted', 'internal',
@@ -60,7 +67,7 @@ export function addProposeService(srv: grpc.Server, o: AddProposeServiceOptions)
         out.push(r);
         if (!scheduled) {
           scheduled = true;
-          setImmediate(flush);
+          schedule(flush);
         }
       };
       call.on('data', (batch: pb.ProposeBatch) => {
@@ -130,7 +137,7 @@ export class ProposeClient {
       this.outbox.push({ id, command: Buffer.from(command.buffer, command.byteOffset, command.byteLength) });
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        schedule(() => this.flush());
       }
     });
   }
