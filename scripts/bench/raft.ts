@@ -69,14 +69,20 @@ const r1 = (x: number): number => Math.round(x * 10) / 10;
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** `inFlight` loops writing 256-byte values for `durationMs`; latency of every acknowledged write. */
-export async function runLoad(cluster: BenchCluster, inFlight: number, durationMs: number): Promise<LoadRow> {
+export async function runLoad(cluster: BenchCluster, inFlight: number, durationMs: number, warmupMs = 0): Promise<LoadRow> {
   const writer = await cluster.leaderWriter();
   const value = Buffer.alloc(ValueBytes, 0x61);
   const latencies: number[] = [];
   let errors = 0;
   try {
-    // Warm the connection and the leader's path.
+    // Warm the connection and the leader's path; then, for `warmupMs`, the same load unmeasured
+    // (a fresh Node process runs its first thousands of writes in V8's interpreter and baseline
+    // compilers; etcd's code is compiled ahead of time).
     for (let i = 0; i < 20; i++) await writer.put(`warm/${i}`, value);
+    const warmEnd = performance.now() + warmupMs;
+    await Promise.all(Array.from({ length: inFlight }, async (_, w) => {
+      for (let i = 0; performance.now() < warmEnd; i++) await writer.put(`warm/${w}/${i % 64}`, value).catch(() => undefined);
+    }));
     const before = await cluster.fsyncCounters();
     const cpu0 = cluster.cpuSeconds();
     const t0 = performance.now();
@@ -312,20 +318,46 @@ type ClusterResult =
   | { available: true; version?: string; rows: LoadRow[]; failover: { samplesMs: number[]; medianMs: number | null } }
   | { available: false; reason: string };
 
-async function measure(cluster: BenchCluster, levels: number[], durationMs: number, failovers: number, log: (s: string) => void): Promise<ClusterResult> {
-  log(`starting ${cluster.name}...`);
+const rowLine = (name: string, row: LoadRow, round: string): string =>
+  `  ${name} ${String(row.inFlight).padStart(3)} in flight${round}: ${row.commitsPerSec} commits/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, entries/fsync ${row.entriesPerFsync ?? '-'}, cpu ${row.cpuMsPerCommit ?? '-'} ms/commit${row.errors > 0 ? `, ${row.errors} errors` : ''}`;
+
+/**
+ * Both clusters run side by side (the idle one costs next to nothing); each round measures every
+ * level on one cluster right after the other, so a change in the machine's load between rows
+ * touches both alike. Per level, the round with the median commits/s is reported (all rounds'
+ * commits/s too). Then each cluster's failovers, one cluster after the other.
+ */
+async function measureInterleaved(clusters: BenchCluster[], levels: number[], durationMs: number, warmupMs: number, rounds: number, failovers: number, log: (s: string) => void): Promise<Map<BenchCluster, ClusterResult>> {
+  const out = new Map<BenchCluster, ClusterResult>();
+  const started: BenchCluster[] = [];
   try {
-    await cluster.start();
-    const rows: LoadRow[] = [];
-    for (const n of levels) {
-      const row = await runLoad(cluster, n, durationMs);
-      log(`  ${cluster.name} ${String(n).padStart(3)} in flight: ${row.commitsPerSec} commits/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, entries/fsync ${row.entriesPerFsync ?? '-'}, cpu ${row.cpuMsPerCommit ?? '-'} ms/commit${row.errors > 0 ? `, ${row.errors} errors` : ''}`);
-      rows.push(row);
+    for (const c of clusters) {
+      log(`starting ${c.name}...`);
+      started.push(c);
+      await c.start();
     }
-    const failover = failovers > 0 ? await runFailover(cluster, failovers, log) : { samplesMs: [], medianMs: null };
-    return { available: true, rows, failover };
+    const samples = new Map<BenchCluster, Map<number, LoadRow[]>>(started.map((c) => [c, new Map(levels.map((n) => [n, []]))]));
+    for (let r = 0; r < rounds; r++) {
+      for (const n of levels) {
+        for (const c of started) {
+          const row = await runLoad(c, n, durationMs, warmupMs);
+          log(rowLine(c.name, row, rounds > 1 ? ` (round ${r + 1}/${rounds})` : ''));
+          samples.get(c)!.get(n)!.push(row);
+        }
+      }
+    }
+    for (const c of started) {
+      const rows = levels.map((n) => {
+        const all = samples.get(c)!.get(n)!;
+        const median = [...all].sort((a, b) => a.commitsPerSec - b.commitsPerSec)[Math.floor((all.length - 1) / 2)]!;
+        return rounds > 1 ? { ...median, roundsCommitsPerSec: all.map((x) => x.commitsPerSec) } : median;
+      });
+      const failover = failovers > 0 ? await runFailover(c, failovers, log) : { samplesMs: [], medianMs: null };
+      out.set(c, { available: true, rows, failover });
+    }
+    return out;
   } finally {
-    await cluster.stop();
+    await Promise.all(started.map((c) => c.stop()));
   }
 }
 
@@ -335,26 +367,28 @@ function nomadtsCluster(dir: string): BenchCluster | string {
 }
 
 export async function raftBench(args: string[]): Promise<Record<string, unknown>> {
-  const o = intOptions(args, { durationMs: 5_000, failovers: 5, etcd: 1, nomadts: 1, inFlight: 0 });
+  const o = intOptions(args, { durationMs: 5_000, warmupMs: 1_000, failovers: 5, etcd: 1, nomadts: 1, inFlight: 0, rounds: 1 });
   const log = (s: string): void => { process.stderr.write(`${s}\n`); };
   // --in-flight=N measures that level only (profiling one level); 0 = all three.
   const levels = o.inFlight > 0 ? [o.inFlight] : [1, 64, 256];
   const dir = mkdtempSync(join(tmpdir(), 'nomadts-bench-raft-'));
   try {
-    let etcd: ClusterResult;
+    let etcd: ClusterResult | undefined;
     const version = EtcdCluster.version();
+    const etcdCluster = o.etcd !== 0 && version !== undefined ? new EtcdCluster(dir) : undefined;
     if (o.etcd === 0) etcd = { available: false, reason: 'skipped (--etcd=0)' };
     else if (version === undefined) etcd = { available: false, reason: 'etcd not found on PATH (apt-get install -y etcd-server)' };
-    else {
-      etcd = await measure(new EtcdCluster(dir), levels, o.durationMs, o.failovers, log);
+    let nomadts: ClusterResult | undefined;
+    const made = o.nomadts === 0 ? 'skipped (--nomadts=0)' : nomadtsCluster(dir);
+    const nomadtsC = typeof made === 'string' ? undefined : made;
+    if (typeof made === 'string') nomadts = { available: false, reason: made };
+    const results = await measureInterleaved([etcdCluster, nomadtsC].filter((c): c is BenchCluster => c !== undefined), levels, o.durationMs, o.warmupMs, Math.max(1, o.rounds), o.failovers, log);
+    if (etcdCluster !== undefined) {
+      etcd = results.get(etcdCluster)!;
       if (etcd.available) etcd.version = version;
     }
-    let nomadts: ClusterResult;
-    if (o.nomadts === 0) nomadts = { available: false, reason: 'skipped (--nomadts=0)' };
-    else {
-      const cluster = nomadtsCluster(dir);
-      nomadts = typeof cluster === 'string' ? { available: false, reason: cluster } : await measure(cluster, levels, o.durationMs, o.failovers, log);
-    }
+    if (nomadtsC !== undefined) nomadts = results.get(nomadtsC)!;
+    if (etcd === undefined || nomadts === undefined) throw new Error('raft bench: a cluster was neither measured nor skipped');
 
     const rows = levels.map((n) => {
       const e = etcd.available ? etcd.rows.find((r) => r.inFlight === n) : undefined;
@@ -386,6 +420,8 @@ export async function raftBench(args: string[]): Promise<Record<string, unknown>
     return {
       valueBytes: ValueBytes,
       durationMs: o.durationMs,
+      warmupMs: o.warmupMs,
+      rounds: Math.max(1, o.rounds),
       dataDir: dir,
       rows,
       failover: { etcdMedianMs: fe, nomadtsMedianMs: fn, ratio: fe !== null && fn !== null && fe > 0 ? r2(fn / fe) : null },
