@@ -382,7 +382,10 @@ export class RaftNode<R = unknown> {
     this.serveReads();
     // 4. Advance.
     this.raw.advance(rd);
-    if (this.commitTimer === undefined && !this.stopped && this.raw.commitPending()) {
+    // The flush waits for commitFlushMs without a new commit (each commit restarts the wait): under
+    // steady writes the next append always carries the commit index and nothing extra is sent.
+    if (!this.stopped && this.raw.commitPending() && (this.commitTimer === undefined || rd.committedEntries.length > 0)) {
+      this.commitTimer?.cancel();
       this.commitTimer = this.clock.setTimer(this.commitFlushMs, () => {
         this.commitTimer = undefined;
         if (this.stopped) return;
