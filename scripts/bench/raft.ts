@@ -336,6 +336,9 @@ async function measureInterleaved(clusters: BenchCluster[], levels: number[], du
       started.push(c);
       await c.start();
     }
+    // Once per cluster before the first row: 3 s at 64 in flight, unmeasured (thousands of writes,
+    // so the first row does not measure a Node process still compiling its hot paths).
+    for (const c of started) if (warmupMs > 0) await runLoad(c, 64, 3 * warmupMs);
     const samples = new Map<BenchCluster, Map<number, LoadRow[]>>(started.map((c) => [c, new Map(levels.map((n) => [n, []]))]));
     for (let r = 0; r < rounds; r++) {
       for (const n of levels) {
