@@ -15,3 +15,4 @@ export * from './gen/nomadts/v1/operator.js';
 export * from './gen/nomadts/v1/plan.js';
 export * from './gen/nomadts/v1/usage.js';
 export * from './gen/nomadts/v1/raft.js';
+export * from './gen/nomadts/v1/raft_propose.js';

@@ -32,7 +32,7 @@ import { checkSnapshot } from '../core/state/index.js';
 import { RaftNode } from '../raft/node/index.js';
 import type { StateMachine } from '../raft/node/index.js';
 import { DiskStorage } from '../raft/storage/index.js';
-import { addClusterService, ClusterClient, GrpcTransport } from '../raft/transport/index.js';
+import { addClusterService, addProposeService, ClusterClient, GrpcTransport, raftTrace } from '../raft/transport/index.js';
 import type { ClusterHandlers, ClusterRaftStatus } from '../raft/transport/index.js';
 import type { RpcServerHandle } from '../rpc-server/index.js';
 import { startAgentRpcServer } from '../rpc-server/index.js';
@@ -192,10 +192,15 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
 
   /** Propose on the leader: here when leading, else forwarded; one retry across a leadership change. */
   const applyData = async (data: Uint8Array): Promise<number> => {
+    raftTrace('apply-in', 0);
     for (let attempt = 0; ; attempt++) {
       const where = await leaderAddress(5_000);
       try {
-        if (where === 'self') return (await ref.node!.propose(data)).index;
+        if (where === 'self') {
+          const index = (await ref.node!.propose(data)).index;
+          raftTrace('reply', index);
+          return index;
+        }
         return await forwarder(where.address).apply(data);
       } catch (err) {
         if (attempt < 3 && err instanceof NomadError && err.code === 'unavailable') {
@@ -370,6 +375,7 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
       addServices: (srv) => {
         transport.addService(srv);
         addClusterService(srv, { caPem: tls.caPem, region: cfg.region, handlers });
+        addProposeService(srv, { caPem: tls.caPem, region: cfg.region, propose: applyData, log });
       },
     });
   } catch (err) {

@@ -6,10 +6,10 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ClusterClient } from '../../agent/raft/transport/index.js';
+import { ClusterClient, ProposeClient, raftTrace } from '../../agent/raft/transport/index.js';
 import type { ClusterRaftStatus } from '../../agent/raft/transport/index.js';
 import { createCA, createCert } from '../../agent/tls/index.js';
 import type { BenchCluster, BenchWriter } from './raft.js';
@@ -18,6 +18,22 @@ import { freePort } from './ports.js';
 /** dist/cli/main.js, from dist/scripts/bench/. */
 const cliMain = resolve(import.meta.dirname, '..', '..', 'cli', 'main.js');
 const BenchTag = 2;
+
+/** CPU seconds (user + system) used by the processes `pids`, from /proc/<pid>/stat; undefined off Linux. */
+export function procCpuSeconds(pids: ReadonlyArray<number | undefined>): number | undefined {
+  let ticks = 0;
+  for (const pid of pids) {
+    if (pid === undefined) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+    } catch {
+      return undefined;
+    }
+  }
+  return ticks / 100; // USER_HZ
+}
 
 interface Member {
   name: string;
@@ -161,13 +177,17 @@ tls {
   }
 
   async leaderWriter(): Promise<BenchWriter> {
-    const c = this.client(await this.leader());
+    const i = await this.leader();
+    // NOMADTS_BENCH_UNARY=1: one ClusterService.Apply call per write instead of the propose stream.
+    const c = process.env.NOMADTS_BENCH_UNARY === '1' ? this.client(i) : new ProposeClient(`127.0.0.1:${this.members[i]!.port}`, this.tls!, 15_000);
     return {
       put: async (_key, value) => {
         const data = Buffer.allocUnsafe(value.length + 1);
         data[0] = BenchTag;
         value.copy(data, 1);
-        await c.apply(data);
+        raftTrace('client-send', 0);
+        const index = c instanceof ProposeClient ? await c.propose(data) : await c.apply(data);
+        raftTrace('client-done', index);
       },
       close: () => c.close(),
     };
@@ -178,10 +198,15 @@ tls {
     return st === undefined ? undefined : { entries: st.storageEntries, fsyncs: st.storageSyncs };
   }
 
+  cpuSeconds(): number | undefined {
+    return procCpuSeconds(this.members.map((m) => m.child?.pid));
+  }
+
   async killLeader(): Promise<number> {
     const i = await this.leader();
     const child = this.members[i]!.child!;
     const exited = new Promise<void>((res) => child.once('exit', () => res()));
+    raftTrace(`kill-${this.members[i]!.name}`, child.pid ?? 0);
     child.kill('SIGKILL');
     await exited;
     return i;
@@ -191,9 +216,12 @@ tls {
     const attempts = this.alive().map(async (i) => {
       const c = this.client(i, timeoutMs);
       try {
+        raftTrace(`fo-try-${i}`, 0);
         await c.apply(Buffer.from([BenchTag, 0x78]));
+        raftTrace(`fo-ok-${i}`, 0);
         return true;
-      } catch {
+      } catch (err) {
+        raftTrace(`fo-fail-${i}-${(err as Error).message.replace(/\s+/g, '_').slice(0, 80)}`, 0);
         return false;
       } finally {
         c.close();

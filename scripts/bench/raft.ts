@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Etcd3 } from 'etcd3';
-import { NomadtsCluster } from './nomadts-cluster.js';
+import { NomadtsCluster, procCpuSeconds } from './nomadts-cluster.js';
 import { freePort } from './ports.js';
 import { intOptions, percentileOf } from './stats.js';
 
@@ -39,6 +39,8 @@ export interface BenchCluster {
   leaderWriter(): Promise<BenchWriter>;
   /** Cumulative entries committed and fsyncs on the current leader, if the cluster exposes them. */
   fsyncCounters(): Promise<{ entries: number; fsyncs: number } | undefined>;
+  /** CPU seconds (user + system) the cluster's processes have used so far (Linux /proc), if known. */
+  cpuSeconds(): number | undefined;
   /** SIGKILL the leader's process; returns its member number. */
   killLeader(): Promise<number>;
   /** One write through the surviving members, bounded by `timeoutMs`; true when acknowledged. */
@@ -56,23 +58,33 @@ export interface LoadRow {
   p50Ms: number;
   p99Ms: number;
   entriesPerFsync: number | null;
+  /** CPU time of the cluster's three processes per acknowledged write (all of them together). */
+  cpuMsPerCommit: number | null;
   errors: number;
 }
+
 
 const ValueBytes = 256;
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** `inFlight` loops writing 256-byte values for `durationMs`; latency of every acknowledged write. */
-export async function runLoad(cluster: BenchCluster, inFlight: number, durationMs: number): Promise<LoadRow> {
+export async function runLoad(cluster: BenchCluster, inFlight: number, durationMs: number, warmupMs = 0): Promise<LoadRow> {
   const writer = await cluster.leaderWriter();
   const value = Buffer.alloc(ValueBytes, 0x61);
   const latencies: number[] = [];
   let errors = 0;
   try {
-    // Warm the connection and the leader's path.
+    // Warm the connection and the leader's path; then, for `warmupMs`, the same load unmeasured
+    // (a fresh Node process runs its first thousands of writes in V8's interpreter and baseline
+    // compilers; etcd's code is compiled ahead of time).
     for (let i = 0; i < 20; i++) await writer.put(`warm/${i}`, value);
+    const warmEnd = performance.now() + warmupMs;
+    await Promise.all(Array.from({ length: inFlight }, async (_, w) => {
+      for (let i = 0; performance.now() < warmEnd; i++) await writer.put(`warm/${w}/${i % 64}`, value).catch(() => undefined);
+    }));
     const before = await cluster.fsyncCounters();
+    const cpu0 = cluster.cpuSeconds();
     const t0 = performance.now();
     const end = t0 + durationMs;
     const loop = async (w: number): Promise<void> => {
@@ -90,6 +102,7 @@ export async function runLoad(cluster: BenchCluster, inFlight: number, durationM
     };
     await Promise.all(Array.from({ length: inFlight }, (_, w) => loop(w)));
     const seconds = (performance.now() - t0) / 1000;
+    const cpu1 = cluster.cpuSeconds();
     const after = await cluster.fsyncCounters();
     latencies.sort((a, b) => a - b);
     const fsyncs = before !== undefined && after !== undefined ? after.fsyncs - before.fsyncs : 0;
@@ -101,6 +114,7 @@ export async function runLoad(cluster: BenchCluster, inFlight: number, durationM
       p50Ms: r2(percentileOf(latencies, 50)),
       p99Ms: r2(percentileOf(latencies, 99)),
       entriesPerFsync: before !== undefined && after !== undefined && fsyncs > 0 ? r2((after.entries - before.entries) / fsyncs) : null,
+      cpuMsPerCommit: cpu0 !== undefined && cpu1 !== undefined && latencies.length > 0 ? Math.round(((cpu1 - cpu0) * 1000 / latencies.length) * 1000) / 1000 : null,
       errors,
     };
   } finally {
@@ -252,6 +266,10 @@ export class EtcdCluster implements BenchCluster {
     return entries === undefined || fsyncs === undefined ? undefined : { entries, fsyncs };
   }
 
+  cpuSeconds(): number | undefined {
+    return procCpuSeconds(this.members.map((m) => m.child?.pid));
+  }
+
   async killLeader(): Promise<number> {
     const i = await this.leader();
     const child = this.members[i]!.child!;
@@ -300,20 +318,49 @@ type ClusterResult =
   | { available: true; version?: string; rows: LoadRow[]; failover: { samplesMs: number[]; medianMs: number | null } }
   | { available: false; reason: string };
 
-async function measure(cluster: BenchCluster, levels: number[], durationMs: number, failovers: number, log: (s: string) => void): Promise<ClusterResult> {
-  log(`starting ${cluster.name}...`);
+const rowLine = (name: string, row: LoadRow, round: string): string =>
+  `  ${name} ${String(row.inFlight).padStart(3)} in flight${round}: ${row.commitsPerSec} commits/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, entries/fsync ${row.entriesPerFsync ?? '-'}, cpu ${row.cpuMsPerCommit ?? '-'} ms/commit${row.errors > 0 ? `, ${row.errors} errors` : ''}`;
+
+/**
+ * Both clusters run side by side (the idle one costs next to nothing); each round measures every
+ * level on one cluster right after the other, so a change in the machine's load between rows
+ * touches both alike. Per level, the round with the median commits/s is reported (all rounds'
+ * commits/s too). Then each cluster's failovers, one cluster after the other.
+ */
+async function measureInterleaved(clusters: BenchCluster[], levels: number[], durationMs: number, warmupMs: number, rounds: number, failovers: number, log: (s: string) => void): Promise<Map<BenchCluster, ClusterResult>> {
+  const out = new Map<BenchCluster, ClusterResult>();
+  const started: BenchCluster[] = [];
   try {
-    await cluster.start();
-    const rows: LoadRow[] = [];
-    for (const n of levels) {
-      const row = await runLoad(cluster, n, durationMs);
-      log(`  ${cluster.name} ${String(n).padStart(3)} in flight: ${row.commitsPerSec} commits/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, entries/fsync ${row.entriesPerFsync ?? '-'}${row.errors > 0 ? `, ${row.errors} errors` : ''}`);
-      rows.push(row);
+    for (const c of clusters) {
+      log(`starting ${c.name}...`);
+      started.push(c);
+      await c.start();
     }
-    const failover = failovers > 0 ? await runFailover(cluster, failovers, log) : { samplesMs: [], medianMs: null };
-    return { available: true, rows, failover };
+    // Once per cluster before the first row: 3 s at 64 in flight, unmeasured (thousands of writes,
+    // so the first row does not measure a Node process still compiling its hot paths).
+    for (const c of started) if (warmupMs > 0) await runLoad(c, 64, 3 * warmupMs);
+    const samples = new Map<BenchCluster, Map<number, LoadRow[]>>(started.map((c) => [c, new Map(levels.map((n) => [n, []]))]));
+    for (let r = 0; r < rounds; r++) {
+      for (const n of levels) {
+        for (const c of started) {
+          const row = await runLoad(c, n, durationMs, warmupMs);
+          log(rowLine(c.name, row, rounds > 1 ? ` (round ${r + 1}/${rounds})` : ''));
+          samples.get(c)!.get(n)!.push(row);
+        }
+      }
+    }
+    for (const c of started) {
+      const rows = levels.map((n) => {
+        const all = samples.get(c)!.get(n)!;
+        const median = [...all].sort((a, b) => a.commitsPerSec - b.commitsPerSec)[Math.floor((all.length - 1) / 2)]!;
+        return rounds > 1 ? { ...median, roundsCommitsPerSec: all.map((x) => x.commitsPerSec) } : median;
+      });
+      const failover = failovers > 0 ? await runFailover(c, failovers, log) : { samplesMs: [], medianMs: null };
+      out.set(c, { available: true, rows, failover });
+    }
+    return out;
   } finally {
-    await cluster.stop();
+    await Promise.all(started.map((c) => c.stop()));
   }
 }
 
@@ -323,25 +370,28 @@ function nomadtsCluster(dir: string): BenchCluster | string {
 }
 
 export async function raftBench(args: string[]): Promise<Record<string, unknown>> {
-  const o = intOptions(args, { durationMs: 5_000, failovers: 5, etcd: 1, nomadts: 1 });
+  const o = intOptions(args, { durationMs: 5_000, warmupMs: 1_000, failovers: 5, etcd: 1, nomadts: 1, inFlight: 0, rounds: 1 });
   const log = (s: string): void => { process.stderr.write(`${s}\n`); };
-  const levels = [1, 64, 256];
+  // --in-flight=N measures that level only (profiling one level); 0 = all three.
+  const levels = o.inFlight > 0 ? [o.inFlight] : [1, 64, 256];
   const dir = mkdtempSync(join(tmpdir(), 'nomadts-bench-raft-'));
   try {
-    let etcd: ClusterResult;
+    let etcd: ClusterResult | undefined;
     const version = EtcdCluster.version();
+    const etcdCluster = o.etcd !== 0 && version !== undefined ? new EtcdCluster(dir) : undefined;
     if (o.etcd === 0) etcd = { available: false, reason: 'skipped (--etcd=0)' };
     else if (version === undefined) etcd = { available: false, reason: 'etcd not found on PATH (apt-get install -y etcd-server)' };
-    else {
-      etcd = await measure(new EtcdCluster(dir), levels, o.durationMs, o.failovers, log);
+    let nomadts: ClusterResult | undefined;
+    const made = o.nomadts === 0 ? 'skipped (--nomadts=0)' : nomadtsCluster(dir);
+    const nomadtsC = typeof made === 'string' ? undefined : made;
+    if (typeof made === 'string') nomadts = { available: false, reason: made };
+    const results = await measureInterleaved([etcdCluster, nomadtsC].filter((c): c is BenchCluster => c !== undefined), levels, o.durationMs, o.warmupMs, Math.max(1, o.rounds), o.failovers, log);
+    if (etcdCluster !== undefined) {
+      etcd = results.get(etcdCluster)!;
       if (etcd.available) etcd.version = version;
     }
-    let nomadts: ClusterResult;
-    if (o.nomadts === 0) nomadts = { available: false, reason: 'skipped (--nomadts=0)' };
-    else {
-      const cluster = nomadtsCluster(dir);
-      nomadts = typeof cluster === 'string' ? { available: false, reason: cluster } : await measure(cluster, levels, o.durationMs, o.failovers, log);
-    }
+    if (nomadtsC !== undefined) nomadts = results.get(nomadtsC)!;
+    if (etcd === undefined || nomadts === undefined) throw new Error('raft bench: a cluster was neither measured nor skipped');
 
     const rows = levels.map((n) => {
       const e = etcd.available ? etcd.rows.find((r) => r.inFlight === n) : undefined;
@@ -357,13 +407,15 @@ export async function raftBench(args: string[]): Promise<Record<string, unknown>
         nomadtsP99Ms: t?.p99Ms ?? null,
         etcdEntriesPerFsync: e?.entriesPerFsync ?? null,
         nomadtsEntriesPerFsync: t?.entriesPerFsync ?? null,
+        etcdCpuMsPerCommit: e?.cpuMsPerCommit ?? null,
+        nomadtsCpuMsPerCommit: t?.cpuMsPerCommit ?? null,
       };
     });
     log('');
-    log('in flight | etcd commits/s | nomadts commits/s | ratio | etcd p50/p99 ms | nomadts p50/p99 ms | entries/fsync etcd / nomadts');
+    log('in flight | etcd commits/s | nomadts commits/s | ratio | etcd p50/p99 ms | nomadts p50/p99 ms | entries/fsync etcd / nomadts | cpu ms/commit etcd / nomadts');
     for (const r of rows) {
       const f = (x: number | null): string => (x === null ? '-' : String(x));
-      log(`${String(r.inFlight).padStart(9)} | ${f(r.etcdCommitsPerSec).padStart(14)} | ${f(r.nomadtsCommitsPerSec).padStart(17)} | ${f(r.ratioCommitsPerSec).padStart(5)} | ${`${f(r.etcdP50Ms)}/${f(r.etcdP99Ms)}`.padStart(15)} | ${`${f(r.nomadtsP50Ms)}/${f(r.nomadtsP99Ms)}`.padStart(18)} | ${f(r.etcdEntriesPerFsync)} / ${f(r.nomadtsEntriesPerFsync)}`);
+      log(`${String(r.inFlight).padStart(9)} | ${f(r.etcdCommitsPerSec).padStart(14)} | ${f(r.nomadtsCommitsPerSec).padStart(17)} | ${f(r.ratioCommitsPerSec).padStart(5)} | ${`${f(r.etcdP50Ms)}/${f(r.etcdP99Ms)}`.padStart(15)} | ${`${f(r.nomadtsP50Ms)}/${f(r.nomadtsP99Ms)}`.padStart(18)} | ${f(r.etcdEntriesPerFsync)} / ${f(r.nomadtsEntriesPerFsync)} | ${f(r.etcdCpuMsPerCommit)} / ${f(r.nomadtsCpuMsPerCommit)}`);
     }
     const fe = etcd.available ? etcd.failover.medianMs : null;
     const fn = nomadts.available ? nomadts.failover.medianMs : null;
@@ -371,6 +423,8 @@ export async function raftBench(args: string[]): Promise<Record<string, unknown>
     return {
       valueBytes: ValueBytes,
       durationMs: o.durationMs,
+      warmupMs: o.warmupMs,
+      rounds: Math.max(1, o.rounds),
       dataDir: dir,
       rows,
       failover: { etcdMedianMs: fe, nomadtsMedianMs: fn, ratio: fe !== null && fn !== null && fe > 0 ? r2(fn / fe) : null },

@@ -5,11 +5,13 @@
  * agent/raft/core/interaction.test.ts` rewrites the expected outputs from what the code does.
  *
  * Commands:
- *   add-nodes <id>... [voters=a,b] [learners=c] [prevote=bool] [checkquorum=bool] [chunk=N] [lag=N] [maxsize=N]
+ *   add-nodes <id>... [voters=a,b] [learners=c] [prevote=bool] [checkquorum=bool] [chunk=N] [lag=N] [maxsize=N] [defercommit=bool]
  *   campaign <id> | tick <id> [n] | tick-election <id> | tick-heartbeat <id> | stabilize
  *   propose <id> <data> | propose-conf-change <id> add-voter|add-learner|remove <target>
  *   transfer-leadership <id> <target> | read-index <id> <ctx> | compact <id>
  *   isolate <id> | heal | status | progress <id> | log <id>
+ *   connection-lost <id> <peer>   (the driver of <id> saw its connection to <peer> break)
+ *   flush-commit <id>             (deferCommitBroadcast: the driver's flush timer fired)
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -88,6 +90,7 @@ function run(c: TestCluster, command: string): string[] {
         ...(kv.has('chunk') ? { snapshotChunkSize: Number(kv.get('chunk')) } : {}),
         ...(kv.has('lag') ? { learnerPromotionLag: Number(kv.get('lag')) } : {}),
         ...(kv.has('maxsize') ? { maxSizePerMsg: Number(kv.get('maxsize')) } : {}),
+        ...(kv.get('defercommit') === 'true' ? { deferCommitBroadcast: true } : {}),
       };
       const voters = kv.has('voters') ? list(kv.get('voters')) : pos;
       const learners = list(kv.get('learners'));
@@ -131,6 +134,13 @@ function run(c: TestCluster, command: string): string[] {
       break;
     case 'isolate':
       c.isolate(id);
+      break;
+    case 'flush-commit':
+      out.push(`commit pending: ${c.node(id).rn.commitPending()}`);
+      c.node(id).rn.flushCommit();
+      break;
+    case 'connection-lost':
+      c.node(id).rn.connectionLost(pos[1] ?? '');
       break;
     case 'heal':
       c.heal();

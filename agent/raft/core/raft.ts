@@ -18,6 +18,8 @@ import type {
 } from './types.js';
 
 const EMPTY = new Uint8Array(0);
+/** Ticks between the campaigns of the followers of a leader whose connections broke (connectionLost). */
+export const ConnectionLostSpacing = 2;
 
 type StepFn = (r: Raft, m: Message) => void;
 type TickFn = (r: Raft) => void;
@@ -54,6 +56,9 @@ export class Raft {
   private readonly heartbeatTick: number;
   private readonly preVote: boolean;
   private readonly checkQuorum: boolean;
+  private readonly deferCommit: boolean;
+  /** deferCommitBroadcast: a commit index that caught-up followers have not been sent yet. */
+  commitPending = false;
   readonly maxSizePerMsg: number;
   private readonly maxInflight: number;
   private readonly maxUncommitted: number;
@@ -92,6 +97,7 @@ export class Raft {
     }
     this.preVote = cfg.preVote ?? true;
     this.checkQuorum = cfg.checkQuorum ?? true;
+    this.deferCommit = cfg.deferCommitBroadcast ?? false;
     this.maxSizePerMsg = cfg.maxSizePerMsg ?? 1 << 20;
     this.maxInflight = cfg.maxInflightMsgs ?? 256;
     if (this.maxInflight < 1) throw new NomadError('invalid_argument', 'raft config: maxInflightMsgs must be >= 1', { field: 'maxInflightMsgs' });
@@ -157,6 +163,7 @@ export class Raft {
     this.heartbeatElapsed = 0;
     this.randomizedElectionTimeout = this.electionTick + this.rng.int(this.electionTick);
     this.leadTransferee = '';
+    this.commitPending = false;
     this.votes.clear();
     this.resetProgress();
     this.pendingConfIndex = 0;
@@ -261,7 +268,31 @@ export class Raft {
   }
 
   private bcastAppend(): void {
+    this.commitPending = false;
     for (const id of this.prs.keys()) if (id !== this.id) this.sendAppend(id);
+  }
+
+  /** The commit index moved: followers with entries to receive get them (carrying it) now; the
+   * others wait for flushCommit() when deferring (deferCommitBroadcast), else get an empty append. */
+  private bcastCommit(): void {
+    if (!this.deferCommit) {
+      this.bcastAppend();
+      return;
+    }
+    const last = this.log.lastIndex();
+    for (const [id, pr] of this.prs) {
+      if (id === this.id) continue;
+      if (pr.next <= last) this.sendAppend(id);
+      else this.commitPending = true;
+    }
+  }
+
+  flushCommit(): void {
+    if (!this.commitPending) return;
+    this.commitPending = false;
+    if (this.role !== 'leader') return;
+    const last = this.log.lastIndex();
+    for (const [id, pr] of this.prs) if (id !== this.id && pr.next > last) this.sendAppend(id);
   }
 
   private bcastHeartbeat(ctx: string): void {
@@ -565,6 +596,29 @@ export class Raft {
     this.tickFn(this);
   }
 
+  /**
+   * The driver saw its connection to `id` break (a crashed process resets its connections at
+   * once). A follower whose leader that is stops honouring the leader's lease and campaigns
+   * within a few ticks instead of a whole election timeout: its peers, which saw the same crash,
+   * grant the pre-vote; a leader that is in fact alive keeps its other followers' lease (they
+   * ignore the pre-vote) and its next heartbeat makes this server a follower again. A partition
+   * breaks no connection and still waits for the election timeout. Liveness only: votes are
+   * granted by the same rules as ever.
+   *
+   * The surviving voters campaign in turn, by id: the first after 1 tick, the next after
+   * 1 + ConnectionLostSpacing ticks, and so on. Random delays this short would often start two
+   * campaigns within one round trip, split the vote, and cost a whole election timeout; spaced
+   * by two ticks, one campaign is over before the next begins whatever the phase of each server's
+   * tick timer.
+   */
+  connectionLost(id: ServerId): void {
+    if (this.role !== 'follower' || id === this.id || id !== this.lead) return;
+    this.lead = '';
+    const rank = Math.max(0, this.conf.voters.filter((v) => v !== id).sort().indexOf(this.id));
+    const soon = 1 + ConnectionLostSpacing * rank;
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - soon);
+  }
+
   tickElectionImpl(): void {
     this.electionElapsed++;
     if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
@@ -705,7 +759,7 @@ export class Raft {
       pr.becomeProbe();
       if (pr.match + 1 >= this.log.firstIndex()) pr.becomeReplicate();
     } else if (pr.state === 'replicate') pr.inflights.freeLE(m.index);
-    if (this.maybeCommit()) this.bcastAppend();
+    if (this.maybeCommit()) this.bcastCommit();
     else if (wasPaused) this.sendAppend(m.from);
     // Fill the window with whatever else is waiting.
     while (this.sendAppend(m.from, false)) { /* pipelining */ }

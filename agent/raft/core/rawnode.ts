@@ -48,6 +48,18 @@ export class RawNode implements RawNodeApi {
     return this.r.readIndex(ctx);
   }
 
+  commitPending(): boolean {
+    return this.r.commitPending;
+  }
+
+  flushCommit(): void {
+    this.r.flushCommit();
+  }
+
+  connectionLost(id: ServerId): void {
+    this.r.connectionLost(id);
+  }
+
   campaign(): void {
     this.r.hup('election');
   }

@@ -294,6 +294,14 @@ export interface RaftConfig {
   readonly learnerPromotionLag?: number;
   /** The index the state machine has applied (on restart); default the snapshot's index. */
   readonly applied?: number;
+  /**
+   * A leader whose commit index moved tells followers that have nothing more to receive only when
+   * the driver calls flushCommit() (or with the next append or heartbeat), instead of at once with
+   * an empty append each (default false: at once). The driver waits a moment first, so that under
+   * steady writes the next append carries the commit index and the empty appends (and their
+   * answers) are saved.
+   */
+  readonly deferCommitBroadcast?: boolean;
 }
 
 export interface ProposeResult {
@@ -320,6 +328,13 @@ export interface RawNodeApi {
   readIndex(ctx: string): NomadError | undefined;
   /** Start an election now (tests, bootstrap of a single server). */
   campaign(): void;
+  /** With deferCommitBroadcast: true when followers have a commit index to learn that no message carried yet. */
+  commitPending(): boolean;
+  /** With deferCommitBroadcast: send the commit index now to the followers that have not had it. */
+  flushCommit(): void;
+  /** The connection to `id` broke (its process may have died): a follower of `id` campaigns
+   * within a few ticks instead of a whole election timeout (Raft.connectionLost). */
+  connectionLost(id: ServerId): void;
   hasReady(): boolean;
   ready(): Ready;
   advance(rd: Ready): void;

@@ -21,6 +21,7 @@ import { NomadError } from '../../core/lib/index.js';
 import type { Entry, HardState, Message, RaftStatus, Ready, ServerId, SoftState } from '../core/index.js';
 import { RawNode } from '../core/index.js';
 import type { Transport } from '../transport/index.js';
+import { raftTrace, raftTraceOn } from '../transport/index.js';
 import type { RaftStorage } from './storage.js';
 
 /** The replicated state machine as the driver sees it. */
@@ -51,6 +52,13 @@ export interface RaftNodeOptions<R> {
   proposalTimeoutMs?: number;
   /** Snapshot once this many entries were applied since the last snapshot (default 8192). */
   snapshotThreshold?: number;
+  /**
+   * A leader whose commit index moved tells caught-up followers after this many milliseconds
+   * unless an append carried it meanwhile (default 5; 0 = at once, with an empty append each).
+   * Under steady writes the next append carries it and the empty appends and their answers are
+   * saved; an idle follower learns a commit (and applies it) this much later.
+   */
+  commitFlushMs?: number;
   /** Called after every Ready with a new leader or role. */
   onSoftState?: (s: SoftState) => void;
   /** Called after each entry is applied (any type), with the applied index. */
@@ -95,6 +103,8 @@ export class RaftNode<R = unknown> {
   private readonly reads = new Map<string, PendingRead>();
   private readSeq = 0;
   private tickTimer: TimerHandle | undefined;
+  private commitTimer: TimerHandle | undefined;
+  private readonly commitFlushMs: number;
   private processing = false;
   private again = false;
   private stopped = true;
@@ -117,6 +127,7 @@ export class RaftNode<R = unknown> {
     this.maxPending = opts.maxPendingProposals ?? 4096;
     this.proposalTimeoutMs = opts.proposalTimeoutMs ?? 10_000;
     this.snapshotThreshold = opts.snapshotThreshold ?? 8192;
+    this.commitFlushMs = opts.commitFlushMs ?? 5;
     // The state machine starts from the newest snapshot; committed entries after it are replayed.
     const snap = opts.storage.snapshot();
     if (snap.meta.index > 0) opts.fsm.restore(snap.data, snap.meta.index);
@@ -130,6 +141,7 @@ export class RaftNode<R = unknown> {
       heartbeatTick: 1,
       maxUncommittedEntries: this.maxPending,
       applied: snap.meta.index,
+      deferCommitBroadcast: this.commitFlushMs > 0,
     });
   }
 
@@ -138,6 +150,12 @@ export class RaftNode<R = unknown> {
     if (!this.stopped) return;
     this.stopped = false;
     this.transport.onMessage((m) => this.step(m));
+    this.transport.onConnectionLost?.((peer) => {
+      if (this.stopped) return;
+      raftTrace(`lost-${peer}`, this.raw.status().term);
+      this.raw.connectionLost(peer);
+      this.kick();
+    });
     this.scheduleTick();
     this.kick();
   }
@@ -147,7 +165,9 @@ export class RaftNode<R = unknown> {
     if (this.stopped) return;
     this.stopped = true;
     this.tickTimer?.cancel();
+    this.commitTimer?.cancel();
     this.transport.onMessage(() => {});
+    this.transport.onConnectionLost?.(() => {});
     await this.idle();
     this.failAll(new NomadError('unavailable', `raft server ${this.id} is shutting down`));
   }
@@ -217,6 +237,7 @@ export class RaftNode<R = unknown> {
     }
     const r = this.raw.propose(data);
     if (r instanceof NomadError) return Promise.reject(r);
+    raftTrace('propose', r.index);
     return new Promise<ProposalResult<R>>((resolve, reject) => {
       const timer = this.clock.setTimer(this.proposalTimeoutMs, () => {
         if (this.pending.get(r.index)?.timer !== timer) return;
@@ -311,6 +332,10 @@ export class RaftNode<R = unknown> {
     // moves only on followers' acknowledgements of what they persisted, and nothing committed is
     // applied here, nor a new commit index sent, before this Ready's save completes (the next
     // Ready is made only after it). Every other message waits for the save.
+    if (raftTraceOn) {
+      if (rd.entries.length > 0) raftTrace('rd-ent', rd.entries[rd.entries.length - 1]!.index);
+      if (rd.committedEntries.length > 0) raftTrace('rd-commit', rd.committedEntries[rd.committedEntries.length - 1]!.index);
+    }
     const leading = (rd.softState ?? this.soft).role === 'leader';
     const early = leading ? rd.messages.filter((m) => m.type === 'app') : [];
     if (early.length > 0) this.transport.send(early);
@@ -330,11 +355,13 @@ export class RaftNode<R = unknown> {
         ...(hardState !== undefined ? { hardState } : {}),
       });
     }
+    if (raftTraceOn && rd.entries.length > 0) raftTrace('saved', rd.entries[rd.entries.length - 1]!.index);
     // 2. Send.
     if (later.length > 0) this.transport.send(later);
     if (rd.softState !== undefined) {
       const lostLeadership = this.soft.role === 'leader' && rd.softState.role !== 'leader';
       this.soft = rd.softState;
+      raftTrace(`role-${rd.softState.role}-${rd.softState.leader || 'none'}`, this.raw.status().term);
       if (lostLeadership) this.failReads(new NomadError('unavailable', `raft server ${this.id} lost leadership`));
       this.opts.onSoftState?.(rd.softState);
     }
@@ -355,6 +382,17 @@ export class RaftNode<R = unknown> {
     this.serveReads();
     // 4. Advance.
     this.raw.advance(rd);
+    // The flush waits for commitFlushMs without a new commit (each commit restarts the wait): under
+    // steady writes the next append always carries the commit index and nothing extra is sent.
+    if (!this.stopped && this.raw.commitPending() && (this.commitTimer === undefined || rd.committedEntries.length > 0)) {
+      this.commitTimer?.cancel();
+      this.commitTimer = this.clock.setTimer(this.commitFlushMs, () => {
+        this.commitTimer = undefined;
+        if (this.stopped) return;
+        this.raw.flushCommit();
+        this.kick();
+      });
+    }
   }
 
   private applyEntry(e: Entry): void {
@@ -373,6 +411,7 @@ export class RaftNode<R = unknown> {
     if (p !== undefined) {
       if (p.term !== e.term) this.settle(p, undefined, new NomadError('unavailable', `entry ${e.index} was replaced by another leader's entry (leadership changed); it was not applied`));
       else this.settle(p, result, error);
+      raftTrace('settled', e.index);
     }
     this.opts.onApplied?.(e.index);
   }

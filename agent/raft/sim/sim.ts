@@ -140,6 +140,8 @@ class Simulation {
   private lossRate: number;
   private readonly bug: SimOptions['bug'];
   private readonly crashRate: number;
+  /** Half of the seeds run leaders that defer commit broadcasts (deferCommitBroadcast), flushed at random moments. */
+  private readonly deferCommit: boolean;
   private faultsOn = true;
   private dupRate: number;
   private readonly trace: string[] = [];
@@ -170,6 +172,7 @@ class Simulation {
     this.livenessTicks = opts.livenessTicks ?? 200;
     this.traceMax = opts.traceLines ?? 200;
     this.bug = opts.bug;
+    this.deferCommit = opts.seed % 4 < 2;
     this.crashRate = opts.crashRate ?? 0.001 + this.rng.next() * 0.03;
     this.lossRate = 0.02 + this.rng.next() * 0.1;
     this.dupRate = this.rng.next() * 0.05;
@@ -241,6 +244,7 @@ class Simulation {
     this.deliverDue();
     for (const node of this.nodes.values()) {
       if (node.up && (this.now + node.phase) % TickUnits === 0) node.rn!.tick();
+      if (node.up && node.rn!.commitPending() && this.rng.next() < 0.3) node.rn!.flushCommit();
       if (!node.up && node.restartAt > 0 && this.now >= node.restartAt) this.restart(node);
     }
     if (withClients) this.clientsAct();
@@ -299,6 +303,7 @@ class Simulation {
     node.rn = new RawNode({
       id: node.id, storage: node.live, rng: this.rng.fork(), electionTick: ElectionTick, heartbeatTick: 1,
       maxSizePerMsg: 256, maxInflightMsgs: 4, maxUncommittedEntries: 64, snapshotChunkSize: 48, learnerPromotionLag: 4,
+      deferCommitBroadcast: this.deferCommit,
     });
     node.up = true;
   }
@@ -309,6 +314,8 @@ class Simulation {
     node.up = false;
     node.rn = undefined;
     node.restartAt = this.now + (2 + this.rng.int(40)) * TickUnits;
+    // Its connections reset: the servers that are up hear of it at once (RawNode.connectionLost).
+    for (const other of this.nodes.values()) if (other.up && other.rn !== undefined) other.rn.connectionLost(node.id);
     for (let c = 0; c < this.clients.length; c++) {
       const cl = this.clients[c]!;
       if (cl.busy && cl.node === node.id) this.complete(c, 'info');
@@ -457,7 +464,15 @@ class Simulation {
       this.crash(up[this.rng.int(up.length)]!);
     } else if (r < 0.0032) {
       this.adminAction();
-    } else if (r < 0.0042) {
+    } else if (r < 0.0036) {
+      // A connection between two live servers breaks (and reconnects): nobody died.
+      const up = [...this.nodes.values()].filter((x) => x.up && x.rn !== undefined);
+      if (up.length >= 2) {
+        const a = up[this.rng.int(up.length)]!;
+        const b = up[this.rng.int(up.length)]!;
+        if (a !== b) a.rn!.connectionLost(b.id);
+      }
+    } else if (r < 0.0046) {
       if (this.group === undefined) {
         this.group = new Map(this.ids.map((id) => [id, this.rng.int(2)]));
         this.stats.partitions++;

@@ -16,3 +16,6 @@ export type { RemoteEvalDelivery } from './cluster.js'; // issue 5 §4: workers 
 export { decodeSnapshotFile, encodeSnapshotFile, MaxRestoreBytes, SnapshotFileFormat, SnapshotFileVersion } from './snapshot-file.js';
 export type { SnapshotFileInfo } from './snapshot-file.js';
 export type { SnapshotRestoreResult } from './cluster.js';
+export { addProposeService, ProposeClient } from './propose.js';
+export type { AddProposeServiceOptions } from './propose.js';
+export { raftTrace, raftTraceOn } from './trace.js';

@@ -159,7 +159,7 @@ describe('GrpcTransport over mutual TLS', () => {
     for (const close of open.splice(0)) await close();
   });
 
-  async function start(id: string, bundle: CertificateBundle, o: { window?: number; maxBatchMessages?: number; maxQueue?: number } = {}): Promise<{ t: GrpcTransport; addr: string; got: Message[]; logs: string[] }> {
+  async function start(id: string, bundle: CertificateBundle, o: { window?: number; maxBatchMessages?: number; maxQueue?: number; ackEvery?: number } = {}): Promise<{ t: GrpcTransport; addr: string; got: Message[]; logs: string[]; srv: grpc.Server }> {
     const logs: string[] = [];
     const t = new GrpcTransport({ id, region: 'global', tls: { caPem: ca.certPem, certPem: bundle.certPem, keyPem: bundle.keyPem }, log: (l) => logs.push(l), ...o });
     const srv = new grpc.Server();
@@ -169,14 +169,14 @@ describe('GrpcTransport over mutual TLS', () => {
     const got: Message[] = [];
     t.onMessage((m) => got.push(m));
     open.push(async () => { await t.close(); srv.forceShutdown(); });
-    return { t, addr: `127.0.0.1:${port}`, got, logs };
+    return { t, addr: `127.0.0.1:${port}`, got, logs, srv };
   }
 
   const app = (from: string, to: string, i: number): Message => ({ type: 'app', from, to, term: 1, index: i, logTerm: 1, commit: 0, entries: [entry(i + 1, 1, `e${i}`)] });
 
   it('carries messages between two servers both ways, in order, through a window of one batch', async () => {
     const a = await start('a', certs.server!, { window: 1, maxBatchMessages: 7 });
-    const b = await start('b', certs.server!);
+    const b = await start('b', certs.server!, { ackEvery: 1 });
     a.t.addPeer('b', b.addr);
     b.t.addPeer('a', a.addr);
     const n = 500;
@@ -187,6 +187,15 @@ describe('GrpcTransport over mutual TLS', () => {
     expect(new TextDecoder().decode((b.got[3] as Message & { type: 'app' }).entries[0]!.data)).toBe('e3');
     await vi.waitFor(() => expect(a.got).toHaveLength(1));
     expect(a.t.stats()).toMatchObject({ sent: n, dropped: 0, received: 1, queued: 0 });
+  });
+
+  it('keeps sending through a window smaller than the receiver acknowledges at (its delayed acknowledgements)', async () => {
+    const a = await start('a', certs.server!, { window: 2, maxBatchMessages: 1 });
+    const b = await start('b', certs.server!);
+    a.t.addPeer('b', b.addr);
+    for (let i = 0; i < 20; i++) a.t.send([app('a', 'b', i)]);
+    await vi.waitFor(() => expect(b.got).toHaveLength(20), { timeout: 10_000 });
+    expect(b.got.map((m) => (m as { index: number }).index)).toEqual([...Array(20).keys()]);
   });
 
   it('drops messages addressed to an unknown peer, and to another server than the receiver', async () => {
@@ -213,6 +222,26 @@ describe('GrpcTransport over mutual TLS', () => {
       expect(b.got).toEqual([]);
     });
   }
+
+  it("tells the node when a peer's connections break (its process died), not when they are merely idle", async () => {
+    const a = await start('a', certs.server!);
+    const b = await start('b', certs.server!);
+    const lost: string[] = [];
+    a.t.onConnectionLost((peer) => lost.push(peer));
+    a.t.addPeer('b', b.addr);
+    b.t.addPeer('a', a.addr);
+    a.t.send([app('a', 'b', 0)]);
+    b.t.send([{ type: 'app-resp', from: 'b', to: 'a', term: 1, index: 1, reject: false, rejectHint: 0, logTerm: 0 }]);
+    await vi.waitFor(() => expect(b.got).toHaveLength(1));
+    await vi.waitFor(() => expect(a.got).toHaveLength(1));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(lost).toEqual([]);
+    // b dies: its listener and its own stream to a go down together.
+    b.srv.forceShutdown();
+    await b.t.close();
+    await vi.waitFor(() => expect(lost).toContain('b'));
+    expect(new Set(lost)).toEqual(new Set(['b']));
+  });
 
   it('bounds the queue to an unreachable peer and keeps trying', async () => {
     // One batch of one message in flight, ten waiting: of 25 messages, 14 are dropped at once.

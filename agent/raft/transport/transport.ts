@@ -22,6 +22,10 @@ export interface Transport {
   send(msgs: readonly Message[]): void;
   /** The handler of every message received for this server (one handler; a later call replaces it). */
   onMessage(handler: MessageHandler): void;
+  /** Told when a connection to or from a peer breaks (e.g. its process died and the kernel reset
+   * the connection), so the node can react before a timeout would (optional: a transport without
+   * connections never calls it). One handler; a later call replaces it. */
+  onConnectionLost?(handler: (peer: ServerId) => void): void;
   /** Where to reach a peer (gRPC: host:port). Re-adding replaces the address. */
   addPeer(id: ServerId, address: string): void;
   removePeer(id: ServerId): void;
