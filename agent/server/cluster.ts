@@ -32,7 +32,7 @@ import { checkSnapshot } from '../core/state/index.js';
 import { RaftNode } from '../raft/node/index.js';
 import type { StateMachine } from '../raft/node/index.js';
 import { DiskStorage } from '../raft/storage/index.js';
-import { addClusterService, addProposeService, ClusterClient, GrpcTransport, raftTrace } from '../raft/transport/index.js';
+import { addClusterService, addProposeService, ClusterClient, GrpcTransport, ProposeClient, raftTrace } from '../raft/transport/index.js';
 import type { ClusterHandlers, ClusterRaftStatus } from '../raft/transport/index.js';
 import type { RpcServerHandle } from '../rpc-server/index.js';
 import { startAgentRpcServer } from '../rpc-server/index.js';
@@ -166,6 +166,15 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
   // Set once bootstrapped; the handlers below answer 'bootstrapping' until then.
   const ref: { node?: RaftNode<unknown>; leadership?: Leadership; membership?: Membership } = {}; // issue 6: membership
   const forwarders = new Map<string, ClusterClient>();
+  const proposers = new Map<string, ProposeClient>();
+  const proposer = (address: string): ProposeClient => {
+    let c = proposers.get(address);
+    if (c === undefined) {
+      c = new ProposeClient(address, clientTls);
+      proposers.set(address, c);
+    }
+    return c;
+  };
   const forwarder = (address: string): ClusterClient => {
     let c = forwarders.get(address);
     if (c === undefined) {
@@ -201,7 +210,8 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
           raftTrace('reply', index);
           return index;
         }
-        return await forwarder(where.address).apply(data);
+        // Forwarded on the leader's propose stream: the writes of one turn share a message.
+        return await proposer(where.address).propose(data);
       } catch (err) {
         if (attempt < 3 && err instanceof NomadError && err.code === 'unavailable') {
           await sleep(50);
@@ -497,6 +507,7 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
       await rpc.close();
       await transport.close();
       for (const c of forwarders.values()) c.close();
+      for (const c of proposers.values()) c.close();
       await storage.close();
     },
   };
