@@ -6,17 +6,16 @@
  * loops; nothing asserts a duration.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ApiClient } from '../agent/api/index.js';
 import { parseJobText } from '../agent/jobspec/index.js';
 // eslint-disable-next-line no-restricted-imports -- the same three-process cluster the raft benchmark drives
 import { NomadtsCluster } from '../scripts/bench/nomadts-cluster.js';
+import { cliMain, pollUntil, runCli } from './e2e.js';
 
-const root = resolve(import.meta.dirname, '..');
-const main = join(root, 'dist', 'cli', 'main.js');
+const main = cliMain;
 const built = existsSync(main);
 
 const jobHcl = (id: string): string => `job "${id}" {
@@ -32,27 +31,8 @@ const jobHcl = (id: string): string => `job "${id}" {
 }
 `;
 
-function cli(env: Record<string, string>, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    execFile(process.execPath, [main, ...args], { env: { ...process.env, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
-      res({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
-    });
-  });
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, tries = 200): Promise<T> {
-  let last: unknown;
-  for (let i = 0; i < tries; i++) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`${what}: not reached${last instanceof Error ? ` (last error: ${last.message})` : ''}`);
-}
+const cli = (env: Record<string, string>, args: string[]): ReturnType<typeof runCli> => runCli(args, { ...process.env, ...env });
+const until = <T>(what: string, f: () => Promise<T | undefined>, tries = 200): Promise<T> => pollUntil(what, f, { tries, everyMs: 150 });
 
 describe.skipIf(!built)('a three-server cluster of real processes', () => {
   let dir: string;
