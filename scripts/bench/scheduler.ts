@@ -43,13 +43,18 @@ interface Options {
    * snapshot meanwhile, so peak RSS is not comparable in such a run.
    */
   replay: number;
+  /**
+   * 1: also report `heapRetainedPerPlacementB`: the heap in use after a full collection at the
+   * end of the timed span minus the same just before it, per live allocation (needs --expose-gc).
+   */
+  heap: number;
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { nodes: 5_000, serviceJobs: 1_000, serviceCount: 50, batchJobs: 100, batchCount: 50, workers: 2, seed: 42, hash: 0, workerYield: 1, replay: 0 };
+  const o: Options = { nodes: 5_000, serviceJobs: 1_000, serviceCount: 50, batchJobs: 100, batchCount: 50, workers: 2, seed: 42, hash: 0, workerYield: 1, replay: 0, heap: 0 };
   for (const a of args) {
     const m = /^--?([a-z-]+)=(\d+)$/.exec(a);
-    if (m === null) throw new Error(`unknown argument ${a} (use --nodes=N --service-jobs=N --service-count=N --batch-jobs=N --batch-count=N --workers=N --seed=N --hash=1 --worker-yield=0 --replay=N)`);
+    if (m === null) throw new Error(`unknown argument ${a} (use --nodes=N --service-jobs=N --service-count=N --batch-jobs=N --batch-count=N --workers=N --seed=N --hash=1 --worker-yield=0 --replay=N --heap=1)`);
     const key = m[1]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof Options;
     if (!(key in o)) throw new Error(`unknown option --${m[1]}`);
     o[key] = Number(m[2]);
@@ -219,6 +224,15 @@ export async function schedulerBench(args: string[]): Promise<Record<string, unk
     };
   }
 
+  const fullGc = (): number => {
+    const g = (globalThis as { gc?: () => void }).gc;
+    if (g === undefined) throw new Error('--heap=1 needs node --expose-gc');
+    g();
+    g();
+    return process.memoryUsage().heapUsed;
+  };
+  const heap0 = o.heap === 1 ? fullGc() : 0;
+
   log('scheduling...');
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
@@ -241,6 +255,7 @@ export async function schedulerBench(args: string[]): Promise<Record<string, unk
     scored += a.metrics.nodesEvaluated - a.metrics.nodesFiltered - a.metrics.nodesExhausted;
   }
   const hash = o.hash === 1 ? placementHash(state.allocs()) : undefined;
+  const heapRetained = o.heap === 1 ? fullGc() - heap0 : undefined;
   const wanted = o.serviceJobs * o.serviceCount + o.batchJobs * o.batchCount;
   const evals = state.evals();
   const stats = cluster.server.stats();
@@ -271,6 +286,7 @@ export async function schedulerBench(args: string[]): Promise<Record<string, unk
     workers: o.workers,
     peakRssMB: Math.round(peakRss / 1024 / 1024),
     ...(hash !== undefined ? { placementHash: hash } : {}),
+    ...(heapRetained !== undefined ? { heapRetainedPerPlacementB: Math.round(heapRetained / Math.max(1, placed)) } : {}),
     ...(replayed !== undefined ? { replay: replayed } : {}),
     targets: { placementsPerSec: 20_000, peakRssMB: 2_048 },
   };

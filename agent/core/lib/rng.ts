@@ -73,17 +73,30 @@ export function shuffle<T>(rng: Rng, items: T[]): T[] {
   return items;
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** Char codes of each byte's two hex digits (high, low). */
+const HEX_HI = Array.from({ length: 256 }, (_, i) => '0123456789abcdef'.charCodeAt(i >>> 4));
+const HEX_LO = Array.from({ length: 256 }, (_, i) => '0123456789abcdef'.charCodeAt(i & 15));
+const DASH = 45;
 
 /** A random (version 4 shaped) UUID drawn from `rng`. */
 export function uuid(rng: Rng): string {
-  const bytes: number[] = [];
-  for (let i = 0; i < 4; i++) {
-    const w = Math.floor(rng.next() * 4294967296);
-    bytes.push(w & 0xff, (w >>> 8) & 0xff, (w >>> 16) & 0xff, (w >>> 24) & 0xff);
-  }
-  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const h = bytes.map((b) => HEX[b]!);
-  return `${h.slice(0, 4).join('')}-${h.slice(4, 6).join('')}-${h.slice(6, 8).join('')}-${h.slice(8, 10).join('')}-${h.slice(10, 16).join('')}`;
+  // Four 32-bit words, little-endian bytes, as before; the string is built in one
+  // String.fromCharCode call (flat, no temporary arrays or joined pieces: one id per
+  // placement, and every one is kept).
+  const w0 = Math.floor(rng.next() * 4294967296);
+  const w1 = Math.floor(rng.next() * 4294967296);
+  const w2 = Math.floor(rng.next() * 4294967296);
+  const w3 = Math.floor(rng.next() * 4294967296);
+  const b0 = w0 & 0xff, b1 = (w0 >>> 8) & 0xff, b2 = (w0 >>> 16) & 0xff, b3 = (w0 >>> 24) & 0xff;
+  const b4 = w1 & 0xff, b5 = (w1 >>> 8) & 0xff, b6 = (((w1 >>> 16) & 0xff) & 0x0f) | 0x40, b7 = (w1 >>> 24) & 0xff;
+  const b8 = ((w2 & 0xff) & 0x3f) | 0x80, b9 = (w2 >>> 8) & 0xff, b10 = (w2 >>> 16) & 0xff, b11 = (w2 >>> 24) & 0xff;
+  const b12 = w3 & 0xff, b13 = (w3 >>> 8) & 0xff, b14 = (w3 >>> 16) & 0xff, b15 = (w3 >>> 24) & 0xff;
+  const H = HEX_HI, L = HEX_LO;
+  return String.fromCharCode(
+    H[b0]!, L[b0]!, H[b1]!, L[b1]!, H[b2]!, L[b2]!, H[b3]!, L[b3]!, DASH,
+    H[b4]!, L[b4]!, H[b5]!, L[b5]!, DASH,
+    H[b6]!, L[b6]!, H[b7]!, L[b7]!, DASH,
+    H[b8]!, L[b8]!, H[b9]!, L[b9]!, DASH,
+    H[b10]!, L[b10]!, H[b11]!, L[b11]!, H[b12]!, L[b12]!, H[b13]!, L[b13]!, H[b14]!, L[b14]!, H[b15]!, L[b15]!,
+  );
 }

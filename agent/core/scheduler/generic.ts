@@ -12,7 +12,7 @@ import { readyNodesInDCs } from './feasible.js';
 import { nextRescheduleDelay, reconcile } from './reconcile.js';
 import type { ReconcileResult } from './reconcile.js';
 import { GenericStack } from './stack.js';
-import { appendStop, deriveEval, placeAlloc, progressMade, recordFailure, setEvalStatus, taintedNodes } from './util.js';
+import { appendStop, deriveEval, placeAlloc, progressMade, recordFailure, setEvalStatus, SharedResources, taintedNodes } from './util.js';
 
 /** Plans a service eval may submit before giving up (nomad maxServiceScheduleAttempts). */
 export const MaxServiceScheduleAttempts = 5;
@@ -163,6 +163,7 @@ export class GenericScheduler implements Scheduler {
       wants.push({ name: p.name, group: p.taskGroup.name, ...(p.previousAlloc !== undefined ? { previous: p.previousAlloc } : {}), reschedule: p.reschedule === true, canary: p.canary === true });
     }
 
+    const shared = new SharedResources();
     for (const w of wants) {
       const tg = job.taskGroups.find((g) => g.name === w.group);
       if (tg === undefined) continue;
@@ -199,6 +200,7 @@ export class GenericScheduler implements Scheduler {
         canary: w.canary,
         previous: w.previous,
         rescheduleDelay: w.reschedule && w.previous !== undefined ? nextRescheduleDelay(w.previous) : null,
+        shared,
       });
       attempt.queued[tg.name] = Math.max(0, (attempt.queued[tg.name] ?? 0) - 1);
     }

@@ -103,7 +103,7 @@ export class Fsm {
     this.store[commitTables](tables);
     // Events are built only when a subscriber reads them (most writes have none).
     const changes: Change[] = [];
-    for (const c of ctx.txn.changes.values()) {
+    for (const c of ctx.txn.changes) {
       if (TopicOf[c.table] === undefined) continue;
       if (c.value !== null) c.prev = null; // only a deletion's event needs the old row: do not keep it alive
       changes.push(c);

@@ -47,6 +47,18 @@ function emptyBucket<V>(owner = 0): Bucket<V> {
   return { keys: [], hashes: [], vals: [], owner };
 }
 
+/**
+ * A copy of a bucket array with room to grow: most bucket copies are followed by a
+ * push (a new key), and a `slice()` (exact size) then reallocates on that push, so a
+ * write allocated the bucket twice. Pushing into a fresh literal reserves 16 slots
+ * at once, which holds a bucket of up to 16 entries in one allocation.
+ */
+function copyOf<T>(a: readonly T[]): T[] {
+  const out: T[] = [];
+  for (let i = 0; i < a.length; i++) out.push(a[i]!);
+  return out;
+}
+
 /** Transient ids: each `asMutable` gets a new one, so it never writes a bucket another map shares. */
 let nextOwner = 1;
 
@@ -184,7 +196,7 @@ export class PMap<V> {
     }
     let b = this.buckets[i]!;
     if (b.owner !== this.owner) {
-      b = { keys: b.keys.slice(), hashes: b.hashes.slice(), vals: b.vals.slice(), owner: this.owner };
+      b = { keys: copyOf(b.keys), hashes: copyOf(b.hashes), vals: copyOf(b.vals), owner: this.owner };
       this.buckets[i] = b;
     }
     return b;

@@ -233,8 +233,10 @@ export class WriteTxn {
   readonly periodicLaunch: PMap<PeriodicLaunch>;
   schedulerConfig: SchedulerConfiguration;
   private readonly touched = new Set<TableName>();
-  /** table:key → change, in first-touch order; a key changed twice keeps its final value. */
-  readonly changes = new Map<string, Change>();
+  /** Every change, in first-touch order; a key changed twice keeps its final value. */
+  readonly changes: Change[] = [];
+  /** table → key → its change in `changes` (no `table:key` string built per write). */
+  private readonly changeByKey = new Map<TableName, Map<string, Change>>();
   /** Jobs whose status must be recomputed at the end (value: an eval of theirs was deleted). */
   readonly dirtyJobs = new Map<string, boolean>();
 
@@ -270,10 +272,19 @@ export class WriteTxn {
 
   private record(table: TableName, key: string, value: unknown, prev: unknown): void {
     this.touched.add(table);
-    const k = `${table}:${key}`;
-    const seen = this.changes.get(k);
-    if (seen === undefined) this.changes.set(k, { table, key, value, prev });
-    else seen.value = value;
+    let byKey = this.changeByKey.get(table);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.changeByKey.set(table, byKey);
+    }
+    const seen = byKey.get(key);
+    if (seen !== undefined) {
+      seen.value = value;
+      return;
+    }
+    const c: Change = { table, key, value, prev };
+    byKey.set(key, c);
+    this.changes.push(c);
   }
 
   /** Mark a table written without a row changing (e.g. a deployment counter table). */

@@ -113,6 +113,16 @@ export interface Allocation {
   modifyTime: number;
 }
 
+/*
+ * Shared, frozen zero values for a new allocation's records (no transition, no task
+ * states, no reschedules, no task resources): every allocation keeps its record for
+ * good, and code replaces these records rather than writing into them.
+ */
+const NoTransition: DesiredTransition = Object.freeze({ migrate: false, reschedule: false, forceReschedule: false });
+const NoTaskStates: Record<string, TaskState> = Object.freeze({});
+const NoReschedules = Object.freeze([]) as unknown as RescheduleEvent[];
+const NoTaskResources: Allocation['taskResources'] = Object.freeze({});
+
 /** The fields a new allocation cannot do without; everything else has a zero value. */
 export type NewAllocationFields = Pick<
   Allocation,
@@ -137,19 +147,19 @@ export function newAllocation(fields: NewAllocationFields): Allocation {
     job: fields.job,
     taskGroup: fields.taskGroup,
     resources: fields.resources,
-    taskResources: fields.taskResources ?? {},
+    taskResources: fields.taskResources ?? NoTaskResources,
     metrics: fields.metrics ?? emptyAllocMetric(),
     desiredStatus: fields.desiredStatus ?? 'run',
     desiredDescription: fields.desiredDescription ?? '',
-    desiredTransition: fields.desiredTransition ?? { migrate: false, reschedule: false, forceReschedule: false },
+    desiredTransition: fields.desiredTransition ?? NoTransition,
     clientStatus: fields.clientStatus ?? 'pending',
     clientDescription: fields.clientDescription ?? '',
-    taskStates: fields.taskStates ?? {},
+    taskStates: fields.taskStates ?? NoTaskStates,
     deploymentId: fields.deploymentId ?? '',
     deploymentStatus: fields.deploymentStatus ?? null,
     previousAllocation: fields.previousAllocation ?? '',
     nextAllocation: fields.nextAllocation ?? '',
-    rescheduleTracker: fields.rescheduleTracker ?? [],
+    rescheduleTracker: fields.rescheduleTracker ?? NoReschedules,
     followupEvalId: fields.followupEvalId ?? '',
     createIndex: fields.createIndex ?? 0,
     modifyIndex: fields.modifyIndex ?? 0,
@@ -180,7 +190,9 @@ export function allocIndex(name: string): number {
 }
 
 export function allocName(jobId: string, group: string, index: number): string {
-  return `${jobId}.${group}[${index}]`;
+  // join builds one flat string; a template literal builds a chain of cons strings
+  // (~4 extra objects), and every allocation keeps its name for good.
+  return [jobId, '.', group, '[', String(index), ']'].join('');
 }
 
 export function emptyAllocMetric(): AllocMetric {
