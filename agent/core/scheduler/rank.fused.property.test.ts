@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SeededRng } from '../lib/index.js';
-import type { Allocation, Job, Node, TaskGroup } from '../structs/index.js';
+import type { Allocation, Constraint, Job, Node, TaskGroup } from '../structs/index.js';
 import { appendAlloc, emptyPlan } from '../structs/index.js';
 import { EvalContext } from './context.js';
 import { readyNodesInDCs } from './feasible.js';
@@ -56,9 +56,9 @@ function run(sc: Scenario, fused: boolean): unknown[] {
       }),
     ),
   );
-  const constraints = [
-    ...(sc.classConstraint ? [{ lTarget: '${node.class}', operand: '!=', rTarget: 'small' }] : []),
-    ...(sc.distinctHosts ? [{ lTarget: '', operand: 'distinct_hosts', rTarget: 'true' }] : []),
+  const constraints: Constraint[] = [
+    ...(sc.classConstraint ? [{ lTarget: '${node.class}', operand: '!=' as const, rTarget: 'small' }] : []),
+    ...(sc.distinctHosts ? [{ lTarget: '', operand: 'distinct_hosts' as const, rTarget: 'true' }] : []),
   ];
   const tg: TaskGroup = mockTaskGroup({
     count: sc.count,
@@ -86,7 +86,10 @@ function run(sc: Scenario, fused: boolean): unknown[] {
   for (let i = 0; i < sc.selections; i++) {
     const r: RankedNode | null = stack.select(tg, { penaltyNodeIds });
     out.push({ node: r?.node.id ?? null, score: r?.finalScore ?? null, scores: r?.scores ?? null, metrics: ctx.metrics });
-    if (r !== null) appendAlloc(plan, mockAlloc(job, { nodeId: r.node.id, index: 100 + i }, { id: `placed-${i}`, createIndex: 0 }));
+    if (r !== null) appendAlloc(plan.nodeAllocation, mockAlloc(job, { nodeId: r.node.id, index: 100 + i }, { id: `placed-${i}`, createIndex: 0, resources: r.resources }));
+    // Now and then the plan also stops one of the job's existing allocations (a node in nodeUpdate).
+    const stop = allocs[i];
+    if (i % 3 === 2 && stop !== undefined && stop.jobId === job.id) appendAlloc(plan.nodeUpdate, { ...stop, desiredStatus: 'stop' });
   }
   return out;
 }
@@ -120,6 +123,8 @@ describe('fused ranking loop', () => {
     };
     const a = run(sc, true);
     expect(a.filter((x) => (x as { node: string | null }).node !== null).length).toBe(8);
+    // Later selections rank nodes the plan already touches (the proposal path), earlier ones the slot arrays.
+    expect(new Set(a.map((x) => (x as { node: string }).node)).size).toBeLessThan(8);
     expect(a).toEqual(run(sc, false));
   });
 });
