@@ -563,10 +563,13 @@ export class EvalContext {
   visitSlot = -1;
   private slotsRef: NodeSlotView | null = null;
   private readonly slotIds = new Map<string, number>();
-  /** planMarks[slot] === ±fastStamp: the plan touches (+) or does not touch (−) the node (see planFree). */
+  /** planMarks[slot] === fastStamp: the plan has entries for the node (see markPlanSlots). */
   private planMarks: Int32Array | null = null;
   private planStamp = 0;
   private fastStamp = 0;
+  /** The plan the marks are for, and the node ids of its three records marked so far (in key order). */
+  private markedPlan: Plan | null = null;
+  private readonly markedKeys: [string[], string[], string[]] = [[], [], []];
   private readonly stateCounts = new Map<string, JobSlotCounts>();
 
   constructor(state: StateReader, plan: Plan, rng: Rng, opts: EvalContextOptions = {}) {
@@ -613,44 +616,71 @@ export class EvalContext {
   }
 
   /**
-   * Turn the slot fast path on until `endSlotFastPath`: a node the plan does not
-   * touch (no placements, stops or preemptions) is ranked from the snapshot's
-   * arrays alone, without its proposal. O(1): each node's verdict is looked up
-   * when a step first asks (`planFree`) and kept for the selection (the plan is
-   * fixed during one). Call at the start of a selection.
+   * Mark the slots of every node the plan has entries for (placements, stops,
+   * preemptions) and turn the slot fast path on until `endSlotFastPath`: a node
+   * the plan does not touch is ranked from the snapshot's arrays alone, without
+   * its proposal. O(nodes in the plan); call at the start of a selection.
    */
   markPlanSlots(): void {
+    let marks = this.planMarks;
     const size = this.slots.size;
-    if (this.planMarks === null || this.planMarks.length < size) this.planMarks = new Int32Array(size);
-    if (this.planStamp >= 0x3fffffff) {
-      this.planMarks.fill(0);
-      this.planStamp = 0;
+    const plan = this.planRef;
+    if (marks === null || marks.length < size) {
+      marks = new Int32Array(size);
+      this.planMarks = marks;
+      this.markedPlan = null;
     }
-    this.planStamp++;
+    if (plan !== this.markedPlan) this.restartMarks(plan);
+    // Between selections the scheduler appends to the plan: mark only the node ids added
+    // since the last call. Marks are never cleared for a plan, so a node whose entries were
+    // removed stays marked (it is ranked through its proposal: correct, just not the fast path).
+    if (!this.markNew(marks, plan.nodeAllocation, this.markedKeys[0]) ||
+      !this.markNew(marks, plan.nodeUpdate, this.markedKeys[1]) ||
+      !this.markNew(marks, plan.nodePreemptions, this.markedKeys[2])) {
+      // A key seen before is gone or moved (a record was replaced or lost an entry): mark afresh.
+      this.restartMarks(plan);
+      this.markNew(marks, plan.nodeAllocation, this.markedKeys[0]);
+      this.markNew(marks, plan.nodeUpdate, this.markedKeys[1]);
+      this.markNew(marks, plan.nodePreemptions, this.markedKeys[2]);
+    }
     this.fastStamp = this.planStamp;
   }
 
-  /** The plan may change from here on: the verdicts are no longer trusted. */
+  private restartMarks(plan: Plan): void {
+    this.markedPlan = plan;
+    this.planStamp++;
+    for (const k of this.markedKeys) k.length = 0;
+  }
+
+  /**
+   * Mark the keys of `rec` past those in `seen` (which must be its first keys, in
+   * order: string keys iterate in insertion order) and append them to `seen`.
+   * False, with nothing appended, when a key in `seen` is not where it was.
+   */
+  private markNew(marks: Int32Array, rec: Readonly<Record<string, unknown>>, seen: string[]): boolean {
+    const n = seen.length;
+    let i = 0;
+    for (const id in rec) {
+      if (i < n) {
+        if (seen[i] !== id) return false;
+      } else {
+        seen.push(id);
+        const s = this.slotOf(id);
+        if (s >= 0) marks[s] = this.planStamp;
+      }
+      i++;
+    }
+    return i >= n;
+  }
+
+  /** The plan may change from here on: the marks are no longer trusted. */
   endSlotFastPath(): void {
     this.fastStamp = 0;
   }
 
-  /**
-   * True when the node (`nodeId`, in `slot`) can be read from the snapshot's arrays:
-   * the fast path is on and the plan has no entries for it. planMarks[slot] is
-   * +stamp (touched) or −stamp (free) once looked up in this selection.
-   */
-  planFree(slot: number, nodeId: string): boolean {
-    const stamp = this.fastStamp;
-    if (stamp === 0 || slot < 0) return false;
-    const marks = this.planMarks!;
-    const m = marks[slot]!;
-    if (m === stamp) return false;
-    if (m === -stamp) return true;
-    const plan = this.planRef;
-    const touched = Object.hasOwn(plan.nodeAllocation, nodeId) || Object.hasOwn(plan.nodeUpdate, nodeId) || Object.hasOwn(plan.nodePreemptions, nodeId);
-    marks[slot] = touched ? stamp : -stamp;
-    return !touched;
+  /** True when the node in `slot` can be read from the snapshot's arrays: the fast path is on and the plan does not touch it. */
+  planFree(slot: number): boolean {
+    return this.fastStamp !== 0 && slot >= 0 && this.planMarks![slot] !== this.fastStamp;
   }
 
   private jobSlotCounts(namespace: string, jobId: string): JobSlotCounts {

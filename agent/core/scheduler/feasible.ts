@@ -575,7 +575,7 @@ export class DistinctHostsIterator implements FeasibleIterator {
   private satisfied(node: Node): boolean {
     const ctx = this.ctx;
     const slot = ctx.visitSlot;
-    if (ctx.planFree(slot, node.id)) {
+    if (ctx.planFree(slot)) {
       // Not in the plan: the snapshot's allocations decide.
       let counts = this.stateCounts;
       if (counts === null) {

@@ -199,7 +199,7 @@ export class BinPackIterator implements RankIterator {
     {
       const node = option.node;
       const slot = option.slot;
-      if (!this.hasPorts && ctx.planFree(slot, node.id)) {
+      if (!this.hasPorts && ctx.planFree(slot)) {
         // The plan does not touch the node: its usage and capacity are the snapshot's arrays.
         const v = ctx.slots;
         util.cpu = v.cpu[slot]! + this.cpu;
@@ -350,7 +350,7 @@ export class JobAntiAffinityIterator implements RankIterator {
   score(option: RankOption): void {
     const ctx = this.ctx;
     let collisions: number;
-    if (ctx.planFree(option.slot, option.node.id)) {
+    if (ctx.planFree(option.slot)) {
       // The plan does not touch the node: the snapshot's count is the answer.
       let counts = this.stateCounts;
       if (counts === null) {
