@@ -20,11 +20,6 @@ interface Scenario {
   batch: boolean;
   classConstraint: boolean;
   distinctHosts: boolean;
-  /** 0 none, 1 even spread over datacenters, 2 spread with targets. */
-  spread: number;
-  affinity: boolean;
-  /** 0 none, 1 one dynamic port, 2 a static port (collides on the node's second allocation). */
-  ports: number;
   penalty: number[];
   selections: number;
   seed: number;
@@ -43,9 +38,6 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   batch: fc.boolean(),
   classConstraint: fc.boolean(),
   distinctHosts: fc.boolean(),
-  spread: fc.integer({ min: 0, max: 2 }),
-  affinity: fc.boolean(),
-  ports: fc.integer({ min: 0, max: 2 }),
   penalty: fc.array(fc.nat(39), { maxLength: 3 }),
   selections: fc.integer({ min: 1, max: 25 }),
   seed: fc.integer({ min: 1, max: 1_000_000 }),
@@ -73,9 +65,6 @@ function run(sc: Scenario, fused: boolean): unknown[] {
     constraints,
     tasks: [mockTask({ resources: { cpu: sc.cpu, memoryMB: sc.memoryMB, memoryMaxMB: 0, cores: 0 } })],
     ephemeralDisk: { sizeMB: 10, sticky: false, migrate: false },
-    spreads: sc.spread === 0 ? [] : [{ attribute: '${node.datacenter}', weight: 50, targets: sc.spread === 2 ? [{ value: 'dc1', percent: 70 }, { value: 'dc2', percent: 20 }] : [] }],
-    affinities: sc.affinity ? [{ lTarget: '${node.class}', operand: '=', rTarget: 'large', weight: 60 }] : [],
-    networks: sc.ports === 0 ? [] : [sc.ports === 1 ? { mode: 'host', mbits: 0, reservedPorts: [], dynamicPorts: [{ label: 'http', value: 0, to: 0, hostNetwork: 'default' }] } : { mode: 'host', mbits: 0, reservedPorts: [{ label: 'http', value: 8080, to: 0, hostNetwork: 'default' }], dynamicPorts: [] }],
   });
   const job: Job = mockJob({ type: sc.batch ? 'batch' : 'service', taskGroups: [tg] });
   const other = mockJob({ id: 'other' });
@@ -128,9 +117,6 @@ describe('fused ranking loop', () => {
       batch: false,
       classConstraint: true,
       distinctHosts: false,
-      spread: 0,
-      affinity: false,
-      ports: 0,
       penalty: [4],
       selections: 8,
       seed: 7,

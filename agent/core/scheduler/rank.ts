@@ -192,6 +192,11 @@ export class BinPackIterator implements RankIterator {
     }
   }
 
+  /** Does the group ask for ports (then the fused ranking loop does not apply)? */
+  hasPortsToAssign(): boolean {
+    return this.hasPorts;
+  }
+
   /** True when the group fits on the option's node (its binpack part added); false when it was recorded as exhausted. */
   fit(option: RankOption): boolean {
     const ctx = this.ctx;
@@ -460,15 +465,9 @@ export class NodeAffinityIterator implements RankIterator {
   next(): RankOption | null {
     const option = this.source.next();
     if (option === null) return null;
-    this.score(option);
-    return option;
-  }
-
-  /** Add the part for one option. */
-  score(option: RankOption): void {
     if (this.list.length === 0) {
       option.affinity = 0;
-      return;
+      return option;
     }
     const total = this.total(option.node);
     if (total !== 0 && this.sumAbs > 0) {
@@ -476,6 +475,7 @@ export class NodeAffinityIterator implements RankIterator {
       option.affinity = score;
       option.add(score);
     }
+    return option;
   }
 
   reset(): void {
@@ -555,15 +555,8 @@ export class SpreadIterator implements RankIterator {
 
   next(): RankOption | null {
     const option = this.source.next();
-    if (option === null || this.current === null) return option;
-    this.score(option);
-    return option;
-  }
-
-  /** Add the part for one option (nothing when the group has no spreads). */
-  score(option: RankOption): void {
     const g = this.current;
-    if (g === null) return;
+    if (option === null || g === null) return option;
     let total = 0;
     for (const part of g.parts) {
       // PropertySet.usedCount without its result object (one per node and part visited).
@@ -596,16 +589,12 @@ export class SpreadIterator implements RankIterator {
       option.spread = total;
       option.add(total);
     }
-  }
-
-  /** Bring the group's property sets up to date with the plan (start of a selection). */
-  syncSets(): void {
-    const g = this.current;
-    if (g !== null) for (const p of g.parts) p.set.sync();
+    return option;
   }
 
   reset(): void {
-    this.syncSets();
+    const g = this.current;
+    if (g !== null) for (const p of g.parts) p.set.sync();
     this.source.reset();
   }
 }
@@ -649,12 +638,12 @@ export class ScoreNormalizationIterator implements RankIterator {
 }
 
 /**
- * Ranking steps 5-11 of the generic stack in one loop: the rank option, fit and
- * binpack score (with ports), job anti-affinity, the reschedule penalty,
- * affinities, spreads and the normalised score, calling the same step code as
- * the iterator chain (BinPackIterator.fit, JobAntiAffinityIterator.score, ...)
- * without six iterator layers between the feasible nodes and the limit. The
- * results are the chain's (rank.fused.property.test.ts compares them).
+ * The ranking steps of a group with no ports, affinities or spreads in one
+ * loop: fit and binpack score, job anti-affinity, the reschedule penalty, an
+ * affinity part of 0 and the normalised score, calling the same step code as
+ * the chain (BinPackIterator.fit, JobAntiAffinityIterator.score, ...) without
+ * six iterator layers between the feasible nodes and the limit. The stack
+ * uses it only when the group qualifies; the results are the chain's.
  */
 export class FusedRankIterator implements RankIterator {
   private readonly ctx: EvalContext;
@@ -663,29 +652,21 @@ export class FusedRankIterator implements RankIterator {
   private readonly binPack: BinPackIterator;
   private readonly antiAffinity: JobAntiAffinityIterator;
   private readonly penalty: NodeReschedulingPenaltyIterator;
-  private readonly affinity: NodeAffinityIterator;
-  private readonly spread: SpreadIterator;
 
   constructor(
     ctx: EvalContext,
     source: FeasibleIterator,
     options: FeasibleRankIterator,
-    steps: {
-      binPack: BinPackIterator;
-      antiAffinity: JobAntiAffinityIterator;
-      penalty: NodeReschedulingPenaltyIterator;
-      affinity: NodeAffinityIterator;
-      spread: SpreadIterator;
-    },
+    binPack: BinPackIterator,
+    antiAffinity: JobAntiAffinityIterator,
+    penalty: NodeReschedulingPenaltyIterator,
   ) {
     this.ctx = ctx;
     this.source = source;
     this.options = options;
-    this.binPack = steps.binPack;
-    this.antiAffinity = steps.antiAffinity;
-    this.penalty = steps.penalty;
-    this.affinity = steps.affinity;
-    this.spread = steps.spread;
+    this.binPack = binPack;
+    this.antiAffinity = antiAffinity;
+    this.penalty = penalty;
   }
 
   next(): RankOption | null {
@@ -697,18 +678,16 @@ export class FusedRankIterator implements RankIterator {
       if (!this.binPack.fit(option)) continue;
       this.antiAffinity.score(option);
       this.penalty.score(option);
-      this.affinity.score(option);
-      this.spread.score(option);
-      // ScoreNormalizationIterator (binpack always adds a part, so parts > 0).
+      // NodeAffinityIterator without affinities; SpreadIterator without spreads adds nothing.
+      option.affinity = 0;
       option.finalScore = option.sum / option.parts;
       ctx.scoreNode(option);
       return option;
     }
   }
 
-  /** Starts a selection as the chain's reset does: spread sets synced, then the options' pool and the feasible chain. */
+  /** Starts a selection: the options' pool and the feasible chain (as the chain's reset would). */
   reset(): void {
-    this.spread.syncSets();
     this.options.reset();
   }
 }

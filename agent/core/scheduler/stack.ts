@@ -123,10 +123,10 @@ export class GenericStack {
   private readonly spread: SpreadIterator;
   private readonly limit: LimitIterator;
   private readonly maxScore: MaxScoreIterator;
-  /** Steps 5-11 in one loop (FusedRankIterator), then 12 and 13: what `select` uses. */
+  /** Steps 5-11 in one loop for groups without ports, affinities or spreads (see FusedRankIterator). */
   private readonly fusedLimit: LimitIterator;
   private readonly fusedMaxScore: MaxScoreIterator;
-  /** false: rank through the iterator chain 5-13 instead (tests compare the two). */
+  /** false: always the iterator chain (tests compare the two). */
   fused = true;
   private baseLimit = 2;
   private job: Job | null = null;
@@ -162,14 +162,8 @@ export class GenericStack {
     this.limit = new LimitIterator(scoreNorm, 2);
     // 13. The best of them wins.
     this.maxScore = new MaxScoreIterator(this.limit);
-    // 5-11 fused into one loop (same step code, no iterator layers); then 12 and 13 as above.
-    const fused = new FusedRankIterator(ctx, this.distinctProperty, rankSource, {
-      binPack: this.binPack,
-      antiAffinity: this.jobAntiAffinity,
-      penalty: this.reschedulePenalty,
-      affinity: this.nodeAffinity,
-      spread: this.spread,
-    });
+    // 5-11 fused, for groups with no ports, affinities or spreads; then 12 and 13 as above.
+    const fused = new FusedRankIterator(ctx, this.distinctProperty, rankSource, this.binPack, this.jobAntiAffinity, this.reschedulePenalty);
     this.fusedLimit = new LimitIterator(fused, 2);
     this.fusedMaxScore = new MaxScoreIterator(this.fusedLimit);
   }
@@ -237,11 +231,12 @@ export class GenericStack {
     this.ctx.resetMetrics();
     const setup = this.setTaskGroup(tg);
     this.reschedulePenalty.setPenaltyNodes(opts.penaltyNodeIds);
-    const limit = this.nodeAffinity.hasAffinities() || this.spread.hasSpreads() ? affinitySpreadLimit(tg.count) : this.baseLimit;
-    this.limit.setLimit(limit);
+    const scored = this.nodeAffinity.hasAffinities() || this.spread.hasSpreads();
+    this.limit.setLimit(scored ? affinitySpreadLimit(tg.count) : this.baseLimit);
+    const useFused = this.fused && !scored && !this.binPack.hasPortsToAssign();
     let maxScore = this.maxScore;
-    if (this.fused) {
-      this.fusedLimit.setLimit(limit);
+    if (useFused) {
+      this.fusedLimit.setLimit(this.baseLimit);
       maxScore = this.fusedMaxScore;
     }
     maxScore.reset();
