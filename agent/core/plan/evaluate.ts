@@ -46,17 +46,29 @@ function evaluateNode(
   if (node === undefined) return { fit: false, reason: 'node does not exist' };
   if (node.status !== 'ready') return { fit: false, reason: `node is not ready for placements (status ${node.status})` };
 
-  const usage = state.nodeUsage(nodeId);
   if (node.schedulingEligibility === 'ineligible' || node.drainStrategy !== null) {
-    const running = new Set(usage.live.map((a) => a.id));
+    const running = new Set(state.nodeUsage(nodeId).live.map((a) => a.id));
     if (!placed.every((a) => running.has(a.id))) return { fit: false, reason: 'node is not eligible' };
   }
 
-  // Start from the memoised usage of the live allocations, take out what the plan
-  // stops, preempts or replaces, add what it places: O(plan entries on the node).
-  let cpu = usage.cpu;
-  let memoryMB = usage.memoryMB;
-  let diskMB = usage.diskMB;
+  // Start from what the live allocations use (the state's slot arrays when it has
+  // them, else its memoised usage), take out what the plan stops, preempts or
+  // replaces, add what it places: O(plan entries on the node).
+  const view = state.nodeSlots?.();
+  const slot = view === undefined ? -1 : view.slotOf(nodeId);
+  let cpu: number;
+  let memoryMB: number;
+  let diskMB: number;
+  if (view !== undefined && slot >= 0) {
+    cpu = view.cpu[slot]!;
+    memoryMB = view.memoryMB[slot]!;
+    diskMB = view.diskMB[slot]!;
+  } else {
+    const usage = state.nodeUsage(nodeId);
+    cpu = usage.cpu;
+    memoryMB = usage.memoryMB;
+    diskMB = usage.diskMB;
+  }
   const takeOut = (id: string): void => {
     const a = state.allocByID(id);
     if (a === undefined || a.nodeId !== nodeId || allocTerminalStatus(a)) return;
@@ -100,7 +112,7 @@ function evaluateNode(
     // Only a placement with ports can collide; the live allocations were checked when placed.
     const out = removed ?? new Set(placed.map((a) => a.id));
     const proposed: Allocation[] = [];
-    for (const a of usage.live) if (!out.has(a.id)) proposed.push(a);
+    for (const a of state.nodeUsage(nodeId).live) if (!out.has(a.id)) proposed.push(a);
     for (const a of placed) proposed.push(a);
     const fit = allocsFit(node, proposed, true);
     if (!fit.fit) return { fit: false, reason: `resources exhausted: ${fit.dimension}` };

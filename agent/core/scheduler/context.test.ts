@@ -66,3 +66,51 @@ describe('planEntries', () => {
     expect(planEntries({}, '__proto__')).toBeUndefined();
   });
 });
+
+describe('EvalContext.markPlanSlots', () => {
+  const nodes = ['a', 'b', 'c', 'l', 'z'].map((id) => mockNode({ id }));
+  const job = mockJob({ id: 'j' });
+  const state = new MockState({ nodes, allocs: [], jobs: [job] });
+  const place = (ctx: EvalContext, nodeId: string): void => appendAlloc(ctx.plan.nodeAllocation, mockAlloc(job, { nodeId }));
+  const free = (ctx: EvalContext): string[] => {
+    ctx.markPlanSlots();
+    const out = nodes.filter((n) => ctx.planFree(ctx.slotOf(n.id))).map((n) => n.id);
+    ctx.endSlotFastPath();
+    return out;
+  };
+
+  it('marks nodes added between selections, in every record, and none outside a selection', () => {
+    const ctx = new EvalContext(state, emptyPlan('e', 'tok', 50, job, state.index), new SeededRng(1));
+    expect(free(ctx)).toEqual(['a', 'b', 'c', 'l', 'z']);
+    place(ctx, 'a');
+    expect(free(ctx)).toEqual(['b', 'c', 'l', 'z']);
+    appendAlloc(ctx.plan.nodeUpdate, mockAlloc(job, { nodeId: 'c' }));
+    (ctx.plan.nodePreemptions as Record<string, unknown>)['z'] = [mockAlloc(job, { nodeId: 'z' })];
+    expect(free(ctx)).toEqual(['b', 'l']);
+    expect(ctx.planFree(ctx.slotOf('b'))).toBe(false);
+  });
+
+  it('marks a node added after others were removed, even when the last key seen is back in its place', () => {
+    const ctx = new EvalContext(state, emptyPlan('e', 'tok', 50, job, state.index), new SeededRng(1));
+    place(ctx, 'a');
+    place(ctx, 'b');
+    place(ctx, 'l');
+    expect(free(ctx)).toEqual(['c', 'z']);
+    // Keys [a, b, l] become [b, c, l]: same count, same last key, but c is new.
+    const rec = ctx.plan.nodeAllocation;
+    const l = rec.l!;
+    delete rec.a;
+    delete rec.l;
+    place(ctx, 'c');
+    rec.l = l;
+    expect(free(ctx)).toEqual(['a', 'z']);
+  });
+
+  it('starts over for a new plan', () => {
+    const ctx = new EvalContext(state, emptyPlan('e', 'tok', 50, job, state.index), new SeededRng(1));
+    place(ctx, 'a');
+    expect(free(ctx)).toEqual(['b', 'c', 'l', 'z']);
+    ctx.setPlan(emptyPlan('e', 'tok', 50, job, state.index));
+    expect(free(ctx)).toEqual(['a', 'b', 'c', 'l', 'z']);
+  });
+});

@@ -567,6 +567,9 @@ export class EvalContext {
   private planMarks: Int32Array | null = null;
   private planStamp = 0;
   private fastStamp = 0;
+  /** The plan the marks are for, and the node ids of its three records marked so far (in key order). */
+  private markedPlan: Plan | null = null;
+  private readonly markedKeys: [string[], string[], string[]] = [[], [], []];
   private readonly stateCounts = new Map<string, JobSlotCounts>();
 
   constructor(state: StateReader, plan: Plan, rng: Rng, opts: EvalContextOptions = {}) {
@@ -621,21 +624,53 @@ export class EvalContext {
   markPlanSlots(): void {
     let marks = this.planMarks;
     const size = this.slots.size;
+    const plan = this.planRef;
     if (marks === null || marks.length < size) {
       marks = new Int32Array(size);
       this.planMarks = marks;
+      this.markedPlan = null;
     }
-    const stamp = ++this.planStamp;
-    const plan = this.planRef;
-    for (const id in plan.nodeAllocation) this.mark(marks, id, stamp);
-    for (const id in plan.nodeUpdate) this.mark(marks, id, stamp);
-    for (const id in plan.nodePreemptions) this.mark(marks, id, stamp);
-    this.fastStamp = stamp;
+    if (plan !== this.markedPlan) this.restartMarks(plan);
+    // Between selections the scheduler appends to the plan: mark only the node ids added
+    // since the last call. Marks are never cleared for a plan, so a node whose entries were
+    // removed stays marked (it is ranked through its proposal: correct, just not the fast path).
+    if (!this.markNew(marks, plan.nodeAllocation, this.markedKeys[0]) ||
+      !this.markNew(marks, plan.nodeUpdate, this.markedKeys[1]) ||
+      !this.markNew(marks, plan.nodePreemptions, this.markedKeys[2])) {
+      // A key seen before is gone or moved (a record was replaced or lost an entry): mark afresh.
+      this.restartMarks(plan);
+      this.markNew(marks, plan.nodeAllocation, this.markedKeys[0]);
+      this.markNew(marks, plan.nodeUpdate, this.markedKeys[1]);
+      this.markNew(marks, plan.nodePreemptions, this.markedKeys[2]);
+    }
+    this.fastStamp = this.planStamp;
   }
 
-  private mark(marks: Int32Array, nodeId: string, stamp: number): void {
-    const s = this.slotOf(nodeId);
-    if (s >= 0) marks[s] = stamp;
+  private restartMarks(plan: Plan): void {
+    this.markedPlan = plan;
+    this.planStamp++;
+    for (const k of this.markedKeys) k.length = 0;
+  }
+
+  /**
+   * Mark the keys of `rec` past those in `seen` (which must be its first keys, in
+   * order: string keys iterate in insertion order) and append them to `seen`.
+   * False, with nothing appended, when a key in `seen` is not where it was.
+   */
+  private markNew(marks: Int32Array, rec: Readonly<Record<string, unknown>>, seen: string[]): boolean {
+    const n = seen.length;
+    let i = 0;
+    for (const id in rec) {
+      if (i < n) {
+        if (seen[i] !== id) return false;
+      } else {
+        seen.push(id);
+        const s = this.slotOf(id);
+        if (s >= 0) marks[s] = this.planStamp;
+      }
+      i++;
+    }
+    return i >= n;
   }
 
   /** The plan may change from here on: the marks are no longer trusted. */

@@ -119,7 +119,11 @@ export class FeasibleRankIterator implements RankIterator {
   next(): RankOption | null {
     const node = this.source.next();
     if (node === null) return null;
-    const slot = this.ctx === null ? -1 : this.ctx.visitSlot;
+    return this.take(node, this.ctx === null ? -1 : this.ctx.visitSlot);
+  }
+
+  /** @internal The next pooled option, reinitialised for `node` (FusedRankIterator). */
+  take(node: Node, slot: number): RankOption {
     let option = this.pool[this.used];
     if (option === undefined) {
       option = new RankOption(node, slot);
@@ -181,11 +185,23 @@ export class BinPackIterator implements RankIterator {
   }
 
   next(): RankOption | null {
-    const ctx = this.ctx;
-    const util = this.util;
     for (;;) {
       const option = this.source.next();
       if (option === null) return null;
+      if (this.fit(option)) return option;
+    }
+  }
+
+  /** Does the group ask for ports (then the fused ranking loop does not apply)? */
+  hasPortsToAssign(): boolean {
+    return this.hasPorts;
+  }
+
+  /** True when the group fits on the option's node (its binpack part added); false when it was recorded as exhausted. */
+  fit(option: RankOption): boolean {
+    const ctx = this.ctx;
+    const util = this.util;
+    {
       const node = option.node;
       const slot = option.slot;
       if (!this.hasPorts && ctx.planFree(slot)) {
@@ -198,20 +214,20 @@ export class BinPackIterator implements RankIterator {
         const availMem = v.availMemoryMB[slot]!;
         if (util.cpu > availCpu) {
           ctx.exhaustedNode(node, 'cpu');
-          continue;
+          return false;
         }
         if (util.memoryMB > availMem) {
           ctx.exhaustedNode(node, 'memory');
-          continue;
+          return false;
         }
         if (util.diskMB > v.availDiskMB[slot]!) {
           ctx.exhaustedNode(node, 'disk');
-          continue;
+          return false;
         }
         const score = fitScore(availCpu, availMem, util.cpu, util.memoryMB, this.spreadAlgorithm) / BinPackingMaxFitScore;
         option.binpack = score;
         option.add(score);
-        return option;
+        return true;
       }
       const p = ctx.proposal(node);
       option.proposal = p;
@@ -226,12 +242,12 @@ export class BinPackIterator implements RankIterator {
           const collision = p.portCollision();
           if (collision !== '') {
             ctx.exhaustedNode(node, collision);
-            continue;
+            return false;
           }
           const res = p.networkIndex().assign(this.networks, this.pick);
           if ('reason' in res) {
             ctx.exhaustedNode(node, res.reason);
-            continue;
+            return false;
           }
           option.ports = res.ports;
         }
@@ -244,21 +260,21 @@ export class BinPackIterator implements RankIterator {
       const avail = p.available;
       if (util.cpu > avail.cpu) {
         ctx.exhaustedNode(node, 'cpu');
-        continue;
+        return false;
       }
       if (util.memoryMB > avail.memoryMB) {
         ctx.exhaustedNode(node, 'memory');
-        continue;
+        return false;
       }
       if (util.diskMB > avail.diskMB) {
         ctx.exhaustedNode(node, 'disk');
-        continue;
+        return false;
       }
       const fit = this.spreadAlgorithm ? scoreFitSpread(node, util) : scoreFitBinPack(node, util);
       const score = fit / BinPackingMaxFitScore;
       option.binpack = score;
       option.add(score);
-      return option;
+      return true;
     }
   }
 
@@ -331,6 +347,12 @@ export class JobAntiAffinityIterator implements RankIterator {
   next(): RankOption | null {
     const option = this.source.next();
     if (option === null) return null;
+    this.score(option);
+    return option;
+  }
+
+  /** Add the part for one option. */
+  score(option: RankOption): void {
     const ctx = this.ctx;
     let collisions: number;
     if (ctx.planFree(option.slot)) {
@@ -352,7 +374,6 @@ export class JobAntiAffinityIterator implements RankIterator {
     } else {
       option.antiAffinity = 0;
     }
-    return option;
   }
 
   reset(): void {
@@ -376,13 +397,18 @@ export class NodeReschedulingPenaltyIterator implements RankIterator {
   next(): RankOption | null {
     const option = this.source.next();
     if (option === null) return null;
+    this.score(option);
+    return option;
+  }
+
+  /** Add the part for one option. */
+  score(option: RankOption): void {
     if (this.penaltyNodes?.has(option.node.id) === true) {
       option.penalty = -1;
       option.add(-1);
     } else {
       option.penalty = 0;
     }
-    return option;
   }
 
   reset(): void {
@@ -608,5 +634,60 @@ export class ScoreNormalizationIterator implements RankIterator {
 
   reset(): void {
     this.source.reset();
+  }
+}
+
+/**
+ * The ranking steps of a group with no ports, affinities or spreads in one
+ * loop: fit and binpack score, job anti-affinity, the reschedule penalty, an
+ * affinity part of 0 and the normalised score, calling the same step code as
+ * the chain (BinPackIterator.fit, JobAntiAffinityIterator.score, ...) without
+ * six iterator layers between the feasible nodes and the limit. The stack
+ * uses it only when the group qualifies; the results are the chain's.
+ */
+export class FusedRankIterator implements RankIterator {
+  private readonly ctx: EvalContext;
+  private readonly source: FeasibleIterator;
+  private readonly options: FeasibleRankIterator;
+  private readonly binPack: BinPackIterator;
+  private readonly antiAffinity: JobAntiAffinityIterator;
+  private readonly penalty: NodeReschedulingPenaltyIterator;
+
+  constructor(
+    ctx: EvalContext,
+    source: FeasibleIterator,
+    options: FeasibleRankIterator,
+    binPack: BinPackIterator,
+    antiAffinity: JobAntiAffinityIterator,
+    penalty: NodeReschedulingPenaltyIterator,
+  ) {
+    this.ctx = ctx;
+    this.source = source;
+    this.options = options;
+    this.binPack = binPack;
+    this.antiAffinity = antiAffinity;
+    this.penalty = penalty;
+  }
+
+  next(): RankOption | null {
+    const ctx = this.ctx;
+    for (;;) {
+      const node = this.source.next();
+      if (node === null) return null;
+      const option = this.options.take(node, ctx.visitSlot);
+      if (!this.binPack.fit(option)) continue;
+      this.antiAffinity.score(option);
+      this.penalty.score(option);
+      // NodeAffinityIterator without affinities; SpreadIterator without spreads adds nothing.
+      option.affinity = 0;
+      option.finalScore = option.sum / option.parts;
+      ctx.scoreNode(option);
+      return option;
+    }
+  }
+
+  /** Starts a selection: the options' pool and the feasible chain (as the chain's reset would). */
+  reset(): void {
+    this.options.reset();
   }
 }

@@ -21,6 +21,7 @@ import type { RankOption } from './rank.js';
 import {
   BinPackIterator,
   FeasibleRankIterator,
+  FusedRankIterator,
   JobAntiAffinityIterator,
   NodeAffinityIterator,
   NodeReschedulingPenaltyIterator,
@@ -122,6 +123,11 @@ export class GenericStack {
   private readonly spread: SpreadIterator;
   private readonly limit: LimitIterator;
   private readonly maxScore: MaxScoreIterator;
+  /** Steps 5-11 in one loop for groups without ports, affinities or spreads (see FusedRankIterator). */
+  private readonly fusedLimit: LimitIterator;
+  private readonly fusedMaxScore: MaxScoreIterator;
+  /** false: always the iterator chain (tests compare the two). */
+  fused = true;
   private baseLimit = 2;
   private job: Job | null = null;
   private setup: GroupSetup | null = null;
@@ -156,6 +162,10 @@ export class GenericStack {
     this.limit = new LimitIterator(scoreNorm, 2);
     // 13. The best of them wins.
     this.maxScore = new MaxScoreIterator(this.limit);
+    // 5-11 fused, for groups with no ports, affinities or spreads; then 12 and 13 as above.
+    const fused = new FusedRankIterator(ctx, this.distinctProperty, rankSource, this.binPack, this.jobAntiAffinity, this.reschedulePenalty);
+    this.fusedLimit = new LimitIterator(fused, 2);
+    this.fusedMaxScore = new MaxScoreIterator(this.fusedLimit);
   }
 
   /**
@@ -221,13 +231,20 @@ export class GenericStack {
     this.ctx.resetMetrics();
     const setup = this.setTaskGroup(tg);
     this.reschedulePenalty.setPenaltyNodes(opts.penaltyNodeIds);
-    this.limit.setLimit(this.nodeAffinity.hasAffinities() || this.spread.hasSpreads() ? affinitySpreadLimit(tg.count) : this.baseLimit);
-    this.maxScore.reset();
+    const scored = this.nodeAffinity.hasAffinities() || this.spread.hasSpreads();
+    this.limit.setLimit(scored ? affinitySpreadLimit(tg.count) : this.baseLimit);
+    const useFused = this.fused && !scored && !this.binPack.hasPortsToAssign();
+    let maxScore = this.maxScore;
+    if (useFused) {
+      this.fusedLimit.setLimit(this.baseLimit);
+      maxScore = this.fusedMaxScore;
+    }
+    maxScore.reset();
     // The plan is fixed during a selection: mark the nodes it touches, rank the rest from the slot arrays.
     this.ctx.markPlanSlots();
     let best: RankOption | null;
     try {
-      best = this.maxScore.next();
+      best = maxScore.next();
     } finally {
       this.ctx.endSlotFastPath();
     }
