@@ -85,3 +85,19 @@ export function numberLines(file: string): number[] {
     return [];
   }
 }
+
+/** A batch job of one raw_exec task that runs `true` (registers, places, finishes at once). */
+export function trueBatchJobHcl(id: string): string {
+  return `job "${id}" {
+  type = "batch"
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "true"
+      }
+    }
+  }
+}
+`;
+}

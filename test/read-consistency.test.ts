@@ -15,23 +15,12 @@ import { NomadError } from '../agent/core/lib/index.js';
 import { parseJobText } from '../agent/jobspec/index.js';
 // eslint-disable-next-line no-restricted-imports -- the same three-process cluster the raft benchmark drives
 import { NomadtsCluster } from '../scripts/bench/nomadts-cluster.js';
-import { cliMain, runCli } from './e2e.js';
+import { cliMain, runCli, trueBatchJobHcl } from './e2e.js';
 
 const main = cliMain;
 const built = existsSync(main);
 
-const jobHcl = (id: string): string => `job "${id}" {
-  type = "batch"
-  group "g" {
-    task "t" {
-      driver = "raw_exec"
-      config {
-        command = "true"
-      }
-    }
-  }
-}
-`;
+const jobHcl = trueBatchJobHcl;
 
 const cli = (env: Record<string, string>, args: string[]): ReturnType<typeof runCli> => runCli(args, { ...process.env, ...env });
 

@@ -8,40 +8,19 @@
  * Waits poll for a state in bounded loops; nothing asserts a duration.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ApiClient } from '../agent/api/index.js';
+import { cliMain, pollUntil, runCli } from './e2e.js';
 
-const root = resolve(import.meta.dirname, '..');
-const main = join(root, 'dist', 'cli', 'main.js');
-const built = existsSync(main);
+const built = existsSync(cliMain);
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
-function cli(args: readonly string[], extra: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    execFile(process.execPath, [main, ...args], { cwd: root, env: { ...env, ...extra }, timeout: 120_000 }, (err, stdout, stderr) => {
-      res({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
-    });
-  });
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, tries = 150): Promise<T> {
-  let last = '';
-  for (let i = 0; i < tries; i++) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`gave up waiting for ${what}${last !== '' ? ` (last: ${last})` : ''}`);
-}
+const cli = (args: readonly string[], extra: NodeJS.ProcessEnv = {}): ReturnType<typeof runCli> => runCli(args, { ...env, ...extra }, { timeoutMs: 120_000 });
+const until = <T>(what: string, probe: () => Promise<T | undefined>, tries = 150): Promise<T> => pollUntil(what, probe, { tries, everyMs: 200 });
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'nomadts-restore-allocs-'));

@@ -18,23 +18,12 @@ import { encodeSnapshotFile, MaxRestoreBytes } from '../agent/raft/transport/ind
 import { MaxRestorePadding } from '../agent/server/index.js';
 // eslint-disable-next-line no-restricted-imports -- the same three-process cluster the raft benchmark drives
 import { NomadtsCluster } from '../scripts/bench/nomadts-cluster.js';
-import { cliMain, pollUntil, runCli } from './e2e.js';
+import { cliMain, pollUntil, runCli, trueBatchJobHcl } from './e2e.js';
 
 const main = cliMain;
 const built = existsSync(main);
 
-const jobHcl = (id: string): string => `job "${id}" {
-  type = "batch"
-  group "g" {
-    task "t" {
-      driver = "raw_exec"
-      config {
-        command = "true"
-      }
-    }
-  }
-}
-`;
+const jobHcl = trueBatchJobHcl;
 
 const cli = (env: Record<string, string>, args: string[]): ReturnType<typeof runCli> => runCli(args, { ...process.env, ...env });
 const until = <T>(what: string, f: () => Promise<T | undefined>, tries = 200): Promise<T> => pollUntil(what, f, { tries, everyMs: 150 });
