@@ -8,7 +8,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NomadError, SeededRng } from '../agent/core/lib/index.js';
@@ -21,32 +20,11 @@ import type { ClusterServer } from '../agent/server/index.js';
 import { parseServerConfig, startClusterServer } from '../agent/server/index.js';
 import { simulatedNodes } from '../agent/sim/index.js';
 import { createCA, createCert } from '../agent/tls/index.js';
+// eslint-disable-next-line no-restricted-imports -- the benchmarks' free-port helper
+import { freePort } from '../scripts/bench/ports.js';
+import { pollUntil } from './e2e.js';
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      s.close(() => res(port));
-    });
-  });
-}
-
-async function until<T>(what: string, f: () => T | undefined | Promise<T | undefined>, tries = 600, everyMs = 100): Promise<T> {
-  let last: unknown;
-  for (let i = 0; i < tries; i++) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`${what}: not reached${last instanceof Error ? ` (last error: ${last.message})` : ''}`);
-}
+const until = <T>(what: string, f: () => T | undefined | Promise<T | undefined>, tries = 600, everyMs = 100): Promise<T> => pollUntil(what, f, { tries, everyMs });
 
 const jobText = (id: string, count: number): string => `job "${id}" {
   group "g" {

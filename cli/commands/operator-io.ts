@@ -2,9 +2,11 @@
  * Shared by `operator raft ...` and `server members`: a ClusterService client for -address (or
  * NOMADTS_ADDR) with the TLS files the environment names (the same as the API client's).
  */
+import { readFileSync } from 'node:fs';
 import { optionsFromEnv } from '../../agent/api/index.js';
-import { ClusterClient } from '../../agent/raft/transport/index.js';
-import type { ClusterRaftStatus } from '../../agent/raft/transport/index.js';
+import { NomadError } from '../../agent/core/lib/index.js';
+import { ClusterClient, decodeSnapshotFile } from '../../agent/raft/transport/index.js';
+import type { ClusterRaftStatus, SnapshotFileInfo } from '../../agent/raft/transport/index.js';
 import type { Env, ParsedFlags } from './api-io.js';
 import { Exit, errorText, parseFlags } from './api-io.js';
 import type { Out } from './jobspec-io.js';
@@ -44,4 +46,15 @@ export async function leaderView(c: ClusterClient, env: Env, f: ParsedFlags): Pr
   } finally {
     leader.close();
   }
+}
+
+/** Read and check a snapshot file (`operator snapshot inspect | restore`); every fault names the file. */
+export function readSnapshotFile(file: string): SnapshotFileInfo & { fileBytes: number } {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw new NomadError('invalid_argument', `${file}: cannot read the file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { field: 'file' });
+  }
+  return { ...decodeSnapshotFile(bytes, file), fileBytes: bytes.length };
 }

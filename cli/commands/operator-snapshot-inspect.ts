@@ -3,12 +3,11 @@
  * version, index, size, checksum and the number of rows per table — without a server. The file's
  * header, size and SHA-256 are checked first (as `operator snapshot restore` does).
  */
-import { readFileSync } from 'node:fs';
 import { NomadError } from '../../agent/core/lib/index.js';
-import { decodeSnapshotFile } from '../../agent/raft/transport/index.js';
 import type { Env } from './api-io.js';
 import { Exit, errorText, json, keyValues, parseFlags, positionals } from './api-io.js';
 import type { Out } from './jobspec-io.js';
+import { readSnapshotFile } from './operator-io.js';
 
 const Tables = ['jobs', 'jobVersions', 'nodes', 'allocs', 'evals', 'deployments'];
 
@@ -16,13 +15,7 @@ export async function operatorSnapshotInspect(args: readonly string[], out: Out,
   try {
     const f = parseFlags(args, { bool: ['json'] });
     const [file] = positionals(f, ['file']);
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(file!);
-    } catch (err) {
-      throw new NomadError('invalid_argument', `${file!}: cannot read the file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { field: 'file' });
-    }
-    const snap = decodeSnapshotFile(bytes, file!);
+    const snap = readSnapshotFile(file!);
     let body: unknown;
     try {
       body = JSON.parse(Buffer.from(snap.image).toString('utf8'));
@@ -33,7 +26,7 @@ export async function operatorSnapshotInspect(args: readonly string[], out: Out,
     if (o.format !== 'nomadts-state') throw new NomadError('invalid_argument', `${file!}: not a nomadts state file (format ${JSON.stringify(o.format ?? null)}, expected "nomadts-state")`);
     const counts: Record<string, number> = {};
     for (const t of Tables) if (Array.isArray(o[t])) counts[t] = (o[t] as unknown[]).length;
-    const info = { format: o.format, version: o.version, index: o.index, sizeBytes: bytes.length, sha256: snap.sha256, rows: counts };
+    const info = { format: o.format, version: o.version, index: o.index, sizeBytes: snap.fileBytes, sha256: snap.sha256, rows: counts };
     if (f.bool.has('json')) {
       out.stdout(json(info));
       return Exit.ok;
@@ -42,7 +35,7 @@ export async function operatorSnapshotInspect(args: readonly string[], out: Out,
       ['Format', String(o.format)],
       ['Version', String(o.version)],
       ['Index', String(o.index)],
-      ['Size', `${bytes.length} bytes`],
+      ['Size', `${snap.fileBytes} bytes`],
       ['SHA-256', `${snap.sha256} (verified)`],
       ...Object.entries(counts).map(([k, n]) => [k, n] as const),
     ]));

@@ -5,24 +5,17 @@
  * which checks every row of the image and has the leader commit it as one log entry that every
  * server applies. Any refusal leaves the cluster as it was.
  */
-import { readFileSync } from 'node:fs';
 import { NomadError } from '../../agent/core/lib/index.js';
-import { decodeSnapshotFile, MaxRestoreBytes } from '../../agent/raft/transport/index.js';
+import { MaxRestoreBytes } from '../../agent/raft/transport/index.js';
 import type { Env } from './api-io.js';
 import { Exit, positionals } from './api-io.js';
 import type { Out } from './jobspec-io.js';
-import { withCluster } from './operator-io.js';
+import { readSnapshotFile, withCluster } from './operator-io.js';
 
 export async function operatorSnapshotRestore(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
   return withCluster(out, env, args, {}, async (c, f) => {
     const [file] = positionals(f, ['file']);
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(file!);
-    } catch (err) {
-      throw new NomadError('invalid_argument', `${file!}: cannot read the file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { field: 'file' });
-    }
-    const snap = decodeSnapshotFile(bytes, file!);
+    const snap = readSnapshotFile(file!);
     if (snap.size > MaxRestoreBytes) {
       throw new NomadError('too_large', `${file!}: the state image is ${snap.size} bytes; a restore takes at most ${MaxRestoreBytes} bytes (${MaxRestoreBytes / (1 << 20)} MiB: it travels as one Raft log entry)`, { field: 'file' });
     }
