@@ -17,6 +17,9 @@ import { parseJobText } from '../agent/jobspec/index.js';
 import { NomadtsCluster } from '../scripts/bench/nomadts-cluster.js';
 import { cliMain, runCli, trueBatchJobHcl } from './e2e.js';
 
+/** The CLI notes a -stale answer's age past this many ms of no contact (cli/commands/api-io.ts StaleNoteAfterMs). */
+const StaleNoteAfterMs = 5_000;
+
 const main = cliMain;
 const built = existsSync(main);
 
@@ -80,8 +83,16 @@ describe.skipIf(!built)('consistent and stale reads on a three-server cluster', 
       const jobs = await stale.listJobs();
       expect(jobs.value.map((j) => j.id)).toContain('read-0');
 
+      // The answering server says how long since it heard from the leader; past a few
+      // seconds, the CLI says how old a -stale answer may be.
+      expect(stale.lastReadMeta()!.lastContactMs).toBeGreaterThan(0);
+      for (let t = 0; t < 100 && stale.lastReadMeta()!.lastContactMs <= StaleNoteAfterMs; t++) {
+        await new Promise((r) => setTimeout(r, 200));
+        await stale.listJobs();
+      }
+      expect(stale.lastReadMeta()!.lastContactMs).toBeGreaterThan(StaleNoteAfterMs);
       const viaCli = await cli(env, ['job', 'status', '-stale']);
-      expect(viaCli.stderr).toBe('');
+      expect(viaCli.stderr).toMatch(/^Note: -stale answer from a server .*\d+\.\d s ago.*its state may be that old\n$/);
       expect(viaCli.code).toBe(0);
       expect(viaCli.stdout).toMatch(/read-14/);
       const refused = await cli(env, ['job', 'status']);
@@ -97,8 +108,14 @@ describe.skipIf(!built)('consistent and stale reads on a three-server cluster', 
       ok = await consistent.listJobs().then((r) => r.value.length >= 15, () => false);
       if (!ok) await new Promise((r) => setTimeout(r, 200));
     }
+    expect(ok).toBe(true);
+    // In touch again: a -stale answer comes without the note.
+    await stale.listJobs();
+    expect(stale.lastReadMeta()!.knownLeader).toBe(true);
+    expect(stale.lastReadMeta()!.lastContactMs).toBeLessThanOrEqual(StaleNoteAfterMs);
+    const fresh = await cli(env, ['job', 'status', '-stale']);
+    expect(fresh.stderr).toBe('');
     consistent.close();
     stale.close();
-    expect(ok).toBe(true);
   }, 180_000);
 });

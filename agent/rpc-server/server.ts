@@ -204,8 +204,8 @@ export async function startRpcServer(opts: StartRpcServerOptions): Promise<RpcSe
     ...(o !== undefined && o.prefix !== '' ? { prefix: o.prefix } : {}),
     ...(o?.allowStale === true ? { stale: true } : {}),
   });
-  // last_contact_ms is not measured yet (0); known_leader is this server's Raft view.
-  const meta = (index: number): pb.QueryMeta => ({ index, lastContactMs: 0, knownLeader: service.knownLeader(), nextToken: '' });
+  // known_leader and last_contact_ms are this server's Raft view as it answers.
+  const meta = (index: number): pb.QueryMeta => ({ index, lastContactMs: service.lastContactMs(), knownLeader: service.knownLeader(), nextToken: '' });
   const writeNs = (w: pb.WriteOptions | undefined): string => w?.namespace ?? '';
   const requireJob = (job: pb.Job | undefined): pb.Job => {
     if (job === undefined) throw missingField('request', 'job');

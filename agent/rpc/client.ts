@@ -102,6 +102,13 @@ export function fromServiceError(err: grpc.ServiceError, address: string): Nomad
   return new NomadError(code, message, typeof field === 'string' ? { field } : {});
 }
 
+/** A read answer's view of the cluster (QueryMeta without the index). */
+export interface ReadMeta {
+  knownLeader: boolean;
+  /** 0 on the leader, -1 when the server never heard from one. */
+  lastContactMs: number;
+}
+
 type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall;
 
 /** Query options as the wire's; a blocking query's deadline covers its wait. */
@@ -133,6 +140,7 @@ export class RpcApiClient {
   private readonly events: pb.EventServiceClient;
   private readonly timeoutMs: number;
   private readonly stale: boolean;
+  private queryMeta: ReadMeta | undefined;
 
   constructor(opts: RpcClientOptions) {
     this.address = opts.address;
@@ -398,13 +406,27 @@ export class RpcApiClient {
   }
 
   /** One unary call; a blocking query's deadline is its wait plus the usual timeout. */
+  /**
+   * What the server said about its view when it answered the last read (undefined before any):
+   * whether it knew a leader, and how long since it heard from it (-stale reads are at most
+   * about that old).
+   */
+  lastReadMeta(): ReadMeta | undefined {
+    return this.queryMeta;
+  }
+
   private call<Req, Res>(client: grpc.Client, method: string, req: Req, q?: QueryOptions): Promise<Res> {
     const blocking = q !== undefined && (q.index ?? 0) > 0;
     const waitMs = blocking ? (q.waitMs !== undefined && q.waitMs > 0 ? q.waitMs : 300_000) : 0;
     const deadline = new Date(Date.now() + waitMs + this.timeoutMs);
     const fn = (client as unknown as Record<string, Unary<Req, Res>>)[method]!.bind(client);
     return new Promise<Res>((resolve, reject) => {
-      fn(req, new grpc.Metadata(), { deadline }, (err, res) => (err !== null ? reject(fromServiceError(err, this.address)) : resolve(res)));
+      fn(req, new grpc.Metadata(), { deadline }, (err, res) => {
+        if (err !== null) return reject(fromServiceError(err, this.address));
+        const meta = (res as { meta?: pb.QueryMeta }).meta;
+        if (meta !== undefined && 'knownLeader' in meta) this.queryMeta = { knownLeader: meta.knownLeader, lastContactMs: meta.lastContactMs };
+        resolve(res);
+      });
     });
   }
 }

@@ -61,5 +61,6 @@ export { eligibilityCodec } from './node.js';
 export { MaxMessageBytes, ChannelOptions, ErrorCodeKey, ErrorFieldKey, clientChannel } from './options.js';
 export type { ClientTlsOptions } from './options.js';
 export { RpcApiClient, fromServiceError } from './client.js';
+export type { ReadMeta } from './client.js';
 export type { RpcClientOptions, EventBatch, SubscribeOptions } from './client.js';
 export { ClientRpcClient } from './node-client.js';

@@ -381,6 +381,7 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
           }
         },
         knownLeader: () => ref.node !== undefined && ref.node.leader() !== '',
+        lastContactMs: () => ref.node?.lastContactMs() ?? -1,
       },
       addServices: (srv) => {
         transport.addService(srv);

@@ -199,6 +199,7 @@ describe('read consistency', () => {
           return c.server.state().index;
         },
         knownLeader: () => !refuse,
+        lastContactMs: () => (refuse ? 7_000 : 40),
       },
     });
     await api.listNodes();
@@ -207,6 +208,7 @@ describe('read consistency', () => {
     await api.listNodes({ stale: true });
     expect(points).toBe(2);
     expect(api.knownLeader()).toBe(true);
+    expect(api.lastContactMs()).toBe(40);
 
     refuse = true;
     const err = await failure(api.listNodes());
@@ -214,5 +216,6 @@ describe('read consistency', () => {
     expect(err.message).toMatch(/pass -stale/);
     expect((await api.listNodes({ stale: true })).value).toHaveLength(2);
     expect(api.knownLeader()).toBe(false);
+    expect(api.lastContactMs()).toBe(7_000);
   });
 });

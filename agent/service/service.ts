@@ -55,6 +55,8 @@ export interface ReadConsistency {
   readPoint(): Promise<number>;
   /** Whether this server knows a leader (QueryMeta.known_leader). */
   knownLeader(): boolean;
+  /** Ms since this server last heard from the leader: 0 on the leader, -1 never (QueryMeta.last_contact_ms). */
+  lastContactMs(): number;
 }
 
 /** A read's answer and the state index it reflects (pass it back as `index` to block). */
@@ -181,6 +183,11 @@ export class ApiService {
   /** Whether the answers' server knows a cluster leader (always true on a single dev server). */
   knownLeader(): boolean {
     return this.consistency?.knownLeader() ?? true;
+  }
+
+  /** Ms since the answers' server last heard from the leader (0 on the leader and on a single dev server; -1 never). */
+  lastContactMs(): number {
+    return this.consistency?.lastContactMs() ?? 0;
   }
 
   /** Set once the RPC listener has its port. */

@@ -107,13 +107,29 @@ export async function withClient(
   try {
     const f = parseFlags(args, spec);
     client = connect(env, f);
-    return await body(client, f);
+    const code = await body(client, f);
+    if (f.bool.has('stale')) {
+      const note = staleNote(client.lastReadMeta());
+      if (note !== '') out.stderr(note);
+    }
+    return code;
   } catch (err) {
     out.stderr(errorText(err));
     return errorCode;
   } finally {
     client?.close();
   }
+}
+
+/** A -stale answer from a server that is far behind: how old it may be, else ''. */
+export const StaleNoteAfterMs = 5_000;
+
+export function staleNote(meta: { knownLeader: boolean; lastContactMs: number } | undefined): string {
+  if (meta === undefined) return '';
+  if (meta.lastContactMs < 0) return 'Note: -stale answer from a server that has never heard from a leader; its state may be arbitrarily old\n';
+  if (!meta.knownLeader) return `Note: -stale answer from a server that knows no leader (last heard from one ${(meta.lastContactMs / 1000).toFixed(1)} s ago); its state may be that old\n`;
+  if (meta.lastContactMs > StaleNoteAfterMs) return `Note: -stale answer from a server last in contact with the leader ${(meta.lastContactMs / 1000).toFixed(1)} s ago; its state may be that old\n`;
+  return '';
 }
 
 export function shortId(id: string): string {

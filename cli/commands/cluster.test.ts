@@ -17,7 +17,7 @@ import { SystemClock } from '../../agent/runtime/index.js';
 import { SimCluster } from '../../agent/sim/index.js';
 import { createCA, createCert } from '../../agent/tls/index.js';
 import { allocStatus } from './alloc-status.js';
-import { parseFlags, table, uniqueMatch } from './api-io.js';
+import { parseFlags, staleNote, table, uniqueMatch } from './api-io.js';
 import { evalList } from './eval-list.js';
 import { evalStatus } from './eval-status.js';
 import { jobInspect } from './job-inspect.js';
@@ -382,5 +382,14 @@ describe('helpers', () => {
     expect(f.positional).toEqual(['job']);
     expect(() => parseFlags(['-address'], {})).toThrow('-address needs a value');
     expect(() => parseFlags(['-json=1'], { bool: ['json'] })).toThrow('-json takes no value');
+  });
+
+  it('staleNote: says how old a -stale answer may be only when the server is out of touch', () => {
+    expect(staleNote(undefined)).toBe('');
+    expect(staleNote({ knownLeader: true, lastContactMs: 0 })).toBe('');
+    expect(staleNote({ knownLeader: true, lastContactMs: 4_000 })).toBe('');
+    expect(staleNote({ knownLeader: true, lastContactMs: 12_345 })).toMatch(/last in contact with the leader 12\.3 s ago/);
+    expect(staleNote({ knownLeader: false, lastContactMs: 800 })).toMatch(/knows no leader \(last heard from one 0\.8 s ago\)/);
+    expect(staleNote({ knownLeader: false, lastContactMs: -1 })).toMatch(/never heard from a leader/);
   });
 });

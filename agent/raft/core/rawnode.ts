@@ -32,6 +32,11 @@ export class RawNode implements RawNodeApi {
     return this.r.step(m);
   }
 
+  /** The leader this server follows ('' = none known); cheaper than status(). */
+  leader(): ServerId {
+    return this.r.lead;
+  }
+
   propose(data: Uint8Array): ProposeResult | NomadError {
     return this.r.propose(data);
   }

@@ -145,6 +145,32 @@ describe('RaftNode: three servers over the in-memory network', () => {
     for (const id of ids) expect(c.fsms.get(id)!.items).toEqual([`${before.index}:before`, `${after.index}:after`]);
   });
 
+  it('reports how long each server has not heard from the leader (0 on the leader, -1 before any contact)', async () => {
+    const c = new Cluster(9);
+    expect([...c.nodes.values()].map((n) => n.lastContactMs())).toEqual([-1, -1, -1]);
+    const leader = await c.leader();
+    await c.ticks(3);
+    const followers = [...c.nodes.values()].filter((n) => n !== leader);
+    expect(leader.lastContactMs()).toBe(0);
+    // The leader sends a heartbeat every tick (100 ms): a follower heard from it within one.
+    for (const f of followers) expect(f.lastContactMs()).toBeLessThanOrEqual(100);
+    // Cut one follower off: its last contact ages with the clock; the other's does not.
+    const [cut, kept] = followers as [RaftNode<string>, RaftNode<string>];
+    c.net.isolate(cut.id);
+    await c.ticks(5);
+    expect(cut.lastContactMs()).toBeGreaterThanOrEqual(500);
+    expect(kept.lastContactMs()).toBeLessThanOrEqual(100);
+    c.net.heal();
+    await c.ticks(30);
+    const now = c.leaders();
+    expect(now).toHaveLength(1);
+    // Healed: the cut-off server hears from the leader again.
+    for (const n of c.nodes.values()) {
+      if (n.isLeader()) expect(n.lastContactMs()).toBe(0);
+      else expect(n.lastContactMs()).toBeLessThanOrEqual(100);
+    }
+  });
+
   it('serves a linearizable read point at or past every acknowledged write', async () => {
     const c = new Cluster(8);
     const leader = await c.leader();

@@ -100,6 +100,8 @@ export class RaftNode<R = unknown> {
   private readonly snapshotThreshold: number;
   private readonly opts: RaftNodeOptions<R>;
   private readonly pending = new Map<number, PendingProposal<R>>();
+  /** When (clock ms) a message from the leader this server follows last arrived; -1: never. */
+  private leaderContactAt = -1;
   private readonly reads = new Map<string, PendingRead>();
   private readSeq = 0;
   private tickTimer: TimerHandle | undefined;
@@ -190,7 +192,21 @@ export class RaftNode<R = unknown> {
   private step(m: Message): void {
     if (this.stopped) return;
     this.raw.step(m);
+    // Only the leader sends appends, heartbeats and snapshots; a stale leader's are answered
+    // with a rejection and leave the follower's leader unchanged, so they do not count.
+    if ((m.type === 'app' || m.type === 'heartbeat' || m.type === 'snap') && this.raw.leader() === m.from) this.leaderContactAt = this.clock.now();
     this.kick();
+  }
+
+  /**
+   * How long ago this server last heard from its leader, in ms (Nomad's LastContact): 0 on
+   * the leader itself, -1 when it has never heard from one. A stale read's answer is at most
+   * about this old.
+   */
+  lastContactMs(): number {
+    if (this.soft.role === 'leader') return 0;
+    if (this.leaderContactAt < 0) return -1;
+    return Math.max(0, this.clock.now() - this.leaderContactAt);
   }
 
   /** Start an election now (a single-server cluster's bootstrap, tests). */
