@@ -453,7 +453,7 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
     log,
   });
   // Issue 5 §4: workers on every server, routed to the leader's broker (here when leading).
-  const localLink = localSchedulerLink({ leader: id, broker: server.broker, planApplier: server.planApplier });
+  const localLink = localSchedulerLink({ leader: id, broker: server.broker, planApplier: server.planApplier, updateEvals: (evals, delivery) => server.upsertWorkerEvals(evals, delivery) });
   const remoteLinks = new Map<string, SchedulerLink>();
   const workers = new SchedulerWorkers({
     serverId: id,
@@ -474,7 +474,6 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
       return link;
     },
     waitForIndex: (index, timeoutMs) => server.fsm.store.waitForIndex(index, { clock, timeoutMs }),
-    upsertEvals: (evals) => server.upsertWorkerEvals(evals),
     othersWork: () => raftNode.status().conf.voters.length > 1,
     onStep: (s) => emitWorkerStep(server.ops, s),
     ...(opts.workerDequeueTimeoutMs !== undefined ? { dequeueTimeoutMs: opts.workerDequeueTimeoutMs } : {}),

@@ -34,6 +34,10 @@ function scriptedLink(leader: string, answers: (RemoteEvalDelivery | null | Erro
       calls.push(`plan ${plan.evalId}`);
       return { nodeUpdate: {}, nodeAllocation: {}, nodePreemptions: {}, deployment: null, deploymentUpdates: [], rejectedNodes: [], refreshIndex: 0, allocIndex: 9 };
     },
+    updateEvals: async (evals, d) => {
+      calls.push(`evals ${evals.map((e) => e.id).join(',')} for ${d.evalId} ${d.token}`);
+      return 11;
+    },
   };
 }
 
@@ -51,9 +55,10 @@ describe('RoutedWorkerBroker', () => {
     current = b; // leadership moved
     expect(await broker.dequeue(['service'], 100)).toMatchObject({ token: 't2' });
     expect((await broker.submitPlan(plan('e1'))).allocIndex).toBe(9);
+    expect(await broker.updateEvals([mockEval({ id: 'e1' }), mockEval({ id: 'f1' })], { evalId: 'e1', token: 't1' })).toBe(11);
     await broker.ack('e1', 't1');
     await broker.nack('e2', 't2');
-    expect(a.calls).toEqual(['dequeue by s3/worker-0', 'plan e1', 'ack e1 t1']);
+    expect(a.calls).toEqual(['dequeue by s3/worker-0', 'plan e1', 'evals e1,f1 for e1 t1', 'ack e1 t1']);
     expect(b.calls).toEqual(['dequeue by s3/worker-0', 'nack e2 t2']);
     expect(broker.stats()).toEqual({ dequeuedFrom: { s1: 1, s2: 1 }, dequeueErrors: 0 });
   });
@@ -83,8 +88,9 @@ describe('RoutedWorkerBroker', () => {
     expect(clock.pending()).toBe(0); // the pause timer went with the abort
   });
 
-  it('refuses an ack, nack or plan for an evaluation it does not hold, naming the field', async () => {
+  it('refuses an ack, nack, plan or evaluation write for an evaluation it does not hold, naming the field', async () => {
     const broker = new RoutedWorkerBroker({ workerId: 'w', route: () => undefined, clock: new VirtualClock() });
+    await expect(broker.updateEvals([mockEval({ id: 'nope' })], { evalId: 'nope', token: 't' })).rejects.toMatchObject({ code: 'conflict', field: 'evalId' });
     await expect(broker.ack('nope', 't')).rejects.toMatchObject({ code: 'not_found', field: 'evalId' });
     await expect(broker.nack('nope', 't')).rejects.toMatchObject({ code: 'not_found', field: 'evalId' });
     await expect(broker.submitPlan(plan('nope'))).rejects.toMatchObject({ code: 'conflict', field: 'evalId' });
@@ -145,6 +151,7 @@ describe('the leader side of the worker calls', () => {
     await expect(h.evalDequeue({ schedulerTypes: ['service'], timeoutMs: 10, workerId: 's2/worker-0' }, new AbortController().signal)).rejects.toThrow(/the leader is s1/);
     await expect(h.planSubmit(plan('x'))).rejects.toMatchObject({ code: 'unavailable' });
     await expect(h.evalAck('x', 't')).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(h.evalUpdate([mockEval({ id: 'x' })], { evalId: 'x', token: 't' })).rejects.toMatchObject({ code: 'unavailable' });
     expect(server.broker.stats().total.ready).toBe(1);
   });
 
@@ -195,6 +202,11 @@ describe('the leader side of the worker calls', () => {
     expect(jobWaitIndex(server.state(), second.eval)).toBe(second.waitIndex);
 
     await expect(h.evalAck(first.eval.id, first.token)).rejects.toMatchObject({ code: 'conflict', field: 'token' });
+    // The dead worker's status write (had it come late) is refused and changes nothing.
+    const before = server.state().index;
+    await expect(h.evalUpdate([{ ...first.eval, status: 'complete' }], { evalId: first.eval.id, token: first.token })).rejects.toMatchObject({ code: 'conflict', field: 'token' });
+    expect(server.state().index).toBe(before);
+    expect(server.state().evalByID(first.eval.id)?.status).toBe('pending');
     await expect(h.planSubmit({ ...plan(first.eval.id), job, evalToken: first.token })).rejects.toMatchObject({ code: 'conflict' });
     await h.evalAck(second.eval.id, second.token);
     expect(server.broker.stats().total).toMatchObject({ ready: 0, unacked: 0 });
@@ -218,6 +230,23 @@ describe('the nack timer and a remote plan', () => {
     // A plan under a token that is no longer outstanding resets nothing and is refused.
     await expect(h.planSubmit({ ...plan(d.eval.id), job, evalToken: d.token })).rejects.toMatchObject({ code: 'conflict' });
   });
+
+  it('an evaluation write under the outstanding token is committed and restarts the nack timer; one under another token is refused and writes nothing', async () => {
+    const { server, clock } = await leaderWithJob();
+    const h = leaderWorkerHandlers({ server, clock, leaderOnly: () => undefined });
+    const d = (await h.evalDequeue({ schedulerTypes: ['service'], timeoutMs: 10, workerId: 's2/worker-0' }, new AbortController().signal))!;
+    const before = server.state().index;
+    await expect(h.evalUpdate([{ ...d.eval, status: 'complete' }], { evalId: d.eval.id, token: 'not-the-token' })).rejects.toMatchObject({ code: 'conflict', field: 'token' });
+    await expect(h.evalUpdate([{ ...d.eval, status: 'complete' }], { evalId: 'unknown', token: d.token })).rejects.toMatchObject({ code: 'not_found' });
+    expect(server.state().index).toBe(before);
+    clock.advance(50_000);
+    const index = await h.evalUpdate([{ ...d.eval, status: 'complete', statusDescription: 'done' }], { evalId: d.eval.id, token: d.token });
+    expect(index).toBeGreaterThan(before);
+    expect(server.state().evalByID(d.eval.id)).toMatchObject({ status: 'complete', statusDescription: 'done' });
+    clock.advance(20_000); // 70 s after the dequeue, 20 s after the write: still held
+    expect(server.broker.outstanding(d.eval.id)).toBe(d.token);
+    await h.evalAck(d.eval.id, d.token);
+  });
 });
 
 describe('SchedulerWorkers', () => {
@@ -234,7 +263,6 @@ describe('SchedulerWorkers', () => {
       rng: new SeededRng(1),
       route: () => undefined,
       waitForIndex: () => Promise.reject(new Error('unused')),
-      upsertEvals: async () => 0,
       othersWork: () => others,
       retryMs: 10,
     });

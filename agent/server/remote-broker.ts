@@ -17,7 +17,7 @@ import { NomadError } from '../core/lib/index.js';
 import type { EvalBroker } from '../core/broker/index.js';
 import type { PlanApplier } from '../core/plan/index.js';
 import type { Evaluation, Plan, PlanResult, StateReader } from '../core/structs/index.js';
-import type { WorkerBroker } from '../core/worker/index.js';
+import type { EvalDelivery, WorkerBroker } from '../core/worker/index.js';
 import type { ClusterClient, ClusterHandlers, RemoteEvalDelivery } from '../raft/transport/index.js';
 import { emitWorkerStep } from './ops.js';
 import type { Server } from './server.js';
@@ -30,6 +30,8 @@ export interface SchedulerLink {
   ack(evalId: string, token: string): Promise<void>;
   nack(evalId: string, token: string): Promise<void>;
   submitPlan(plan: Plan): Promise<PlanResult>;
+  /** Evaluation writes under the delivery (refused when its token is no longer outstanding); the commit index. */
+  updateEvals(evals: Evaluation[], delivery: EvalDelivery): Promise<number>;
 }
 
 /**
@@ -49,7 +51,7 @@ export function jobWaitIndex(state: StateReader, e: Evaluation): number {
  * The leader's own broker and plan applier. Its workers read the state that applied every write the
  * broker knows of, so they wait for the evaluation's own index only (waitIndex 0).
  */
-export function localSchedulerLink(o: { leader: string; broker: EvalBroker; planApplier: PlanApplier }): SchedulerLink {
+export function localSchedulerLink(o: { leader: string; broker: EvalBroker; planApplier: PlanApplier; updateEvals: (evals: Evaluation[], delivery: EvalDelivery) => Promise<number> }): SchedulerLink {
   return {
     leader: o.leader,
     dequeue: async (types, timeoutMs, _workerId, signal) => {
@@ -59,11 +61,12 @@ export function localSchedulerLink(o: { leader: string; broker: EvalBroker; plan
     ack: async (evalId, token) => o.broker.ack(evalId, token),
     nack: async (evalId, token) => o.broker.nack(evalId, token),
     submitPlan: (plan) => o.planApplier.submit(plan),
+    updateEvals: (evals, delivery) => o.updateEvals(evals, delivery),
   };
 }
 
 /** The leader's broker and plan applier over ClusterService. */
-export function remoteSchedulerLink(leader: string, client: Pick<ClusterClient, 'evalDequeue' | 'evalAck' | 'evalNack' | 'planSubmit'>, planTimeoutMs = 30_000): SchedulerLink {
+export function remoteSchedulerLink(leader: string, client: Pick<ClusterClient, 'evalDequeue' | 'evalAck' | 'evalNack' | 'planSubmit' | 'evalUpdate'>, planTimeoutMs = 30_000): SchedulerLink {
   return {
     leader,
     dequeue: (types, timeoutMs, workerId, signal) => client.evalDequeue(types, timeoutMs, workerId, signal),
@@ -72,6 +75,7 @@ export function remoteSchedulerLink(leader: string, client: Pick<ClusterClient, 
     // Never retried: a plan the leader may have committed is not sent twice. A failure nacks the
     // evaluation; its redelivery waits for the job's allocations (jobWaitIndex) and sees the plan.
     submitPlan: (plan) => client.planSubmit(plan, planTimeoutMs),
+    updateEvals: (evals, delivery) => client.evalUpdate(evals, delivery),
   };
 }
 
@@ -82,7 +86,7 @@ export function remoteSchedulerLink(leader: string, client: Pick<ClusterClient, 
  * ack and nack are put on this server's ops bus under the worker's id (`s2/worker-0`), so the
  * leader's event stream shows which server's worker took each evaluation.
  */
-export function leaderWorkerHandlers(o: { server: Server; clock: Clock; leaderOnly: () => void }): Required<Pick<ClusterHandlers, 'evalDequeue' | 'evalAck' | 'evalNack' | 'planSubmit'>> {
+export function leaderWorkerHandlers(o: { server: Server; clock: Clock; leaderOnly: () => void }): Required<Pick<ClusterHandlers, 'evalDequeue' | 'evalAck' | 'evalNack' | 'planSubmit' | 'evalUpdate'>> {
   const { server, clock, leaderOnly } = o;
   /** Remote deliveries → the worker that holds them. */
   const holders = new Map<string, string>();
@@ -122,6 +126,10 @@ export function leaderWorkerHandlers(o: { server: Server; clock: Clock; leaderOn
       // the plan is queued). A token that is not outstanding is left to the plan applier to refuse.
       if (plan.evalToken !== '' && server.broker.outstanding(plan.evalId) === plan.evalToken) server.broker.outstandingReset(plan.evalId, plan.evalToken);
       return server.planApplier.submit(plan);
+    },
+    evalUpdate: async (evals, delivery) => {
+      leaderOnly();
+      return server.upsertWorkerEvals(evals, delivery);
     },
   };
 }
@@ -183,6 +191,13 @@ export class RoutedWorkerBroker implements WorkerBroker {
     const link = this.outstanding.get(plan.evalId);
     if (link === undefined) return Promise.reject(new NomadError('conflict', `plan for evaluation ${plan.evalId} refused: this worker holds no delivery of it`, { field: 'evalId' }));
     return link.submitPlan(plan);
+  }
+
+  /** Evaluation writes go to the leader that handed out the evaluation (whose token they carry). */
+  updateEvals(evals: Evaluation[], delivery: EvalDelivery): Promise<number> {
+    const link = this.outstanding.get(delivery.evalId);
+    if (link === undefined) return Promise.reject(new NomadError('conflict', `evaluation writes for ${delivery.evalId} refused: this worker holds no delivery of it`, { field: 'evalId' }));
+    return link.updateEvals(evals, delivery);
   }
 
   stats(): RoutedWorkerBrokerStats {

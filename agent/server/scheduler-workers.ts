@@ -30,8 +30,6 @@ export interface SchedulerWorkersOptions {
   route: () => SchedulerLink | undefined;
   /** This server's state at or past `index` (rejects after `timeoutMs`). */
   waitForIndex(index: number, timeoutMs: number): Promise<StateReader>;
-  /** Evaluation writes through the replicated log (Server.upsertWorkerEvals). */
-  upsertEvals(evals: Evaluation[]): Promise<number>;
   /** Whether a leader should pause some workers now (other servers are there to work). */
   othersWork: () => boolean;
   onStep?(step: WorkerStep): void;
@@ -74,7 +72,8 @@ export class SchedulerWorkers {
         broker,
         waitForIndex: (index, timeoutMs) => o.waitForIndex(index, timeoutMs),
         submitPlan: (plan) => broker.submitPlan(plan),
-        upsertEvals: (evals) => o.upsertEvals(evals),
+        // To the leader that handed the evaluation out, checked against its token there.
+        upsertEvals: (evals, delivery) => broker.updateEvals(evals, delivery),
         schedulers: newScheduler,
         clock: o.clock,
         rng: o.rng.fork(),

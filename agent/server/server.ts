@@ -23,7 +23,7 @@ import type { FsmCommand, StateSnapshot } from '../core/state/index.js';
 import { EventBuffer, Fsm } from '../core/state/index.js';
 import type { DrainStrategy, Evaluation, EvalTrigger, Job, Node, Plan, PlanResult } from '../core/structs/index.js';
 import { allocClientTerminal, allocTerminalStatus, isSystemType, newEvaluation } from '../core/structs/index.js';
-import type { WorkerStats, WorkerStep } from '../core/worker/index.js';
+import type { EvalDelivery, WorkerStats, WorkerStep } from '../core/worker/index.js';
 import { Worker } from '../core/worker/index.js';
 import { OpsEventBus } from '../core/ops/index.js';
 import type { OpsPayload } from '../core/ops/index.js';
@@ -230,7 +230,7 @@ export class Server {
           broker: this.broker,
           waitForIndex: (index, timeoutMs) => this.fsm.store.waitForIndex(index, { clock: this.clock, timeoutMs }),
           submitPlan: (plan) => this.planApplier.submit(plan),
-          upsertEvals: (evals) => this.upsertWorkerEvals(evals),
+          upsertEvals: (evals, delivery) => this.upsertWorkerEvals(evals, delivery),
           schedulers: newScheduler,
           ...(yieldToLoop !== undefined ? { yieldToLoop } : {}),
           clock: this.clock,
@@ -414,9 +414,20 @@ export class Server {
     this.afterApply(cmd);
   }
 
-  /** A scheduler worker's evaluation writes (status, follow-ups, blocked), on any server (issue 5 §4). */
-  upsertWorkerEvals(evals: Evaluation[]): Promise<number> {
-    return this.apply({ type: 'UpsertEvals', evals: this.stampBlocked(evals) });
+  /**
+   * A scheduler worker's evaluation writes (status, follow-ups, blocked) under the delivery it
+   * holds, on the leader (a follower's worker sends them here over ClusterService.EvalUpdate). As
+   * Nomad's Eval.Update: the delivery's token must still be outstanding (else nothing is written:
+   * the evaluation timed out and went to another worker, whose writes win), and its nack timer
+   * restarts (the worker is alive).
+   */
+  upsertWorkerEvals(evals: Evaluation[], delivery: EvalDelivery): Promise<number> {
+    try {
+      this.broker.outstandingReset(delivery.evalId, delivery.token);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return this.apply({ type: 'UpsertEvals', evals: this.stampBlocked(evals) }, LeaderDuty);
   }
 
   /**

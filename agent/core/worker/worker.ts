@@ -34,14 +34,24 @@ export interface WorkerBroker {
   nack(evalId: string, token: string): void | Promise<void>;
 }
 
+/** The evaluation a worker is processing and the broker token it was delivered under. */
+export interface EvalDelivery {
+  evalId: string;
+  token: string;
+}
+
 export interface WorkerDeps {
   id: string;
   broker: WorkerBroker;
   /** Resolve with a snapshot whose index is at least `index` (rejects after `timeoutMs`). */
   waitForIndex(index: number, timeoutMs: number): Promise<StateReader>;
   submitPlan(plan: Plan): Promise<PlanResult>;
-  /** Write evaluations (status updates, follow-ups, blocked evals) through the FSM. */
-  upsertEvals(evals: Evaluation[]): Promise<number>;
+  /**
+   * Write evaluations (status updates, follow-ups, blocked evals) through the FSM, under the
+   * delivery being processed: refused (nothing written) when its token is no longer outstanding
+   * (Nomad's Eval.Update / Eval.Create check), and its nack timer restarts when it is.
+   */
+  upsertEvals(evals: Evaluation[], delivery: EvalDelivery): Promise<number>;
   schedulers: SchedulerFactory;
   clock: Clock;
   rng: Rng;
@@ -140,6 +150,7 @@ export class Worker {
 
   private planner(evaluation: Evaluation, token: string, step: (s: WorkerStep) => void): Planner {
     const { deps } = this;
+    const delivery: EvalDelivery = { evalId: evaluation.id, token };
     return {
       submitPlan: async (plan) => {
         plan.evalToken = token;
@@ -161,13 +172,13 @@ export class Worker {
         return { result, refreshedState: null };
       },
       updateEval: async (e) => {
-        await deps.upsertEvals([e]);
+        await deps.upsertEvals([e], delivery);
       },
       createEval: async (e) => {
-        await deps.upsertEvals([e]);
+        await deps.upsertEvals([e], delivery);
       },
       reblockEval: async (e) => {
-        await deps.upsertEvals([e]);
+        await deps.upsertEvals([e], delivery);
       },
     };
   }

@@ -72,6 +72,8 @@ export interface ClusterHandlers {
   evalAck?: (evalId: string, token: string) => Promise<void>;
   evalNack?: (evalId: string, token: string) => Promise<void>;
   planSubmit?: (plan: Plan) => Promise<PlanResult>;
+  /** A worker's evaluation writes under its delivery (`evalId`, `token`): refused when the token is not outstanding. Returns the commit index. */
+  evalUpdate?: (evals: Evaluation[], delivery: { evalId: string; token: string }) => Promise<number>;
   /**
    * operator snapshot restore: a state image whose size and SHA-256 the service checked; the
    * handler checks what it holds, then has the leader commit it. Absent: answered unavailable.
@@ -206,6 +208,15 @@ export function addClusterService(srv: grpc.Server, o: AddClusterServiceOptions)
       const result = await need(h.planSubmit, 'plan applier')(plan);
       return { resultJson: Buffer.from(JSON.stringify(result), 'utf8') };
     }),
+    evalUpdate: unary<pb.EvalUpdateRequest, pb.EvalUpdateResponse>(ServerOnly, async (req) => {
+      if (req.evalId === '') throw new NomadError('invalid_argument', 'eval_id is required', { field: 'eval_id' });
+      const evals = parseJson<Evaluation[]>(req.evalsJson, 'evals_json');
+      if (!Array.isArray(evals) || evals.some((e) => typeof e !== 'object' || e === null || typeof e.id !== 'string' || e.id === '')) {
+        throw new NomadError('invalid_argument', 'evals_json: an array of evaluations, each with an id, is required', { field: 'evals_json' });
+      }
+      const index = await need(h.evalUpdate, 'eval broker')(evals, { evalId: req.evalId, token: req.token });
+      return { index };
+    }),
     snapshotRestore: () => undefined, // set below (a client-streaming call)
   };
   impl.evalDequeue = (call: grpc.ServerUnaryCall<pb.EvalDequeueRequest, pb.EvalDequeueResponse>, callback: grpc.sendUnaryData<pb.EvalDequeueResponse>): void => {
@@ -327,7 +338,7 @@ export class ClusterClient {
     this.client = new pb.ClusterServiceClient(address, creds, options);
   }
 
-  private call<Req, Res>(name: 'apply' | 'raftStatus' | 'transferLeadership' | 'removePeer' | 'addPeer' | 'members' | 'join' | 'forceLeave' | 'evalAck' | 'evalNack' | 'planSubmit', req: Req, timeoutMs = this.timeoutMs): Promise<Res> {
+  private call<Req, Res>(name: 'apply' | 'raftStatus' | 'transferLeadership' | 'removePeer' | 'addPeer' | 'members' | 'join' | 'forceLeave' | 'evalAck' | 'evalNack' | 'planSubmit' | 'evalUpdate', req: Req, timeoutMs = this.timeoutMs): Promise<Res> {
     const method = (this.client[name] as (...a: unknown[]) => unknown).bind(this.client) as unknown as Unary<Req, Res>;
     return new Promise((resolve, reject) => {
       method(req, new grpc.Metadata(), { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => {
@@ -407,6 +418,12 @@ export class ClusterClient {
 
   async evalNack(evalId: string, token: string): Promise<void> {
     await this.call<pb.EvalAckRequest, pb.EvalAckResponse>('evalNack', { evalId, token });
+  }
+
+  /** A worker's evaluation writes on the leader, under the delivery it holds; the commit index. */
+  async evalUpdate(evals: Evaluation[], delivery: { evalId: string; token: string }): Promise<number> {
+    const r = await this.call<pb.EvalUpdateRequest, pb.EvalUpdateResponse>('evalUpdate', { evalsJson: Buffer.from(JSON.stringify(evals), 'utf8'), evalId: delivery.evalId, token: delivery.token });
+    return r.index;
   }
 
   /** Submit a plan to the leader's plan applier; the result carries a refresh index when part was refused. */

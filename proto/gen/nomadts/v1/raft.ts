@@ -256,6 +256,18 @@ export interface EvalAckRequest {
 export interface EvalAckResponse {
 }
 
+export interface EvalUpdateRequest {
+  /** The domain Evaluations as a JSON array. */
+  evalsJson: Buffer;
+  /** The delivery the worker holds: the evaluation it is processing and its broker token. */
+  evalId: string;
+  token: string;
+}
+
+export interface EvalUpdateResponse {
+  index: number;
+}
+
 export interface PlanSubmitRequest {
   /** The domain Plan as JSON (carries the eval id and its broker token). */
   planJson: Buffer;
@@ -2605,6 +2617,140 @@ export const EvalAckResponse: MessageFns<EvalAckResponse> = {
   },
 };
 
+function createBaseEvalUpdateRequest(): EvalUpdateRequest {
+  return { evalsJson: Buffer.alloc(0), evalId: "", token: "" };
+}
+
+export const EvalUpdateRequest: MessageFns<EvalUpdateRequest> = {
+  encode(message: EvalUpdateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.evalsJson.length !== 0) {
+      writer.uint32(10).bytes(message.evalsJson);
+    }
+    if (message.evalId !== "") {
+      writer.uint32(18).string(message.evalId);
+    }
+    if (message.token !== "") {
+      writer.uint32(26).string(message.token);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EvalUpdateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEvalUpdateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.evalsJson = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.evalId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<EvalUpdateRequest>): EvalUpdateRequest {
+    return EvalUpdateRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EvalUpdateRequest>): EvalUpdateRequest {
+    const message = createBaseEvalUpdateRequest();
+    message.evalsJson = object.evalsJson ?? Buffer.alloc(0);
+    message.evalId = object.evalId ?? "";
+    message.token = object.token ?? "";
+    return message;
+  },
+};
+
+function createBaseEvalUpdateResponse(): EvalUpdateResponse {
+  return { index: 0 };
+}
+
+export const EvalUpdateResponse: MessageFns<EvalUpdateResponse> = {
+  encode(message: EvalUpdateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).int64(message.index);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EvalUpdateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEvalUpdateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<EvalUpdateResponse>): EvalUpdateResponse {
+    return EvalUpdateResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EvalUpdateResponse>): EvalUpdateResponse {
+    const message = createBaseEvalUpdateResponse();
+    message.index = object.index ?? 0;
+    return message;
+  },
+};
+
 function createBasePlanSubmitRequest(): PlanSubmitRequest {
   return { planJson: Buffer.alloc(0) };
 }
@@ -3044,6 +3190,19 @@ export const ClusterServiceService = {
     responseDeserialize: (value: Buffer): PlanSubmitResponse => PlanSubmitResponse.decode(value),
   },
   /**
+   * A worker's evaluation writes (status, follow-ups, blocked), checked against the delivery's
+   * token and restarting its nack timer as Nomad's Eval.Update does; returns the commit index.
+   */
+  evalUpdate: {
+    path: "/nomadts.v1.ClusterService/EvalUpdate" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EvalUpdateRequest): Buffer => Buffer.from(EvalUpdateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EvalUpdateRequest => EvalUpdateRequest.decode(value),
+    responseSerialize: (value: EvalUpdateResponse): Buffer => Buffer.from(EvalUpdateResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EvalUpdateResponse => EvalUpdateResponse.decode(value),
+  },
+  /**
    * operator snapshot restore: a state image (as SnapshotSave streams it) sent in chunks, the
    * first carrying its size and SHA-256. The server asked checks it completely, then the leader
    * commits it as one log entry that every server applies (agent/server/cluster.ts).
@@ -3087,6 +3246,11 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
   evalAck: handleUnaryCall<EvalAckRequest, EvalAckResponse>;
   evalNack: handleUnaryCall<EvalAckRequest, EvalAckResponse>;
   planSubmit: handleUnaryCall<PlanSubmitRequest, PlanSubmitResponse>;
+  /**
+   * A worker's evaluation writes (status, follow-ups, blocked), checked against the delivery's
+   * token and restarting its nack timer as Nomad's Eval.Update does; returns the commit index.
+   */
+  evalUpdate: handleUnaryCall<EvalUpdateRequest, EvalUpdateResponse>;
   /**
    * operator snapshot restore: a state image (as SnapshotSave streams it) sent in chunks, the
    * first carrying its size and SHA-256. The server asked checks it completely, then the leader
@@ -3291,6 +3455,25 @@ export interface ClusterServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PlanSubmitResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A worker's evaluation writes (status, follow-ups, blocked), checked against the delivery's
+   * token and restarting its nack timer as Nomad's Eval.Update does; returns the commit index.
+   */
+  evalUpdate(
+    request: EvalUpdateRequest,
+    callback: (error: ServiceError | null, response: EvalUpdateResponse) => void,
+  ): ClientUnaryCall;
+  evalUpdate(
+    request: EvalUpdateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EvalUpdateResponse) => void,
+  ): ClientUnaryCall;
+  evalUpdate(
+    request: EvalUpdateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EvalUpdateResponse) => void,
   ): ClientUnaryCall;
   /**
    * operator snapshot restore: a state image (as SnapshotSave streams it) sent in chunks, the
