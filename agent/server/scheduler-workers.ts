@@ -12,7 +12,7 @@
  * evaluation was scheduled.
  */
 import type { Clock, Rng } from '../core/lib/index.js';
-import type { Evaluation, JobType, StateReader } from '../core/structs/index.js';
+import type { JobType, StateReader } from '../core/structs/index.js';
 import { newScheduler } from '../core/scheduler/index.js';
 import type { WorkerStats, WorkerStep } from '../core/worker/index.js';
 import { Worker } from '../core/worker/index.js';
