@@ -1,6 +1,6 @@
 /**
  * ClusterService's scheduler-worker calls (issue 5 §4) over real gRPC and mutual TLS: EvalDequeue
- * (a long poll the caller can cancel), EvalAck, EvalNack and PlanSubmit — domain values in and out,
+ * (a long poll the caller can cancel), EvalAck, EvalNack, PlanSubmit and EvalUpdate — domain values in and out,
  * server certificates only, bad input refused by field before any handler runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +48,11 @@ const handlers: ClusterHandlers = {
     calls.push(`plan ${plan.evalId} ${plan.evalToken} ${Object.keys(plan.nodeAllocation).join(',')}`);
     return result;
   },
+  evalUpdate: async (evals, d) => {
+    if (d.token === 'stale') throw new NomadError('conflict', `cannot reset the nack timer of evaluation ${d.evalId}: token "stale" does not match`, { field: 'token' });
+    calls.push(`evals ${evals.map((e) => `${e.id}:${e.status}`).join(',')} under ${d.evalId} ${d.token}`);
+    return 77;
+  },
 };
 
 async function listen(h: ClusterHandlers): Promise<string> {
@@ -85,7 +90,9 @@ describe('ClusterService worker calls', () => {
       await c.evalAck('e1', 'tok');
       await c.evalNack('e1', 'tok');
       expect(await c.planSubmit(plan('e1'))).toEqual(result);
-      expect(calls).toEqual(['dequeue service,batch 250 s2/worker-0', 'dequeue service 250 s2/worker-0', 'ack e1 tok', 'nack e1 tok', 'plan e1 tok n1']);
+      expect(await c.evalUpdate([{ ...ev, status: 'complete' }, mockEval({ id: 'f1', status: 'blocked' })], { evalId: 'e1', token: 'tok' })).toBe(77);
+      await expect(c.evalUpdate([ev], { evalId: 'e1', token: 'stale' })).rejects.toMatchObject({ code: 'conflict', field: 'token' });
+      expect(calls).toEqual(['dequeue service,batch 250 s2/worker-0', 'dequeue service 250 s2/worker-0', 'ack e1 tok', 'nack e1 tok', 'plan e1 tok n1', 'evals e1:complete,f1:blocked under e1 tok']);
       await expect(c.evalAck('e1', 'stale')).rejects.toMatchObject({ code: 'conflict', field: 'token' });
     } finally {
       c.close();
@@ -102,12 +109,16 @@ describe('ClusterService worker calls', () => {
       await expect(c.evalAck('', 'tok')).rejects.toMatchObject({ code: 'invalid_argument', field: 'eval_id' });
       await expect(c.evalNack('e1', '')).rejects.toMatchObject({ code: 'invalid_argument', field: 'token' });
       await expect(c.planSubmit(plan(''))).rejects.toMatchObject({ code: 'invalid_argument', field: 'plan_json.evalId' });
+      await expect(c.evalUpdate([mockEval({ id: 'e1' })], { evalId: '', token: 'tok' })).rejects.toMatchObject({ code: 'invalid_argument', field: 'eval_id' });
+      await expect(c.evalUpdate([{ ...mockEval({ id: 'e1' }), id: '' }], { evalId: 'e1', token: 'tok' })).rejects.toMatchObject({ code: 'invalid_argument', field: 'evals_json' });
+      await expect(cli.evalUpdate([mockEval({ id: 'e1' })], { evalId: 'e1', token: 'tok' })).rejects.toMatchObject({ code: 'permission_denied' });
       await expect(cli.evalDequeue(['service'], 100, 'w')).rejects.toMatchObject({ code: 'permission_denied' });
       await expect(cli.evalAck('e1', 'tok')).rejects.toMatchObject({ code: 'permission_denied' });
       await expect(cli.planSubmit(plan('e1'))).rejects.toMatchObject({ code: 'permission_denied' });
       expect(calls).toEqual([]);
       await expect(bare.evalDequeue(['service'], 100, 'w')).rejects.toMatchObject({ code: 'unavailable', message: expect.stringMatching(/runs no eval broker/) as unknown });
       await expect(bare.planSubmit(plan('e1'))).rejects.toMatchObject({ code: 'unavailable', message: expect.stringMatching(/runs no plan applier/) as unknown });
+      await expect(bare.evalUpdate([mockEval({ id: 'e1' })], { evalId: 'e1', token: 'tok' })).rejects.toMatchObject({ code: 'unavailable', message: expect.stringMatching(/runs no eval broker/) as unknown });
     } finally {
       c.close();
       cli.close();

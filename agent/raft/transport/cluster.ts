@@ -210,7 +210,7 @@ export function addClusterService(srv: grpc.Server, o: AddClusterServiceOptions)
     }),
     evalUpdate: unary<pb.EvalUpdateRequest, pb.EvalUpdateResponse>(ServerOnly, async (req) => {
       if (req.evalId === '') throw new NomadError('invalid_argument', 'eval_id is required', { field: 'eval_id' });
-      const evals = parseJson<Evaluation[]>(req.evalsJson, 'evals_json');
+      const evals = parseJson<{ evals?: unknown }>(req.evalsJson, 'evals_json').evals as Evaluation[];
       if (!Array.isArray(evals) || evals.some((e) => typeof e !== 'object' || e === null || typeof e.id !== 'string' || e.id === '')) {
         throw new NomadError('invalid_argument', 'evals_json: an array of evaluations, each with an id, is required', { field: 'evals_json' });
       }
@@ -422,7 +422,7 @@ export class ClusterClient {
 
   /** A worker's evaluation writes on the leader, under the delivery it holds; the commit index. */
   async evalUpdate(evals: Evaluation[], delivery: { evalId: string; token: string }): Promise<number> {
-    const r = await this.call<pb.EvalUpdateRequest, pb.EvalUpdateResponse>('evalUpdate', { evalsJson: Buffer.from(JSON.stringify(evals), 'utf8'), evalId: delivery.evalId, token: delivery.token });
+    const r = await this.call<pb.EvalUpdateRequest, pb.EvalUpdateResponse>('evalUpdate', { evalsJson: Buffer.from(JSON.stringify({ evals }), 'utf8'), evalId: delivery.evalId, token: delivery.token });
     return r.index;
   }
 

@@ -257,7 +257,7 @@ export interface EvalAckResponse {
 }
 
 export interface EvalUpdateRequest {
-  /** The domain Evaluations as a JSON array. */
+  /** {"evals": [...]}: the domain Evaluations as JSON. */
   evalsJson: Buffer;
   /** The delivery the worker holds: the evaluation it is processing and its broker token. */
   evalId: string;
