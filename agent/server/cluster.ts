@@ -400,6 +400,8 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
 
   // Who is out there: ask every retry_join address until bootstrap_expect servers are known.
   const fresh = !existsSync(join(raftDir, 'wal')) || readdirSync(join(raftDir, 'wal')).length === 0;
+  /** A running cluster that answered (it knows a leader), and whether its membership names this server. */
+  let running: { leader: string; member: boolean } | undefined;
   const discover = async (): Promise<number> => {
     let changed = false;
     await Promise.all(cfg.retryJoin.map(async (addr) => {
@@ -407,6 +409,7 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
       const c = new ClusterClient(addr, clientTls, 2_000);
       try {
         const st = await c.raftStatus(2_000);
+        if (st.leader !== '' && st.role !== 'bootstrapping') running = { leader: st.leader, member: st.peers.some((p) => p.id === id) };
         for (const p of st.peers) {
           if (p.address !== '' && peers[p.id] !== p.address && p.id !== id) {
             peers[p.id] = p.address;
@@ -429,15 +432,24 @@ export async function startClusterServer(cfg: ServerAgentConfig, opts: ClusterSe
   };
   if (fresh) {
     log(`waiting for ${cfg.server.bootstrapExpect} servers (retry_join ${cfg.retryJoin.join(', ') || 'none'})`);
-    while ((await discover()) < cfg.server.bootstrapExpect) await sleep(250);
+    while ((await discover()) < cfg.server.bootstrapExpect && running === undefined) await sleep(250);
   } else {
     await discover();
   }
   writePeers(peersFile, peers);
   for (const [pid, addr] of Object.entries(peers)) transport.addPeer(pid, addr);
 
-  const voters = Object.keys(peers).sort().slice(0, Math.max(cfg.server.bootstrapExpect, 1));
+  // A brand-new server bootstraps the membership every founding server computes alike — unless it
+  // found a cluster already running that does not count it: then it starts with no membership (it
+  // never campaigns), and learns the whole of it from the leader once the leader adds it (the
+  // first conf-change entry or snapshot it receives; gossip reconciliation adds it).
+  let voters = Object.keys(peers).sort().slice(0, Math.max(cfg.server.bootstrapExpect, 1));
   if (fresh && !voters.includes(id)) voters[voters.length - 1] = id;
+  const joining: { leader: string; member: boolean } | undefined = running;
+  if (fresh && joining !== undefined && !joining.member) {
+    voters = [];
+    log(`joining the running cluster (leader ${joining.leader}): waiting for the leader to add this server to the Raft configuration`);
+  }
   const storage = await DiskStorage.open(raftDir, { bootstrap: { voters: voters.sort(), learners: [] } });
   if (storage.recovery.truncatedTail !== undefined) log(`raft log: dropped a torn tail of ${storage.recovery.truncatedTail.droppedBytes} bytes (${storage.recovery.truncatedTail.reason})`);
 

@@ -82,10 +82,36 @@ export class NomadtsCluster implements BenchCluster {
     writeFileSync(files.cliCert, cli.certPem);
     writeFileSync(files.cliKey, cli.keyPem, { mode: 0o600 });
     this.tls = { caPem: ca.certPem, certPem: server.certPem, keyPem: server.keyPem, region: 'global' };
-    for (let i = 0; i < this.count; i++) this.members.push({ name: `s${i + 1}`, port: await freePort(), dataDir: join(this.dir, `nomadts-s${i + 1}`), config: join(this.dir, `s${i + 1}.hcl`), output: '' });
-    for (const m of this.members) {
-      const join_ = this.members.filter((x) => x !== m).map((x) => `"127.0.0.1:${x.port}"`).join(', ');
-      writeFileSync(m.config, `name = "${m.name}"
+    for (let i = 0; i < this.count; i++) this.members.push(await this.newMember(i));
+    for (const m of this.members) this.writeConfig(m);
+    await Promise.all(this.members.map((_, i) => this.spawnMember(i)));
+    await this.leader(30_000);
+  }
+
+  /**
+   * Start one more server, brand new, with every other member in its retry_join and the same
+   * bootstrap_expect: it joins the running cluster (the leader adds it once gossip has seen it
+   * alive for a while). Resolves with its member index once it is serving.
+   */
+  async addMember(): Promise<number> {
+    const i = this.members.length;
+    const m = await this.newMember(i);
+    this.members.push(m);
+    this.writeConfig(m);
+    await this.spawnMember(i);
+    return i;
+  }
+
+  private async newMember(i: number): Promise<Member> {
+    return { name: `s${i + 1}`, port: await freePort(), dataDir: join(this.dir, `nomadts-s${i + 1}`), config: join(this.dir, `s${i + 1}.hcl`), output: '' };
+  }
+
+  /** Member `m`'s agent configuration, with every other member in retry_join. */
+  private writeConfig(m: Member): void {
+    const tlsDir = join(this.dir, 'tls');
+    const files = { ca: join(tlsDir, 'ca.pem'), cert: join(tlsDir, 'server.pem'), key: join(tlsDir, 'server-key.pem') };
+    const join_ = this.members.filter((x) => x !== m).map((x) => `"127.0.0.1:${x.port}"`).join(', ');
+    writeFileSync(m.config, `name = "${m.name}"
 data_dir = "${m.dataDir}"
 bind_addr = "127.0.0.1"
 ports {
@@ -105,9 +131,6 @@ tls {
   key_file  = "${files.key}"
 }
 `);
-    }
-    await Promise.all(this.members.map((_, i) => this.spawnMember(i)));
-    await this.leader(30_000);
   }
 
   /** The environment for the CLI to reach member `i` (NOMADTS_* with the cli certificate). */
