@@ -5,14 +5,12 @@
  * killed server restarts from its data dir and catches up. Waits poll for a state in bounded
  * loops; nothing asserts a duration.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '../agent/api/index.js';
 import { parseJobText } from '../agent/jobspec/index.js';
-// eslint-disable-next-line no-restricted-imports -- the same three-process cluster the raft benchmark drives
-import { NomadtsCluster } from '../scripts/bench/nomadts-cluster.js';
+import { realCluster } from './cluster-fixture.js';
 import { cliMain, pollUntil, runCli, trueBatchJobHcl } from './e2e.js';
 
 const main = cliMain;
@@ -24,24 +22,12 @@ const cli = (env: Record<string, string>, args: string[]): ReturnType<typeof run
 const until = <T>(what: string, f: () => Promise<T | undefined>, tries = 200): Promise<T> => pollUntil(what, f, { tries, everyMs: 150 });
 
 describe.skipIf(!built)('a three-server cluster of real processes', () => {
-  let dir: string;
-  let cluster: NomadtsCluster;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nomadts-raft-cluster-'));
-    cluster = new NomadtsCluster(dir, { cliMain: main });
-    await cluster.start();
-  }, 120_000);
-
-  afterAll(async () => {
-    await cluster.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }, 60_000);
+  const fixture = realCluster('raft-cluster');
 
   it('loses no acknowledged job when the leader is SIGKILLed, and the killed server catches up', async () => {
-    const leader = await cluster.leader();
+    const leader = await fixture.cluster.leader();
     const follower = [0, 1, 2].find((i) => i !== leader)!;
-    const viaFollower = ApiClient.fromEnv(cluster.cliEnv(follower));
+    const viaFollower = ApiClient.fromEnv(fixture.cluster.cliEnv(follower));
     const acked: string[] = [];
     for (let i = 0; i < 5; i++) {
       const id = `job-${i}`;
@@ -53,17 +39,17 @@ describe.skipIf(!built)('a three-server cluster of real processes', () => {
     // Read-your-writes on the follower that forwarded them.
     expect((await viaFollower.listJobs()).value.map((j) => j.id).sort()).toEqual(acked);
 
-    const killed = await cluster.killLeader();
+    const killed = await fixture.cluster.killLeader();
     expect(killed).toBe(leader);
-    const next = await cluster.leader(30_000);
+    const next = await fixture.cluster.leader(30_000);
     expect(next).not.toBe(killed);
-    const viaNew = ApiClient.fromEnv(cluster.cliEnv(next));
+    const viaNew = ApiClient.fromEnv(fixture.cluster.cliEnv(next));
     expect((await viaNew.listJobs()).value.map((j) => j.id).sort()).toEqual(acked);
     const after = await parseJobText(jobHcl('job-after'), { filename: 'after.hcl' });
     await viaNew.registerJob(after);
 
-    await cluster.restart(killed);
-    const viaRestarted = ApiClient.fromEnv(cluster.cliEnv(killed));
+    await fixture.cluster.restart(killed);
+    const viaRestarted = ApiClient.fromEnv(fixture.cluster.cliEnv(killed));
     const ids = await until('the restarted server has every job', async () => {
       const got = (await viaRestarted.listJobs()).value.map((j) => j.id).sort();
       return got.length === acked.length + 1 ? got : undefined;
@@ -72,7 +58,7 @@ describe.skipIf(!built)('a three-server cluster of real processes', () => {
   }, 180_000);
 
   it('operator raft list-peers shows every server with its match index; server members the Raft view', async () => {
-    const env = cluster.cliEnv(0);
+    const env = fixture.cluster.cliEnv(0);
     const r = await until('list-peers names all three servers with a leader', async () => {
       const out = await cli(env, ['operator', 'raft', 'list-peers']);
       return out.code === 0 && /leader/.test(out.stdout) && ['s1', 's2', 's3'].every((s) => out.stdout.includes(s)) ? out : undefined;
@@ -81,14 +67,14 @@ describe.skipIf(!built)('a three-server cluster of real processes', () => {
     const m = await cli(env, ['server', 'members']);
     expect(m.code).toBe(0);
     expect(m.stdout.split('\n').filter((l) => /^s\d/.test(l))).toHaveLength(3);
-    const cert = await cli({ ...env, NOMADTS_CLIENT_CERT: join(dir, 'tls', 'server.pem'), NOMADTS_CLIENT_KEY: join(dir, 'tls', 'server-key.pem') }, ['operator', 'raft', 'remove-peer']);
+    const cert = await cli({ ...env, NOMADTS_CLIENT_CERT: join(fixture.dir, 'tls', 'server.pem'), NOMADTS_CLIENT_KEY: join(fixture.dir, 'tls', 'server-key.pem') }, ['operator', 'raft', 'remove-peer']);
     expect(cert.code).toBe(1);
     expect(cert.stderr).toMatch(/-peer-id is required/);
   }, 120_000);
 
   it('operator snapshot save writes the state at a read point; inspect shows its index and rows', async () => {
-    const env = cluster.cliEnv(1);
-    const file = join(dir, 'state.snap');
+    const env = fixture.cluster.cliEnv(1);
+    const file = join(fixture.dir, 'state.snap');
     const saved = await cli(env, ['operator', 'snapshot', 'save', file]);
     expect(saved.stderr).toBe('');
     expect(saved.stdout).toMatch(/^State file written to .*state\.snap \(index \d+, \d+ bytes\)$/m);
@@ -98,18 +84,18 @@ describe.skipIf(!built)('a three-server cluster of real processes', () => {
     expect(info.format).toBe('nomadts-state');
     expect(info.index).toBeGreaterThan(0);
     expect(info.rows.jobs).toBe(6);
-    const bad = await cli(env, ['operator', 'snapshot', 'inspect', join(dir, 's1.hcl')]);
+    const bad = await cli(env, ['operator', 'snapshot', 'inspect', join(fixture.dir, 's1.hcl')]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/not a nomadts state file/);
   }, 120_000);
 
   it('transfers leadership on request', async () => {
-    const env = cluster.cliEnv(0);
-    const before = await cluster.leader();
+    const env = fixture.cluster.cliEnv(0);
+    const before = await fixture.cluster.leader();
     const target = [0, 1, 2].find((i) => i !== before)!;
     const r = await cli(env, ['operator', 'raft', 'transfer-leadership', '-peer-id', `s${target + 1}`]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(await cluster.leader()).toBe(target);
+    expect(await fixture.cluster.leader()).toBe(target);
   }, 120_000);
 });

@@ -6,15 +6,12 @@
  * (the others SIGSTOPped) refuses consistent reads with a message that says what to do, and still
  * answers stale ones. Waits poll in bounded loops; nothing asserts a duration.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { ApiClient, optionsFromEnv } from '../agent/api/index.js';
 import { NomadError } from '../agent/core/lib/index.js';
 import { parseJobText } from '../agent/jobspec/index.js';
-// eslint-disable-next-line no-restricted-imports -- the same three-process cluster the raft benchmark drives
-import { NomadtsCluster } from '../scripts/bench/nomadts-cluster.js';
+import { realCluster } from './cluster-fixture.js';
 import { cliMain, runCli, trueBatchJobHcl } from './e2e.js';
 
 /** The CLI notes a -stale answer's age past this many ms of no contact (cli/commands/api-io.ts StaleNoteAfterMs). */
@@ -28,27 +25,19 @@ const jobHcl = trueBatchJobHcl;
 const cli = (env: Record<string, string>, args: string[]): ReturnType<typeof runCli> => runCli(args, { ...process.env, ...env });
 
 describe.skipIf(!built)('consistent and stale reads on a three-server cluster', () => {
-  let dir: string;
-  let cluster: NomadtsCluster;
+  const fixture = realCluster('reads');
   const stopped: number[] = [];
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nomadts-reads-'));
-    cluster = new NomadtsCluster(dir, { cliMain: main });
-    await cluster.start();
-  }, 120_000);
-
-  afterAll(async () => {
-    for (const i of stopped) cluster.members[i]?.child?.kill('SIGCONT');
-    await cluster.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }, 60_000);
+  // Before the fixture stops the cluster (after-hooks run in reverse order).
+  afterAll(() => {
+    for (const i of stopped) fixture.cluster.members[i]?.child?.kill('SIGCONT');
+  });
 
   it('a write through one server is seen at once by a consistent read on another', async () => {
-    const leader = await cluster.leader();
+    const leader = await fixture.cluster.leader();
     const [a, b] = [0, 1, 2].filter((i) => i !== leader) as [number, number];
-    const viaA = ApiClient.fromEnv(cluster.cliEnv(a));
-    const viaB = ApiClient.fromEnv(cluster.cliEnv(b));
+    const viaA = ApiClient.fromEnv(fixture.cluster.cliEnv(a));
+    const viaB = ApiClient.fromEnv(fixture.cluster.cliEnv(b));
     try {
       for (let i = 0; i < 15; i++) {
         const job = await parseJobText(jobHcl(`read-${i}`), { filename: `read-${i}.hcl` });
@@ -65,11 +54,11 @@ describe.skipIf(!built)('consistent and stale reads on a three-server cluster', 
   }, 120_000);
 
   it('a server without a quorum refuses consistent reads and answers stale ones', async () => {
-    const leader = await cluster.leader();
+    const leader = await fixture.cluster.leader();
     const lone = [0, 1, 2].find((i) => i !== leader)!;
-    const env = cluster.cliEnv(lone);
+    const env = fixture.cluster.cliEnv(lone);
     for (const i of [0, 1, 2].filter((x) => x !== lone)) {
-      cluster.members[i]!.child!.kill('SIGSTOP');
+      fixture.cluster.members[i]!.child!.kill('SIGSTOP');
       stopped.push(i);
     }
     const consistent = ApiClient.fromEnv(env);
@@ -99,7 +88,7 @@ describe.skipIf(!built)('consistent and stale reads on a three-server cluster', 
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/pass -stale/);
     } finally {
-      for (const i of stopped.splice(0)) cluster.members[i]!.child!.kill('SIGCONT');
+      for (const i of stopped.splice(0)) fixture.cluster.members[i]!.child!.kill('SIGCONT');
     }
 
     // Healed: consistent reads work again on the same server.

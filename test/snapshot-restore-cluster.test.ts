@@ -8,16 +8,14 @@
  * and a SIGKILL + restart of a follower and of the leader, every server still has exactly them.
  * Waits poll for a state in bounded loops; nothing asserts a duration.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '../agent/api/index.js';
 import { parseJobText } from '../agent/jobspec/index.js';
 import { encodeSnapshotFile, MaxRestoreBytes } from '../agent/raft/transport/index.js';
 import { MaxRestorePadding } from '../agent/server/index.js';
-// eslint-disable-next-line no-restricted-imports -- the same three-process cluster the raft benchmark drives
-import { NomadtsCluster } from '../scripts/bench/nomadts-cluster.js';
+import { realCluster } from './cluster-fixture.js';
 import { cliMain, pollUntil, runCli, trueBatchJobHcl } from './e2e.js';
 
 const main = cliMain;
@@ -29,32 +27,20 @@ const cli = (env: Record<string, string>, args: string[]): ReturnType<typeof run
 const until = <T>(what: string, f: () => Promise<T | undefined>, tries = 200): Promise<T> => pollUntil(what, f, { tries, everyMs: 150 });
 
 describe.skipIf(!built)('operator snapshot restore on a three-server cluster of real processes', () => {
-  let dir: string;
-  let cluster: NomadtsCluster;
+  const fixture = realCluster('restore', { raftSnapshotThreshold: 16 });
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nomadts-restore-'));
-    cluster = new NomadtsCluster(dir, { cliMain: main, raftSnapshotThreshold: 16 });
-    await cluster.start();
-  }, 120_000);
-
-  afterAll(async () => {
-    await cluster.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }, 60_000);
-
-  const api = (i: number): ApiClient => ApiClient.fromEnv(cluster.cliEnv(i));
+  const api = (i: number): ApiClient => ApiClient.fromEnv(fixture.cluster.cliEnv(i));
   const jobsOn = async (i: number): Promise<string[]> => (await api(i).listJobs()).value.map((j) => j.id).sort();
   const evalsOn = async (i: number): Promise<string[]> => (await api(i).listEvals()).value.map((e) => e.id);
   /** Polls until every live server's state has `want`. */
-  const everyServerHas = async (want: string[], servers = cluster.alive()): Promise<void> => {
+  const everyServerHas = async (want: string[], servers = fixture.cluster.alive()): Promise<void> => {
     for (const i of servers) {
       let seen: string[] = [];
       await until(`server s${i + 1} has jobs ${want.join(', ')}`, async () => {
         seen = await jobsOn(i);
         return JSON.stringify(seen) === JSON.stringify(want) ? true : undefined;
       }).catch((err: Error) => {
-        throw new Error(`${err.message}; it has ${seen.join(', ') || 'none'}\n--- s${i + 1} log ---\n${cluster.members[i]!.output.slice(-4000)}`);
+        throw new Error(`${err.message}; it has ${seen.join(', ') || 'none'}\n--- s${i + 1} log ---\n${fixture.cluster.members[i]!.output.slice(-4000)}`);
       });
     }
   };
@@ -63,8 +49,8 @@ describe.skipIf(!built)('operator snapshot restore on a three-server cluster of 
   const sameImageEverywhere = (): Promise<Buffer[]> => until('the same image on every server', async () => {
     const got: Buffer[] = [];
     for (const i of [0, 1, 2]) {
-      const p = join(dir, `image-s${i + 1}.snap`);
-      const out = await cli(cluster.cliEnv(i), ['operator', 'snapshot', 'save', p]);
+      const p = join(fixture.dir, `image-s${i + 1}.snap`);
+      const out = await cli(fixture.cluster.cliEnv(i), ['operator', 'snapshot', 'save', p]);
       if (out.code !== 0) return undefined;
       got.push(readFileSync(p));
     }
@@ -72,14 +58,14 @@ describe.skipIf(!built)('operator snapshot restore on a three-server cluster of 
   });
 
   it('a snapshot restore brings a cluster back on every server, and it survives compaction and SIGKILL + restart', async () => {
-    const leader = await cluster.leader();
+    const leader = await fixture.cluster.leader();
     const follower = [0, 1, 2].find((i) => i !== leader)!;
-    const env = cluster.cliEnv(follower);
+    const env = fixture.cluster.cliEnv(follower);
     const saved = ['alpha', 'beta', 'gamma'];
     for (const id of saved) await api(leader).registerJob(await parseJobText(jobHcl(id), { filename: `${id}.hcl` }));
     await everyServerHas(saved);
 
-    const file = join(dir, 'backup.snap');
+    const file = join(fixture.dir, 'backup.snap');
     const save = await cli(env, ['operator', 'snapshot', 'save', file]);
     expect(save.stderr).toBe('');
     expect(save.code).toBe(0);
@@ -102,13 +88,13 @@ describe.skipIf(!built)('operator snapshot restore on a three-server cluster of 
       ['job.snap', Buffer.from(jobHcl('x')), /job\.snap: not a nomadts state file/],
     ];
     for (const [name, bytes, msg] of bad) {
-      const path = join(dir, name);
+      const path = join(fixture.dir, name);
       writeFileSync(path, bytes);
       const r = await cli(env, ['operator', 'snapshot', 'restore', path]);
       expect(r.code, name).toBe(1);
       expect(r.stderr, name).toMatch(msg);
     }
-    const missing = await cli(env, ['operator', 'snapshot', 'restore', join(dir, 'nowhere.snap')]);
+    const missing = await cli(env, ['operator', 'snapshot', 'restore', join(fixture.dir, 'nowhere.snap')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/nowhere\.snap: cannot read the file: ENOENT/);
     for (const i of [0, 1, 2]) expect(await jobsOn(i)).toEqual(['stray']);
@@ -139,13 +125,13 @@ describe.skipIf(!built)('operator snapshot restore on a three-server cluster of 
     await api(follower).registerJob(await parseJobText(jobHcl('delta'), { filename: 'delta.hcl' }));
     const after = [...saved, 'delta'].sort();
     await everyServerHas(after);
-    const c = cluster.client(await cluster.leader());
+    const c = fixture.cluster.client(await fixture.cluster.leader());
     try {
       for (let i = 0; i < 40; i++) await c.apply(Buffer.from([2, i]));
     } finally {
       c.close();
     }
-    for (const m of cluster.members) {
+    for (const m of fixture.cluster.members) {
       await until(`${m.name} compacted its log past the restore`, async () => {
         const snaps = readdirSync(join(m.dataDir, 'raft', 'snap')).map((n) => parseInt(/^([0-9a-f]{16})-[0-9a-f]{16}\.snap$/.exec(n)?.[1] ?? '0', 16));
         return snaps.some((n) => n > committedAt) ? true : undefined;
@@ -154,15 +140,15 @@ describe.skipIf(!built)('operator snapshot restore on a three-server cluster of 
 
     // SIGKILL a follower and restart it; then the leader: each comes back with exactly that state.
     const victim = [0, 1, 2].find((i) => i !== leader && i !== follower)!;
-    const child = cluster.members[victim]!.child!;
+    const child = fixture.cluster.members[victim]!.child!;
     const exited = new Promise<void>((res) => child.once('exit', () => res()));
     child.kill('SIGKILL');
     await exited;
-    await cluster.restart(victim);
+    await fixture.cluster.restart(victim);
     await everyServerHas(after, [victim]);
-    const killed = await cluster.killLeader();
-    await cluster.leader(30_000);
-    await cluster.restart(killed);
+    const killed = await fixture.cluster.killLeader();
+    await fixture.cluster.leader(30_000);
+    await fixture.cluster.restart(killed);
     await everyServerHas(after, [0, 1, 2]);
     const final = JSON.parse((await sameImageEverywhere())[0]!.toString('utf8').split('\n')[1]!) as { jobs: { id: string }[] };
     expect(final.jobs.filter((j) => j.id !== 'delta')).toEqual(savedDoc.jobs);
@@ -170,9 +156,9 @@ describe.skipIf(!built)('operator snapshot restore on a three-server cluster of 
 
   it('a restore just under the size limit replicates to every server; one above it is refused, naming the limit, with nothing changed', async () => {
     // Asked of a follower: it forwards the 15 MiB image to the leader (ClusterService.SnapshotRestore, chunked).
-    const leader = await cluster.leader();
-    const env = cluster.cliEnv([0, 1, 2].find((i) => i !== leader)!);
-    const file = join(dir, 'base.snap');
+    const leader = await fixture.cluster.leader();
+    const env = fixture.cluster.cliEnv([0, 1, 2].find((i) => i !== leader)!);
+    const file = join(fixture.dir, 'base.snap');
     expect((await cli(env, ['operator', 'snapshot', 'save', file])).code).toBe(0);
     const before = await jobsOn(0);
     // The saved image with one job's meta padded: a valid state image of a chosen size.
@@ -186,13 +172,13 @@ describe.skipIf(!built)('operator snapshot restore on a three-server cluster of 
       expect(out.length).toBe(bytes);
       return out;
     };
-    const over = join(dir, 'over.snap');
+    const over = join(fixture.dir, 'over.snap');
     writeFileSync(over, encodeSnapshotFile(padded(MaxRestoreBytes + 1)));
     const refused = await cli(env, ['operator', 'snapshot', 'restore', over]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/over\.snap: the state image is 15728641 bytes; a restore takes at most 15728640 bytes \(15 MiB: it travels as one Raft log entry\)/);
 
-    const big = join(dir, 'big.snap');
+    const big = join(fixture.dir, 'big.snap');
     writeFileSync(big, encodeSnapshotFile(padded(MaxRestoreBytes - 1024)));
     const r = await cli(env, ['operator', 'snapshot', 'restore', big]);
     expect(r.stderr).toBe('');
@@ -208,14 +194,14 @@ describe.skipIf(!built)('operator snapshot restore on a three-server cluster of 
   }, 180_000);
 
   it('an image saved ahead of this cluster\'s log (as into a fresh cluster) lands past its index on every server', async () => {
-    const env = cluster.cliEnv(await cluster.leader());
-    const file = join(dir, 'now.snap');
+    const env = fixture.cluster.cliEnv(await fixture.cluster.leader());
+    const file = join(fixture.dir, 'now.snap');
     expect((await cli(env, ['operator', 'snapshot', 'save', file])).code).toBe(0);
     const doc = JSON.parse(readFileSync(file, 'utf8').split('\n')[1]!) as { index: number; jobs: { id: string; modifyIndex: number }[] };
     // Too far ahead: refused before any entry is written.
     const base = doc.index;
     const before = await jobsOn(0);
-    const tooFar = join(dir, 'too-far.snap');
+    const tooFar = join(fixture.dir, 'too-far.snap');
     writeFileSync(tooFar, encodeSnapshotFile(Buffer.from(JSON.stringify({ ...doc, index: base + MaxRestorePadding + 1000 }))));
     const refused = await cli(env, ['operator', 'snapshot', 'restore', tooFar]);
     expect(refused.code).toBe(1);
@@ -225,7 +211,7 @@ describe.skipIf(!built)('operator snapshot restore on a three-server cluster of 
     const ahead = base + 3000;
     doc.index = ahead;
     doc.jobs[0]!.modifyIndex = ahead;
-    const aheadFile = join(dir, 'ahead.snap');
+    const aheadFile = join(fixture.dir, 'ahead.snap');
     writeFileSync(aheadFile, encodeSnapshotFile(Buffer.from(JSON.stringify(doc))));
     const r = await cli(env, ['operator', 'snapshot', 'restore', aheadFile]);
     expect(r.stderr).toBe('');
