@@ -7,14 +7,16 @@
  * and checks the cluster through the API; waits poll in bounded loops.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ApiClient } from '../agent/api/index.js';
 
-const root = resolve(import.meta.dirname, '..');
-const main = join(root, 'dist', 'cli', 'main.js');
+import type { CliRun } from './e2e.js';
+import { cliMain, runCli } from './e2e.js';
+import { tmuxScreen } from './tmux.js';
+
+const main = cliMain;
 const session = `nomadts-top-cluster-${process.pid}`;
 
 let dir: string;
@@ -22,36 +24,8 @@ let cdir: string;
 let env: NodeJS.ProcessEnv;
 let api: ApiClient;
 
-function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    execFile(process.execPath, [main, ...args], { cwd: root, env, timeout: 120_000 }, (err, stdout, stderr) => {
-      res({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
-    });
-  });
-}
-
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', args, { encoding: 'utf8', env });
-}
-
-function screen(): string {
-  try {
-    return tmux('capture-pane', '-p', '-t', session);
-  } catch {
-    return '';
-  }
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, tries = 160, everyMs = 250): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`gave up waiting for ${what}\n--- screen ---\n${screen()}`);
-}
-
-const onScreen = (re: RegExp) => (): RegExpExecArray | undefined => re.exec(screen()) ?? undefined;
+const cli = (args: readonly string[]): Promise<CliRun> => runCli(args, env, { timeoutMs: 120_000 });
+const { tmux, screen, until, onScreen } = tmuxScreen(session, () => env);
 
 /** Move the panel's cursor down until the detail line names what `wanted` accepts. */
 async function select(detail: RegExp, wanted: (m: RegExpExecArray) => boolean, rows: number): Promise<RegExpExecArray> {

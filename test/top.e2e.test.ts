@@ -6,14 +6,17 @@
  * the screen; q quits and gives the terminal back. Waits poll the screen in bounded loops.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 
-const root = resolve(import.meta.dirname, '..');
-const main = join(root, 'dist', 'cli', 'main.js');
+import type { CliRun } from './e2e.js';
+import { cliMain, root, runCli } from './e2e.js';
+import { tmuxScreen } from './tmux.js';
+
+const main = cliMain;
 const session = `nomadts-top-${process.pid}`;
 
 let dir: string;
@@ -21,36 +24,8 @@ let env: NodeJS.ProcessEnv;
 let agent: ChildProcess | undefined;
 let agentOut = '';
 
-function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    execFile(process.execPath, [main, ...args], { cwd: root, env, timeout: 30_000 }, (err, stdout, stderr) => {
-      res({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
-    });
-  });
-}
-
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', args, { encoding: 'utf8', env });
-}
-
-function screen(): string {
-  try {
-    return tmux('capture-pane', '-p', '-t', session);
-  } catch {
-    return '';
-  }
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, tries = 160, everyMs = 250): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`gave up waiting for ${what}\n--- screen ---\n${screen()}\n--- agent output ---\n${agentOut}`);
-}
-
-const onScreen = (re: RegExp) => (): RegExpExecArray | undefined => re.exec(screen()) ?? undefined;
+const cli = (args: readonly string[]): Promise<CliRun> => runCli(args, env, { timeoutMs: 30_000 });
+const { tmux, screen, until, onScreen } = tmuxScreen(session, () => env, () => `--- agent output ---\n${agentOut}`);
 
 beforeAll(async () => {
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm test does)`);
