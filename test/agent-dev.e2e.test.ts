@@ -6,23 +6,18 @@
  * bounded loop; nothing asserts a duration.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createCA, createCert } from '../agent/tls/index.js';
+import type { CliRun } from './e2e.js';
+import { cliMain, killAll, pollUntil, processesWith, root, runCli, sleeperJobHcl } from './e2e.js';
 
-const root = resolve(import.meta.dirname, '..');
-const main = join(root, 'dist', 'cli', 'main.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+const main = cliMain;
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -32,23 +27,10 @@ let agentExit: Promise<number | null>;
 // The output of every agent process, for the messages of failed waits.
 let rpcAddr = '';
 
-function cli(args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((res) => {
-    execFile(process.execPath, [main, ...args], { cwd: root, env: { ...env, ...extraEnv }, timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
-      res({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<CliRun> => runCli(args, { ...env, ...extraEnv }, { timeoutMs: 30_000 });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, tries = 120, everyMs = 250): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`gave up waiting for ${what}\n--- agent output ---\n${agentOut}`);
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, tries = 120, everyMs = 250): Promise<T> =>
+  pollUntil(what, probe, { tries, everyMs, context: () => `--- agent output ---\n${agentOut}` });
 
 interface AllocJson {
   id: string;
@@ -86,20 +68,6 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-/** Pids of processes whose command line contains `marker`. */
-function processesWith(marker: string): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(marker)) out.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
 interface AgentProcess {
   child: ChildProcess;
   exit: Promise<number | null>;
@@ -135,19 +103,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of children) {
-    if (c.exitCode === null && c.signalCode === null) {
-      c.kill('SIGKILL');
-      await new Promise((res) => c.on('exit', res));
-    }
-  }
-  for (const pid of processesWith(dir)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  await killAll(children, dir);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -255,22 +211,7 @@ describe('nomadts agent -dev', () => {
   it('stops on SIGINT with exit 0, killing its tasks and removing the discovery file', async () => {
     const marker = `nomadts-e2e-sleeper-${process.pid}`;
     const file = join(dir, 'sleeper.nomad.hcl');
-    writeFileSync(file, `job "sleeper" {
-  group "g" {
-    task "sleep" {
-      driver = "raw_exec"
-      config {
-        command = "python3"
-        args    = ["-c", "import time; time.sleep(3600)", "${marker}", "${dir}"]
-      }
-      resources {
-        cpu    = 20
-        memory = 32
-      }
-    }
-  }
-}
-`);
+    writeFileSync(file, sleeperJobHcl('sleeper', marker, dir));
     expect((await cli(['job', 'run', file])).code).toBe(0);
     await until('the sleeper task to run', async () => (processesWith(marker).length > 0 ? true : undefined));
     agent!.kill('SIGINT');
@@ -285,22 +226,7 @@ describe('nomadts agent -dev', () => {
     const first = await startAgentProcess(dataDir);
     const marker = `nomadts-e2e-orphan-${process.pid}`;
     const file = join(dir, 'orphan.nomad.hcl');
-    writeFileSync(file, `job "orphan" {
-  group "g" {
-    task "sleep" {
-      driver = "raw_exec"
-      config {
-        command = "python3"
-        args    = ["-c", "import time; time.sleep(3600)", "${marker}", "${dir}"]
-      }
-      resources {
-        cpu    = 20
-        memory = 32
-      }
-    }
-  }
-}
-`);
+    writeFileSync(file, sleeperJobHcl('orphan', marker, dir));
     expect((await cli(['job', 'run', file])).code).toBe(0);
     await until('the task to run', async () => (processesWith(marker).length > 0 ? true : undefined));
     // The task's state is persisted before the agent can be killed without a goodbye.

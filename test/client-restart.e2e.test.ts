@@ -13,7 +13,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { numberLines, pollUntil, processAlive as alive, processesWith } from './e2e.js';
+import { killAll, numberLines, pollUntil, processAlive as alive, processesWith } from './e2e.js';
 
 const root = resolve(import.meta.dirname, '..');
 const main = join(root, 'dist', 'cli', 'main.js');
@@ -94,19 +94,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  for (const c of children) {
-    if (c.exitCode === null && c.signalCode === null) {
-      c.kill('SIGKILL');
-      await new Promise((res) => c.on('exit', res));
-    }
-  }
-  for (const pid of processesWith(dir)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  await killAll(children, dir);
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -4,6 +4,7 @@
  * line. Nothing here asserts a duration.
  */
 import { execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -100,4 +101,38 @@ export function trueBatchJobHcl(id: string): string {
   }
 }
 `;
+}
+
+/**
+ * A service job of one raw_exec task that sleeps for an hour under python3, with `markers` on its
+ * command line (so processesWith finds it).
+ */
+export function sleeperJobHcl(id: string, ...markers: string[]): string {
+  return `job "${id}" {
+  group "g" {
+    task "sleep" {
+      driver = "raw_exec"
+      config {
+        command = "python3"
+        args    = ["-c", "import time; time.sleep(3600)"${markers.map((m) => `, "${m}"`).join('')}]
+      }
+      resources {
+        cpu    = 20
+        memory = 32
+      }
+    }
+  }
+}
+`;
+}
+
+/** Test clean-up: SIGKILL the children still running (waiting for each), then every process whose command line has `marker`. */
+export async function killAll(children: readonly ChildProcess[], marker: string): Promise<void> {
+  for (const c of children) {
+    if (c.exitCode === null && c.signalCode === null) {
+      c.kill('SIGKILL');
+      await new Promise((res) => c.on('exit', res));
+    }
+  }
+  killProcessesWith(marker);
 }
