@@ -8,14 +8,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCA, createCert } from '../agent/tls/index.js';
 import type { CliRun } from './e2e.js';
-import { cliMain, killAll, pollUntil, processesWith, root, runCli, sleeperJobHcl } from './e2e.js';
+import { cliMain, killAll, pollUntil, processesWith, root, runCli, sleeperJobHcl, isolatedEnv } from './e2e.js';
 
 const main = cliMain;
 
@@ -92,10 +91,7 @@ const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm test does)`);
-  dir = mkdtempSync(join(tmpdir(), 'nomadts-e2e-'));
-  mkdirSync(join(dir, 'run'), { mode: 0o700 });
-  env = { ...process.env, XDG_RUNTIME_DIR: join(dir, 'run') };
-  for (const k of ['NOMADTS_ADDR', 'NOMADTS_CACERT', 'NOMADTS_CLIENT_CERT', 'NOMADTS_CLIENT_KEY', 'NOMADTS_REGION']) delete env[k];
+  ({ dir, env } = isolatedEnv('e2e'));
   const a = await startAgentProcess(join(dir, 'data'));
   agent = a.child;
   agentExit = a.exit;

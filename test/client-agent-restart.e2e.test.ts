@@ -8,10 +8,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliMain, killProcessesWith, numberLines, pollUntil, processAlive, runCli } from './e2e.js';
+import { cliMain, killProcessesWith, numberLines, pollUntil, processAlive, runCli, isolatedEnv } from './e2e.js';
 
 interface DevState {
   members: { name: string; role: string; pid: number; config: string; log: string }[];
@@ -54,10 +53,7 @@ async function runningAlloc(id: string): Promise<AllocJson | undefined> {
 
 beforeAll(async () => {
   if (!existsSync(cliMain)) throw new Error(`${cliMain} is missing: run \`npm run build\` first (npm test does)`);
-  dir = mkdtempSync(join(tmpdir(), 'nomadts-client-agent-restart-'));
-  mkdirSync(join(dir, 'run'), { mode: 0o700 });
-  env = { ...process.env, XDG_RUNTIME_DIR: join(dir, 'run') };
-  for (const k of ['NOMADTS_ADDR', 'NOMADTS_CACERT', 'NOMADTS_CLIENT_CERT', 'NOMADTS_CLIENT_KEY', 'NOMADTS_REGION']) delete env[k];
+  ({ dir, env } = isolatedEnv('client-agent-restart'));
   const up = await runCli(['dev', 'up', '-dir', join(dir, 'cluster'), '-servers', '1', '-clients', '1'], env, { timeoutMs: 120_000 });
   if (up.code !== 0) throw new Error(`dev up failed:\n${up.stdout}\n${up.stderr}`);
   const state = JSON.parse(readFileSync(join(dir, 'cluster', 'cluster.json'), 'utf8')) as DevState;

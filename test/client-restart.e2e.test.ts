@@ -10,10 +10,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { killAll, numberLines, pollUntil, processAlive as alive, processesWith } from './e2e.js';
+import { killAll, numberLines, pollUntil, processAlive as alive, processesWith, isolatedEnv } from './e2e.js';
 
 const root = resolve(import.meta.dirname, '..');
 const main = join(root, 'dist', 'cli', 'main.js');
@@ -87,10 +86,7 @@ async function theAlloc(job: string): Promise<AllocJson | undefined> {
 
 beforeAll(() => {
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm test does)`);
-  dir = mkdtempSync(join(tmpdir(), 'nomadts-restart-e2e-'));
-  mkdirSync(join(dir, 'run'), { mode: 0o700 });
-  env = { ...process.env, XDG_RUNTIME_DIR: join(dir, 'run') };
-  for (const k of ['NOMADTS_ADDR', 'NOMADTS_CACERT', 'NOMADTS_CLIENT_CERT', 'NOMADTS_CLIENT_KEY', 'NOMADTS_REGION']) delete env[k];
+  ({ dir, env } = isolatedEnv('restart-e2e'));
 });
 
 afterAll(async () => {

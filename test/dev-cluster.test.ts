@@ -5,51 +5,24 @@
  * the cluster (tasks included) and removes the discovery file; down again says nothing runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ApiClient, pidAlive } from '../agent/api/index.js';
+import type { CliRun } from './e2e.js';
+import { cliMain, isolatedEnv, pollUntil, processesWith, runCli } from './e2e.js';
 
-const root = resolve(import.meta.dirname, '..');
-const main = join(root, 'dist', 'cli', 'main.js');
-const built = existsSync(main);
+const built = existsSync(cliMain);
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
-function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    execFile(process.execPath, [main, ...args], { cwd: root, env, timeout: 120_000 }, (err, stdout, stderr) => {
-      res({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
-    });
-  });
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, tries = 150): Promise<T> {
-  let last = '';
-  for (let i = 0; i < tries; i++) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`gave up waiting for ${what}${last !== '' ? ` (last error: ${last})` : ''}`);
-}
-
+const cli = (args: readonly string[]): Promise<CliRun> => runCli(args, env, { timeoutMs: 120_000 });
+const until = <T>(what: string, probe: () => Promise<T | undefined>, tries = 150): Promise<T> => pollUntil(what, probe, { tries, everyMs: 200 });
 /** Processes whose command line mentions the cluster dir (agents, and tasks run in its alloc dirs). */
-function processesOf(d: string): string[] {
-  return execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(d) && !l.includes(' ps -eo'));
-}
+const processesOf = (d: string): number[] => processesWith(d);
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'nomadts-dev-cluster-'));
-  mkdirSync(join(dir, 'run'), { mode: 0o700 });
-  env = { ...process.env, XDG_RUNTIME_DIR: join(dir, 'run') };
-  for (const k of ['NOMADTS_ADDR', 'NOMADTS_CACERT', 'NOMADTS_CLIENT_CERT', 'NOMADTS_CLIENT_KEY', 'NOMADTS_REGION']) delete env[k];
+  ({ dir, env } = isolatedEnv('dev-cluster'));
 });
 
 afterAll(async () => {

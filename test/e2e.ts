@@ -5,7 +5,8 @@
  */
 import { execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const root = resolve(import.meta.dirname, '..');
@@ -135,4 +136,17 @@ export async function killAll(children: readonly ChildProcess[], marker: string)
     }
   }
   killProcessesWith(marker);
+}
+
+/**
+ * A fresh temporary directory and an environment for the CLI and agents started under it: its own
+ * XDG_RUNTIME_DIR (so dev agents publish their discovery file there, not in the user's), and no
+ * NOMADTS_* variables from the caller (so nothing reaches a cluster outside the test).
+ */
+export function isolatedEnv(prefix: string, extra: NodeJS.ProcessEnv = {}): { dir: string; env: NodeJS.ProcessEnv } {
+  const dir = mkdtempSync(join(tmpdir(), `nomadts-${prefix}-`));
+  mkdirSync(join(dir, 'run'), { mode: 0o700 });
+  const env: NodeJS.ProcessEnv = { ...process.env, XDG_RUNTIME_DIR: join(dir, 'run'), ...extra };
+  for (const k of ['NOMADTS_ADDR', 'NOMADTS_CACERT', 'NOMADTS_CLIENT_CERT', 'NOMADTS_CLIENT_KEY', 'NOMADTS_REGION']) delete env[k];
+  return { dir, env };
 }

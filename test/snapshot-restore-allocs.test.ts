@@ -8,11 +8,10 @@
  * Waits poll for a state in bounded loops; nothing asserts a duration.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '../agent/api/index.js';
-import { cliMain, pollUntil, runCli } from './e2e.js';
+import { cliMain, pollUntil, runCli, isolatedEnv } from './e2e.js';
 
 const built = existsSync(cliMain);
 
@@ -23,10 +22,7 @@ const cli = (args: readonly string[], extra: NodeJS.ProcessEnv = {}): ReturnType
 const until = <T>(what: string, probe: () => Promise<T | undefined>, tries = 150): Promise<T> => pollUntil(what, probe, { tries, everyMs: 200 });
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'nomadts-restore-allocs-'));
-  mkdirSync(join(dir, 'run'), { mode: 0o700 });
-  env = { ...process.env, XDG_RUNTIME_DIR: join(dir, 'run') };
-  for (const k of ['NOMADTS_ADDR', 'NOMADTS_CACERT', 'NOMADTS_CLIENT_CERT', 'NOMADTS_CLIENT_KEY', 'NOMADTS_REGION']) delete env[k];
+  ({ dir, env } = isolatedEnv('restore-allocs'));
 });
 
 afterAll(async () => {

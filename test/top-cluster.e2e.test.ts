@@ -7,13 +7,12 @@
  * and checks the cluster through the API; waits poll in bounded loops.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '../agent/api/index.js';
 
 import type { CliRun } from './e2e.js';
-import { cliMain, runCli } from './e2e.js';
+import { cliMain, runCli, isolatedEnv } from './e2e.js';
 import { tmuxScreen } from './tmux.js';
 
 const main = cliMain;
@@ -40,11 +39,8 @@ async function select(detail: RegExp, wanted: (m: RegExpExecArray) => boolean, r
 
 beforeAll(async () => {
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm test does)`);
-  dir = mkdtempSync(join(tmpdir(), 'nomadts-top-cluster-'));
+  ({ dir, env } = isolatedEnv('top-cluster', { TMUX: '' }));
   cdir = join(dir, 'cluster');
-  mkdirSync(join(dir, 'run'), { mode: 0o700 });
-  env = { ...process.env, XDG_RUNTIME_DIR: join(dir, 'run'), TMUX: '' };
-  for (const k of ['NOMADTS_ADDR', 'NOMADTS_CACERT', 'NOMADTS_CLIENT_CERT', 'NOMADTS_CLIENT_KEY', 'NOMADTS_REGION']) delete env[k];
   const up = await cli(['dev', 'up', '-dir', cdir]);
   if (up.code !== 0) throw new Error(`dev up failed:\n${up.stdout}\n${up.stderr}`);
   api = ApiClient.fromEnv(env);

@@ -8,12 +8,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { CliRun } from './e2e.js';
-import { cliMain, root, runCli } from './e2e.js';
+import { cliMain, root, runCli, isolatedEnv } from './e2e.js';
 import { tmuxScreen } from './tmux.js';
 
 const main = cliMain;
@@ -29,10 +28,7 @@ const { tmux, screen, until, onScreen } = tmuxScreen(session, () => env, () => `
 
 beforeAll(async () => {
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm test does)`);
-  dir = mkdtempSync(join(tmpdir(), 'nomadts-top-e2e-'));
-  mkdirSync(join(dir, 'run'), { mode: 0o700 });
-  env = { ...process.env, XDG_RUNTIME_DIR: join(dir, 'run'), TMUX: '' };
-  for (const k of ['NOMADTS_ADDR', 'NOMADTS_CACERT', 'NOMADTS_CLIENT_CERT', 'NOMADTS_CLIENT_KEY', 'NOMADTS_REGION']) delete env[k];
+  ({ dir, env } = isolatedEnv('top-e2e', { TMUX: '' }));
   agent = spawn(process.execPath, [main, 'agent', '-dev', '-data-dir', join(dir, 'data'), '-rpc-port', '0'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   agent.stdout!.setEncoding('utf8').on('data', (c: string) => (agentOut += c));
   agent.stderr!.setEncoding('utf8').on('data', (c: string) => (agentOut += c));
