@@ -9,45 +9,27 @@
  * duration.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ClusterClient } from '../agent/raft/transport/index.js';
 import type { ClusterMember } from '../agent/raft/transport/index.js';
 import { createCA, createCert } from '../agent/tls/index.js';
+import type { CliRun } from './e2e.js';
+import { cliMain, pollUntil, runCli } from './e2e.js';
 // eslint-disable-next-line no-restricted-imports -- the benchmarks' free-port helper
 import { freePort } from '../scripts/bench/ports.js';
 
-const root = resolve(import.meta.dirname, '..');
-const main = join(root, 'dist', 'cli', 'main.js');
+const main = cliMain;
 const built = existsSync(main);
 const N = 5;
 
 interface Proc { name: string; rpc: number; serf: number; config: string; child?: ChildProcess; output: string }
 
-function cli(env: Record<string, string>, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    execFile(process.execPath, [main, ...args], { env: { ...process.env, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
-      res({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
-    });
-  });
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, tries = 300): Promise<T> {
-  let last: unknown;
-  for (let i = 0; i < tries; i++) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what}: not reached${last instanceof Error ? ` (last error: ${last.message})` : ''}`);
-}
+const cli = (env: Record<string, string>, args: string[]): Promise<CliRun> => runCli(args, { ...process.env, ...env }, { timeoutMs: 30_000 });
+const until = <T>(what: string, f: () => Promise<T | undefined>, tries = 300): Promise<T> => pollUntil(what, f, { tries, everyMs: 200 });
 
 describe.skipIf(!built)('five servers that gossip, joined through one address', () => {
   let dir: string;
