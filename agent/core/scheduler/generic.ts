@@ -5,14 +5,14 @@
  * fresher snapshot when the plan applier refuses part of it.
  */
 import type { Allocation, AllocMetric, Deployment, Evaluation, Job, StateReader } from '../structs/index.js';
-import { deploymentActive, emptyPlan, planEntries, planIsNoOp } from '../structs/index.js';
+import { appendAlloc, deploymentActive, emptyPlan, planIsNoOp, removeAlloc, trackPlanRecords } from '../structs/index.js';
 import type { Scheduler, SchedulerDeps } from '../worker/index.js';
 import { EvalContext } from './context.js';
 import { readyNodesInDCs } from './feasible.js';
 import { nextRescheduleDelay, reconcile } from './reconcile.js';
 import type { ReconcileResult } from './reconcile.js';
 import { GenericStack } from './stack.js';
-import { appendStop, deriveEval, placeAlloc, progressMade, recordFailure, setEvalStatus, SharedResources, taintedNodes } from './util.js';
+import { appendStop, assertPlanLogs, deriveEval, placeAlloc, progressMade, recordFailure, setEvalStatus, SharedResources, taintedNodes } from './util.js';
 
 /** Plans a service eval may submit before giving up (nomad maxServiceScheduleAttempts). */
 export const MaxServiceScheduleAttempts = 5;
@@ -117,9 +117,11 @@ export class GenericScheduler implements Scheduler {
     });
 
     const plan = emptyPlan(evaluation.id, '', evaluation.priority, job, state.index);
+    // Written only through appendAlloc/removeAlloc from here on: selections catch up with it in O(new entries).
+    trackPlanRecords(plan);
     for (const s of r.stop) appendStop(plan, s.alloc, s.statusDescription, s.clientStatus);
-    for (const a of r.inplaceUpdate) pushUpdate(plan.nodeAllocation, a);
-    for (const a of r.attributeUpdates) pushUpdate(plan.nodeAllocation, a);
+    for (const a of r.inplaceUpdate) appendAlloc(plan.nodeAllocation, a);
+    for (const a of r.attributeUpdates) appendAlloc(plan.nodeAllocation, a);
     plan.deployment = r.deployment;
     plan.deploymentUpdates = r.deploymentUpdates;
 
@@ -129,6 +131,7 @@ export class GenericScheduler implements Scheduler {
     if (job !== null && !job.stop) this.computePlacements(evaluation, job, r, deployment, plan, attempt);
 
     if (planIsNoOp(plan)) return attempt;
+    assertPlanLogs(plan);
     const { result, refreshedState } = await planner.submitPlan(plan);
     if (refreshedState !== null) this.state = refreshedState;
     attempt.progress = progressMade(result);
@@ -210,16 +213,6 @@ export class GenericScheduler implements Scheduler {
   }
 }
 
-function pushUpdate(byNode: Record<string, Allocation[]>, alloc: Allocation): void {
-  const list = planEntries(byNode, alloc.nodeId);
-  if (list === undefined) byNode[alloc.nodeId] = [alloc];
-  else list.push(alloc);
-}
-
 function removeLastStop(plan: ReturnType<typeof emptyPlan>, alloc: Allocation): void {
-  const list = planEntries(plan.nodeUpdate, alloc.nodeId);
-  if (list === undefined) return;
-  const i = list.findIndex((a) => a.id === alloc.id);
-  if (i >= 0) list.splice(i, 1);
-  if (list.length === 0) delete plan.nodeUpdate[alloc.nodeId];
+  removeAlloc(plan.nodeUpdate, alloc.nodeId, alloc.id);
 }

@@ -18,7 +18,8 @@ import type {
   StateReader,
   TaskGroup,
 } from '../structs/index.js';
-import { allocTerminalStatus, appendAlloc, newAllocation, planEntries, newEvaluation } from '../structs/index.js';
+import { allocTerminalStatus, appendAlloc, newAllocation, newEvaluation, planRecordLogMismatch } from '../structs/index.js';
+import { NomadError } from '../lib/index.js';
 import type { RankedNode } from './stack.js';
 
 /**
@@ -46,9 +47,7 @@ export function appendStop(plan: Plan, alloc: Allocation, description: string, c
     clientDescription: clientStatus === 'lost' ? 'alloc is lost since its node is down' : alloc.clientDescription,
     followupEvalId: followupEvalId ?? alloc.followupEvalId,
   };
-  const list = planEntries(plan.nodeUpdate, alloc.nodeId);
-  if (list === undefined) plan.nodeUpdate[alloc.nodeId] = [stopped];
-  else list.push(stopped);
+  appendAlloc(plan.nodeUpdate, stopped);
 }
 
 export interface NewAllocation {
@@ -144,6 +143,16 @@ export function placeAlloc(plan: Plan, p: NewAllocation): Allocation {
   });
   appendAlloc(plan.nodeAllocation, alloc);
   return alloc;
+}
+
+/**
+ * Throw when a plan whose records are tracked (structs.trackPlanRecords) was
+ * written behind their logs' back: the scheduler's plan marks would have missed
+ * those entries. Once per plan, before it is submitted.
+ */
+export function assertPlanLogs(plan: Plan): void {
+  const mismatch = planRecordLogMismatch(plan);
+  if (mismatch !== '') throw new NomadError('internal', mismatch);
 }
 
 /** Record a failed placement for a group, coalescing repeats as Nomad does. */
