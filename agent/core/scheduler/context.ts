@@ -955,9 +955,8 @@ export class EvalContext {
 
   /** Write the retained scores into the metrics (end of a selection). */
   finishMetrics(): void {
-    const out: NodeScoreMeta[] = [];
-    for (const o of this.top) out.push({ nodeId: o.node.id, scores: o.scoreRecord(), normScore: o.finalScore });
-    this.metrics.scoreMetaData = out;
+    // Kept for good with the allocation: an array of exactly the retained entries (push would leave spare capacity).
+    this.metrics.scoreMetaData = this.top.map((o): NodeScoreMeta => ({ nodeId: o.node.id, scores: o.scoreRecord(), normScore: o.finalScore }));
     this.metrics.allocationTime = 0;
   }
 }

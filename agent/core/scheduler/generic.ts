@@ -4,7 +4,7 @@
  * for each placement through the GenericStack, submit one plan, and retry on a
  * fresher snapshot when the plan applier refuses part of it.
  */
-import type { Allocation, AllocMetric, Deployment, Evaluation, Job, StateReader } from '../structs/index.js';
+import type { Allocation, AllocMetric, Deployment, Evaluation, Job, StateReader, TaskGroup } from '../structs/index.js';
 import { appendAlloc, deploymentActive, emptyPlan, planIsNoOp, removeAlloc, trackPlanRecords } from '../structs/index.js';
 import type { Scheduler, SchedulerDeps } from '../worker/index.js';
 import { EvalContext } from './context.js';
@@ -12,6 +12,7 @@ import { readyNodesInDCs } from './feasible.js';
 import { nextRescheduleDelay, reconcile } from './reconcile.js';
 import type { ReconcileResult } from './reconcile.js';
 import { GenericStack } from './stack.js';
+import type { SelectOptions } from './stack.js';
 import { appendStop, assertPlanLogs, deriveEval, placeAlloc, progressMade, recordFailure, setEvalStatus, SharedResources, taintedNodes } from './util.js';
 
 /** Plans a service eval may submit before giving up (nomad maxServiceScheduleAttempts). */
@@ -157,18 +158,18 @@ export class GenericScheduler implements Scheduler {
     const activeDeployment = r.deployment ?? (deployment !== null && deploymentActive(deployment) && deployment.jobVersion === job.version ? deployment : null);
     const deploymentId = activeDeployment?.id ?? '';
 
-    type Want = { name: string; group: string; previous?: Allocation; reschedule: boolean; canary: boolean; stopFirst?: { alloc: Allocation; description: string } };
+    type Want = { name: string; group: string; previous: Allocation | undefined; reschedule: boolean; canary: boolean; stopFirst?: { alloc: Allocation; description: string } };
     const wants: Want[] = [];
     for (const d of r.destructiveUpdate) {
       wants.push({ name: d.placeName, group: d.placeTaskGroup.name, previous: d.stopAlloc, reschedule: false, canary: false, stopFirst: { alloc: d.stopAlloc, description: d.statusDescription } });
     }
     for (const p of r.place) {
-      wants.push({ name: p.name, group: p.taskGroup.name, ...(p.previousAlloc !== undefined ? { previous: p.previousAlloc } : {}), reschedule: p.reschedule === true, canary: p.canary === true });
+      wants.push({ name: p.name, group: p.taskGroup.name, previous: p.previousAlloc, reschedule: p.reschedule === true, canary: p.canary === true });
     }
 
     const shared = new SharedResources();
     for (const w of wants) {
-      const tg = job.taskGroups.find((g) => g.name === w.group);
+      const tg = taskGroupNamed(job, w.group);
       if (tg === undefined) continue;
       if (attempt.failed[tg.name] !== undefined) {
         // One failure per group is enough to know the rest will fail too.
@@ -178,13 +179,16 @@ export class GenericScheduler implements Scheduler {
       // A destructive update frees the old allocation's resources first.
       if (w.stopFirst !== undefined) appendStop(plan, w.stopFirst.alloc, w.stopFirst.description);
 
-      const penalty = new Set<string>();
+      let penalty: ReadonlySet<string> = NoPenalty;
       if (w.reschedule && w.previous !== undefined) {
-        penalty.add(w.previous.nodeId);
-        for (const ev of w.previous.rescheduleTracker) penalty.add(ev.prevNodeId);
+        const nodes = new Set<string>([w.previous.nodeId]);
+        for (const ev of w.previous.rescheduleTracker) nodes.add(ev.prevNodeId);
+        penalty = nodes;
       }
       const preferred = tg.ephemeralDisk.sticky && w.previous !== undefined ? this.state.nodeByID(w.previous.nodeId) : undefined;
-      const ranked = stack.select(tg, { penaltyNodeIds: penalty, ...(preferred !== undefined && preferred.status === 'ready' ? { preferredNode: preferred } : {}) });
+      const opts: SelectOptions = { penaltyNodeIds: penalty };
+      if (preferred !== undefined && preferred.status === 'ready') opts.preferredNode = preferred;
+      const ranked = stack.select(tg, opts);
       if (ranked === null) {
         if (w.stopFirst !== undefined) removeLastStop(plan, w.stopFirst.alloc);
         recordFailure(attempt.failed, tg.name, ctx.metrics);
@@ -211,6 +215,13 @@ export class GenericScheduler implements Scheduler {
     const eligibility = ctx.eligibility;
     attempt.classEligibility = () => eligibility.classes();
   }
+}
+
+const NoPenalty: ReadonlySet<string> = new Set();
+
+function taskGroupNamed(job: Job, name: string): TaskGroup | undefined {
+  for (const g of job.taskGroups) if (g.name === name) return g;
+  return undefined;
 }
 
 function removeLastStop(plan: ReturnType<typeof emptyPlan>, alloc: Allocation): void {

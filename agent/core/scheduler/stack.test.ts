@@ -239,3 +239,26 @@ describe('SystemStack', () => {
     expect(stack.selectOn(b, tg)).toBeNull();
   });
 });
+
+describe('ranked nodes of a group without ports', () => {
+  it('share one frozen resources record, and their score parts are the metrics\' own', () => {
+    const { nodes, allocs } = loadedCluster(20);
+    const job = mockJob({ taskGroups: [small()] });
+    const ctx = ctxOf(nodes, job, allocs);
+    const stack = new GenericStack(false, ctx);
+    stack.setNodes(nodes);
+    stack.setJob(job);
+    const a = stack.select(job.taskGroups[0]!)!;
+    const aMetrics = ctx.metrics;
+    const b = stack.select(job.taskGroups[0]!)!;
+    expect(a.resources).toBe(b.resources);
+    expect(a.taskResources).toBe(b.taskResources);
+    expect(Object.isFrozen(a.resources) && Object.isFrozen(a.resources.ports) && Object.isFrozen(a.taskResources.web ?? a.taskResources[Object.keys(a.taskResources)[0]!])).toBe(true);
+    expect(a.resources).toEqual({ cpu: 100, memoryMB: 64, memoryMaxMB: 64, diskMB: 10, ports: [] });
+    // The winner is the metrics' best entry, with the same record of parts.
+    expect(aMetrics.scoreMetaData[0]!.nodeId).toBe(a.node.id);
+    expect(a.scores).toBe(aMetrics.scoreMetaData[0]!.scores);
+    expect(a.scores.binpack).toBeGreaterThan(0);
+    expect(aMetrics.scoreMetaData.length).toBeLessThanOrEqual(MaxRetainedNodeScores);
+  });
+});

@@ -86,7 +86,13 @@ export class SharedResources {
     const r = ranked.resources;
     if (r.ports.length > 0) return { resources: r, taskResources: ranked.taskResources };
     const prior = this.byGroup.get(group);
-    if (prior !== undefined && sameResources(prior, r, ranked.taskResources)) return prior;
+    if (prior !== undefined && ((prior.resources === r && prior.taskResources === ranked.taskResources) || sameResources(prior, r, ranked.taskResources))) return prior;
+    if (Object.isFrozen(r) && Object.isFrozen(r.ports) && frozenTaskResources(ranked.taskResources)) {
+      // Already frozen (the stack's records for a group without ports): share them as they are.
+      const shared: GroupResources = { resources: r, taskResources: ranked.taskResources };
+      this.byGroup.set(group, shared);
+      return shared;
+    }
     const taskResources: TaskResourceMap = {};
     for (const k in ranked.taskResources) taskResources[k] = Object.freeze({ ...ranked.taskResources[k]! });
     const shared: GroupResources = {
@@ -99,6 +105,12 @@ export class SharedResources {
 }
 
 const NoPorts = Object.freeze([]) as unknown as Allocation['resources']['ports'];
+
+function frozenTaskResources(t: TaskResourceMap): boolean {
+  if (!Object.isFrozen(t)) return false;
+  for (const k in t) if (!Object.isFrozen(t[k])) return false;
+  return true;
+}
 
 function sameResources(a: GroupResources, r: Allocation['resources'], t: TaskResourceMap): boolean {
   const x = a.resources;
