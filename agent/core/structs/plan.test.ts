@@ -91,3 +91,21 @@ describe('plan record logs', () => {
     expect(planRecordLogMismatch(deleted)).toBe('');
   });
 });
+
+describe('plan records', () => {
+  it('have no prototype: no inherited names look like entries, and they read and serialise as plain records', () => {
+    const plan = emptyPlan('e', 't', 50, job, 1);
+    for (const rec of [plan.nodeAllocation, plan.nodeUpdate, plan.nodePreemptions]) {
+      expect(Object.getPrototypeOf(rec)).toBeNull();
+      expect('constructor' in rec).toBe(false);
+      expect('toString' in rec).toBe(false);
+    }
+    appendAlloc(plan.nodeAllocation, alloc('a1', '__proto__'));
+    appendAlloc(plan.nodeAllocation, alloc('a2', 'n1'));
+    expect(Object.keys(plan.nodeAllocation)).toEqual(['__proto__', 'n1']);
+    expect(Object.getPrototypeOf(plan.nodeAllocation)).toBeNull();
+    const copy = JSON.parse(JSON.stringify(plan.nodeAllocation)) as Record<string, { id: string }[]>;
+    expect(Object.entries(copy).map(([k, v]) => [k, v.map((a) => a.id)])).toEqual([['__proto__', ['a1']], ['n1', ['a2']]]);
+    expect(plan.nodeAllocation).toEqual({ n1: [plan.nodeAllocation.n1![0]], ['__proto__']: [plan.nodeAllocation['__proto__']![0]] });
+  });
+});

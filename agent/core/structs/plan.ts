@@ -61,13 +61,24 @@ export function emptyPlan(evalId: string, evalToken: string, priority: number, j
     priority,
     allAtOnce: job?.allAtOnce ?? false,
     job,
-    nodeUpdate: {},
-    nodeAllocation: {},
-    nodePreemptions: {},
+    nodeUpdate: newPlanRecord(),
+    nodeAllocation: newPlanRecord(),
+    nodePreemptions: newPlanRecord(),
     deployment: null,
     deploymentUpdates: [],
     snapshotIndex,
   };
+}
+
+/**
+ * An empty record for allocations by node id, without a prototype. V8 keeps
+ * such objects as hash tables from the start; a `{}` gets a new hidden class
+ * for each of its first uuid keys (a dozen or so per record per plan, each a
+ * long-lived heap object) before it gives up and becomes a hash table anyway.
+ * Read it with `planEntries` / `Object.hasOwn` / `for...in` as any record.
+ */
+export function newPlanRecord(): Record<string, Allocation[]> {
+  return Object.create(null) as Record<string, Allocation[]>;
 }
 
 export function planIsNoOp(plan: Plan): boolean {
