@@ -293,3 +293,22 @@ describe('LimitIterator', () => {
     expect(ids(new LimitIterator(new ListSource([-1, 0.2]), 3))).toEqual(['s1', 's0']);
   });
 });
+
+describe('RankOption.scoreRecord', () => {
+  it('names exactly the recorded parts, in the order Nomad lists them, for every combination', () => {
+    const names = ['binpack', 'job-anti-affinity', 'node-reschedule-penalty', 'node-affinity', 'allocation-spread'] as const;
+    const fields = ['binpack', 'antiAffinity', 'penalty', 'affinity', 'spread'] as const;
+    for (let mask = 0; mask < 32; mask++) {
+      const o = new RankOption(mockNode({ id: 'n' }));
+      const expected: [string, number][] = [];
+      fields.forEach((f, i) => {
+        if ((mask & (1 << i)) === 0) return;
+        const v = i === 0 ? 0.5 : -(i / 10);
+        o[f] = v;
+        expected.push([names[i]!, v]);
+      });
+      const rec = o.scoreRecord();
+      expect(Object.entries(rec)).toEqual(expected);
+    }
+  });
+});

@@ -81,6 +81,17 @@ export class RankOption implements ScoredNode {
   }
 
   scoreRecord(): Record<string, number> {
+    const b = this.binpack;
+    const j = this.antiAffinity;
+    const p = this.penalty;
+    const a = this.affinity;
+    // The generic stack's usual parts, as literals: one exact-size object (these are
+    // kept for good in every placement's metrics), in the same key order as below.
+    if (!Number.isNaN(b) && !Number.isNaN(j) && !Number.isNaN(p) && !Number.isNaN(a)) {
+      const sp = this.spread;
+      if (Number.isNaN(sp)) return { binpack: b, 'job-anti-affinity': j, 'node-reschedule-penalty': p, 'node-affinity': a };
+      return { binpack: b, 'job-anti-affinity': j, 'node-reschedule-penalty': p, 'node-affinity': a, 'allocation-spread': sp };
+    }
     const out: Record<string, number> = {};
     if (!Number.isNaN(this.binpack)) out[ScoreNames.binpack] = this.binpack;
     if (!Number.isNaN(this.antiAffinity)) out[ScoreNames.jobAntiAffinity] = this.antiAffinity;
