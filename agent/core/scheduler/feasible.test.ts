@@ -14,6 +14,7 @@ import {
   DriverChecker,
   FeasibilityWrapper,
   NodeSource,
+  ShuffleOrder,
   readyNodesInDCs,
 } from './feasible.js';
 import { resolveTarget } from './targets.js';
@@ -182,6 +183,54 @@ describe('NodeSource', () => {
     expect(ctx.metrics.nodesEvaluated).toBe(7);
     src.setNodes([]);
     expect(src.next()).toBeNull();
+  });
+});
+
+describe('NodeSource on a shared list (setSharedNodes)', () => {
+  /** Visits (node id, visit slot) over `rounds` selections that each take up to `take` nodes. */
+  const visits = (setup: (src: NodeSource, ctx: EvalContext) => void, nodes: Node[], rounds: number, take: number): string[] => {
+    const ctx = ctxFor(nodes);
+    const src = new NodeSource(ctx);
+    setup(src, ctx);
+    const out: string[] = [];
+    for (let r = 0; r < rounds; r++) {
+      src.reset();
+      for (let t = 0; t < take; t++) {
+        const n = src.next();
+        if (n === null) break;
+        out.push(`${n.id}@${ctx.visitSlot}`);
+      }
+    }
+    return out;
+  };
+
+  it('visits exactly what a shuffled copy visits, wrapping around, and leaves the list and slots as they were', () => {
+    for (const size of [1, 2, 7, 40]) {
+      const nodes = Array.from({ length: size }, (_, i) => mockNode({ id: `n${i}` }));
+      const slots = Int32Array.from(nodes, (_, i) => 100 + i);
+      const order = new ShuffleOrder(64);
+      for (const seed of [1, 2, 3]) {
+        for (const [rounds, take] of [[1, size], [5, 3], [3, size + 2]] as const) {
+          const copy = visits((src) => src.setNodes([...nodes], new SeededRng(seed), slots.slice()), nodes, rounds, take);
+          // The same order object, reused: each setSharedNodes starts it afresh.
+          const shared = visits((src) => src.setSharedNodes(nodes, slots, new SeededRng(seed), order), nodes, rounds, take);
+          expect(shared).toEqual(copy);
+        }
+      }
+      expect(nodes.map((n) => n.id)).toEqual(Array.from({ length: size }, (_, i) => `n${i}`));
+      expect([...slots]).toEqual(Array.from({ length: size }, (_, i) => 100 + i));
+    }
+  });
+
+  it('without slots visits with slot -1; refuses mismatched slots or an order too small, changing nothing', () => {
+    const nodes = ['a', 'b', 'c'].map((id) => mockNode({ id }));
+    expect(visits((src) => src.setSharedNodes(nodes, null, new SeededRng(1), new ShuffleOrder(3)), nodes, 1, 3).every((v) => v.endsWith('@-1'))).toBe(true);
+    const ctx = ctxFor(nodes);
+    const src = new NodeSource(ctx);
+    src.setNodes([nodes[0]!]);
+    expect(() => src.setSharedNodes(nodes, new Int32Array(2), new SeededRng(1), new ShuffleOrder(3))).toThrow(/2 slots for 3 nodes/);
+    expect(() => src.setSharedNodes(nodes, null, new SeededRng(1), new ShuffleOrder(2))).toThrow(/order for 2 nodes cannot shuffle 3/);
+    expect(drain(src)).toEqual(['a']);
   });
 });
 

@@ -211,6 +211,7 @@ export class GenericScheduler implements Scheduler {
       });
       attempt.queued[tg.name] = Math.max(0, (attempt.queued[tg.name] ?? 0) - 1);
     }
+    stack.release();
     attempt.escaped = ctx.eligibility.hasEscaped();
     const eligibility = ctx.eligibility;
     attempt.classEligibility = () => eligibility.classes();

@@ -262,3 +262,52 @@ describe('ranked nodes of a group without ports', () => {
     expect(aMetrics.scoreMetaData.length).toBeLessThanOrEqual(MaxRetainedNodeScores);
   });
 });
+
+describe('GenericStack.release', () => {
+  const { nodes, allocs } = loadedCluster(40);
+  const job = mockJob({ taskGroups: [small()] });
+  const state = new MockState({ nodes, allocs, jobs: [job] });
+  const ready = readyNodesInDCs(state, job.datacenters, job.nodePool);
+
+  /** Node ids of `n` selections (each appended to the plan) by a fresh stack seeded with `seed`. */
+  const picks = (seed: number, n: number, release: boolean): string[] => {
+    const ctx = new EvalContext(state, emptyPlan('e', 'tok', 50, job, state.index), new SeededRng(seed));
+    const stack = new GenericStack(false, ctx);
+    stack.setNodes(ready.nodes, ready.slots);
+    stack.setJob(job);
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = stack.select(job.taskGroups[0]!);
+      if (r === null) break;
+      out.push(r.node.id);
+      appendAlloc(ctx.plan.nodeAllocation, mockAlloc(job, { nodeId: r.node.id, index: i }, { resources: r.resources }));
+    }
+    if (release) stack.release();
+    return out;
+  };
+
+  it('a stack on a reused copy picks exactly what a stack on a fresh copy picks', () => {
+    const fresh = [picks(7, 12, false), picks(8, 12, false)];
+    // Released copies go back to the pool; later stacks shuffle them in place.
+    for (let round = 0; round < 3; round++) {
+      expect(picks(7, 12, true)).toEqual(fresh[0]);
+      expect(picks(8, 12, true)).toEqual(fresh[1]);
+    }
+    expect(fresh[0]).not.toEqual(fresh[1]);
+  });
+
+  it('leaves the stack without nodes, and the shared candidate list untouched', () => {
+    const before = ready.nodes.map((n) => n.id);
+    const beforeSlots = [...ready.slots];
+    const ctx = new EvalContext(state, emptyPlan('e', 'tok', 50, job, state.index), new SeededRng(3));
+    const stack = new GenericStack(false, ctx);
+    stack.setNodes(ready.nodes, ready.slots);
+    stack.setJob(job);
+    expect(stack.select(job.taskGroups[0]!)).not.toBeNull();
+    stack.release();
+    stack.release();
+    expect(stack.select(job.taskGroups[0]!)).toBeNull();
+    expect(ready.nodes.map((n) => n.id)).toEqual(before);
+    expect([...ready.slots]).toEqual(beforeSlots);
+  });
+});
