@@ -276,6 +276,51 @@ describe('FeasibilityWrapper class caching', () => {
     expect(ctx.eligibility.hasEscaped()).toBe(false);
   });
 
+  it('sees verdicts written or dropped by others between its calls (new job, reset, set from outside)', () => {
+    const nodes = cluster(8, 2);
+    const job = mockJob();
+    const ctx = ctxFor(nodes, [], job);
+    ctx.eligibility.setJob(job);
+    const src = new NodeSource(ctx);
+    // With slots: verdicts are also read by class id (the fast path the wrapper keeps between calls).
+    const slots = Int32Array.from(nodes, (n) => ctx.slotOf(n.id));
+    expect(slots.every((x) => x >= 0 && ctx.slots.classId[x]! > 0)).toBe(true);
+    src.setNodes(nodes, null, slots);
+    const inner = new ConstraintChecker();
+    inner.setConstraints(job.constraints);
+    const counting = new CountingChecker(inner);
+    const w = new FeasibilityWrapper(ctx, src, [counting], []);
+    w.setTaskGroup('web');
+    expect(drain(w)).toHaveLength(4);
+    expect(counting.calls).toBe(2);
+    const linux = nodes[1]!.computedClass;
+
+    // Written from outside: the class is now ineligible for the job.
+    ctx.eligibility.setJobEligibility(linux, 'made up');
+    src.reset();
+    expect(drain(w)).toEqual([]);
+    expect(ctx.metrics.constraintFiltered['made up']).toBe(4);
+    expect(counting.calls).toBe(2);
+
+    // A reset forgets every verdict: the checks run again.
+    ctx.eligibility.reset();
+    src.reset();
+    expect(drain(w)).toHaveLength(4);
+    expect(counting.calls).toBe(4);
+
+    // Written from outside for the group: filtered with that reason.
+    ctx.eligibility.setTaskGroupEligibility('web', linux, 'group says no');
+    src.reset();
+    expect(drain(w)).toEqual([]);
+    expect(ctx.metrics.constraintFiltered['group says no']).toBe(4);
+
+    // Another job (another version): the caches start over.
+    ctx.eligibility.setJob({ ...job, version: job.version + 1 });
+    src.reset();
+    expect(drain(w)).toHaveLength(4);
+    expect(counting.calls).toBe(6);
+  });
+
   it('a unique-attribute constraint escapes the class cache and is checked on every node', () => {
     const nodes = cluster(20, 2);
     const job = mockJob({ constraints: [c('${attr.unique.hostname}', '!=', 'h3')] });
