@@ -15,11 +15,12 @@ import type {
   NodeScoreMeta,
   NodeSlotView,
   Plan,
+  PlanRecordLog,
   SchedulerConfiguration,
   StateReader,
   TaskGroup,
 } from '../structs/index.js';
-import { allocTerminalStatus, allocsUsage, emptyAllocMetric, NetworkIndex, nodeAvailable, planEntries, usageGroupKey, usageJobKey } from '../structs/index.js';
+import { allocTerminalStatus, allocsUsage, emptyAllocMetric, NetworkIndex, nodeAvailable, planEntries, planRecordLog, usageGroupKey, usageJobKey } from '../structs/index.js';
 import { slotView } from './slots.js';
 
 /** Shared, frozen empty records for metrics nobody wrote to (see resetMetrics). */
@@ -551,9 +552,17 @@ export class EvalContext {
   private readonly journalSeen = new Map<string, { placed: readonly Allocation[]; placedLen: number; stopped: readonly Allocation[] | undefined; stoppedLen: number }>();
   /** Bumped when the plan changed in a way that is not an append (a rebuild is needed). */
   journalEpoch = 0;
-  /** Placements and stops appended to the plan, in the order they were noticed. */
-  readonly journalPlaced: Allocation[] = [];
-  readonly journalStopped: Allocation[] = [];
+  /**
+   * Placements and stops appended to the plan, in the order they were noticed.
+   * Read-only for readers: for a tracked plan they are the records' logs themselves.
+   */
+  journalPlaced: Allocation[] = [];
+  journalStopped: Allocation[] = [];
+  /** The logs (and their epochs) the journal is for, when the plan's records are tracked (see trackPlanRecords). */
+  private journalLogP: PlanRecordLog | null = null;
+  private journalLogU: PlanRecordLog | null = null;
+  private journalLogEpochP = 0;
+  private journalLogEpochU = 0;
 
   /**
    * The slot of the node the candidate source handed out last, or -1 when the
@@ -570,6 +579,13 @@ export class EvalContext {
   /** The plan the marks are for, and the node ids of its three records marked so far (in key order). */
   private markedPlan: Plan | null = null;
   private readonly markedKeys: [string[], string[], string[]] = [[], [], []];
+  /**
+   * For a tracked plan: the records' logs the marks follow, their epochs, and how
+   * many of each log's node ids are marked. All null while marking the slow way.
+   */
+  private readonly markLogs: [PlanRecordLog | null, PlanRecordLog | null, PlanRecordLog | null] = [null, null, null];
+  private readonly markLogEpochs = [0, 0, 0];
+  private readonly markLogDone = [0, 0, 0];
   private readonly stateCounts = new Map<string, JobSlotCounts>();
 
   constructor(state: StateReader, plan: Plan, rng: Rng, opts: EvalContextOptions = {}) {
@@ -630,7 +646,29 @@ export class EvalContext {
       this.planMarks = marks;
       this.markedPlan = null;
     }
-    if (plan !== this.markedPlan) this.restartMarks(plan);
+    const logA = planRecordLog(plan.nodeAllocation);
+    const logU = planRecordLog(plan.nodeUpdate);
+    const logP = planRecordLog(plan.nodePreemptions);
+    if (logA !== undefined && logU !== undefined && logP !== undefined) {
+      // Tracked records: mark the node ids their logs gained since the last call.
+      const logs = this.markLogs;
+      if (plan !== this.markedPlan || logs[0] !== logA || logs[1] !== logU || logs[2] !== logP ||
+        this.markLogEpochs[0] !== logA.epoch || this.markLogEpochs[1] !== logU.epoch || this.markLogEpochs[2] !== logP.epoch) {
+        this.restartMarks(plan);
+        logs[0] = logA;
+        logs[1] = logU;
+        logs[2] = logP;
+        this.markLogEpochs[0] = logA.epoch;
+        this.markLogEpochs[1] = logU.epoch;
+        this.markLogEpochs[2] = logP.epoch;
+      }
+      this.markLogged(marks, logA.nodeIds, 0);
+      this.markLogged(marks, logU.nodeIds, 1);
+      this.markLogged(marks, logP.nodeIds, 2);
+      this.fastStamp = this.planStamp;
+      return;
+    }
+    if (plan !== this.markedPlan || this.markLogs[0] !== null) this.restartMarks(plan);
     // Between selections the scheduler appends to the plan: mark only the node ids added
     // since the last call. Marks are never cleared for a plan, so a node whose entries were
     // removed stays marked (it is ranked through its proposal: correct, just not the fast path).
@@ -650,6 +688,18 @@ export class EvalContext {
     this.markedPlan = plan;
     this.planStamp++;
     for (const k of this.markedKeys) k.length = 0;
+    this.markLogs[0] = this.markLogs[1] = this.markLogs[2] = null;
+    this.markLogDone[0] = this.markLogDone[1] = this.markLogDone[2] = 0;
+  }
+
+  /** Mark the slots of `nodeIds` past the first `markLogDone[which]` (a log's node ids only grow within an epoch). */
+  private markLogged(marks: Int32Array, nodeIds: readonly string[], which: number): void {
+    const stamp = this.planStamp;
+    for (let i = this.markLogDone[which]!; i < nodeIds.length; i++) {
+      const s = this.slotOf(nodeIds[i]!);
+      if (s >= 0) marks[s] = stamp;
+    }
+    this.markLogDone[which] = nodeIds.length;
   }
 
   /**
@@ -768,6 +818,29 @@ export class EvalContext {
    */
   syncPlanJournal(): void {
     const plan = this.planRef;
+    const logP = planRecordLog(plan.nodeAllocation);
+    const logU = planRecordLog(plan.nodeUpdate);
+    if (logP !== undefined && logU !== undefined) {
+      // Tracked records: the journal is their logs, which only grow until an epoch changes.
+      if (logP !== this.journalLogP || logU !== this.journalLogU || logP.epoch !== this.journalLogEpochP || logU.epoch !== this.journalLogEpochU ||
+        this.journalPlaced !== logP.allocs || this.journalStopped !== logU.allocs) {
+        this.journalLogP = logP;
+        this.journalLogU = logU;
+        this.journalLogEpochP = logP.epoch;
+        this.journalLogEpochU = logU.epoch;
+        this.journalPlan = null;
+        this.journalSeen.clear();
+        this.journalPlaced = logP.allocs;
+        this.journalStopped = logU.allocs;
+        this.journalEpoch++;
+      }
+      return;
+    }
+    if (this.journalLogP !== null) {
+      // Back to walking the records: start from scratch, in arrays of the journal's own.
+      this.journalLogP = this.journalLogU = null;
+      this.journalPlan = null;
+    }
     let rebuild = this.journalPlan !== plan;
     if (!rebuild) {
       for (const [nodeId, seen] of this.journalSeen) {
@@ -783,8 +856,8 @@ export class EvalContext {
     if (rebuild) {
       this.journalPlan = plan;
       this.journalSeen.clear();
-      this.journalPlaced.length = 0;
-      this.journalStopped.length = 0;
+      this.journalPlaced = [];
+      this.journalStopped = [];
       this.journalEpoch++;
     }
     for (const nodeId in plan.nodeAllocation) {
@@ -882,9 +955,8 @@ export class EvalContext {
 
   /** Write the retained scores into the metrics (end of a selection). */
   finishMetrics(): void {
-    const out: NodeScoreMeta[] = [];
-    for (const o of this.top) out.push({ nodeId: o.node.id, scores: o.scoreRecord(), normScore: o.finalScore });
-    this.metrics.scoreMetaData = out;
+    // Kept for good with the allocation: an array of exactly the retained entries (push would leave spare capacity).
+    this.metrics.scoreMetaData = this.top.map((o): NodeScoreMeta => ({ nodeId: o.node.id, scores: o.scoreRecord(), normScore: o.finalScore }));
     this.metrics.allocationTime = 0;
   }
 }

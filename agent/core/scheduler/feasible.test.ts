@@ -14,6 +14,7 @@ import {
   DriverChecker,
   FeasibilityWrapper,
   NodeSource,
+  ShuffleOrder,
   readyNodesInDCs,
 } from './feasible.js';
 import { resolveTarget } from './targets.js';
@@ -185,6 +186,54 @@ describe('NodeSource', () => {
   });
 });
 
+describe('NodeSource on a shared list (setSharedNodes)', () => {
+  /** Visits (node id, visit slot) over `rounds` selections that each take up to `take` nodes. */
+  const visits = (setup: (src: NodeSource, ctx: EvalContext) => void, nodes: Node[], rounds: number, take: number): string[] => {
+    const ctx = ctxFor(nodes);
+    const src = new NodeSource(ctx);
+    setup(src, ctx);
+    const out: string[] = [];
+    for (let r = 0; r < rounds; r++) {
+      src.reset();
+      for (let t = 0; t < take; t++) {
+        const n = src.next();
+        if (n === null) break;
+        out.push(`${n.id}@${ctx.visitSlot}`);
+      }
+    }
+    return out;
+  };
+
+  it('visits exactly what a shuffled copy visits, wrapping around, and leaves the list and slots as they were', () => {
+    for (const size of [1, 2, 7, 40]) {
+      const nodes = Array.from({ length: size }, (_, i) => mockNode({ id: `n${i}` }));
+      const slots = Int32Array.from(nodes, (_, i) => 100 + i);
+      const order = new ShuffleOrder(64);
+      for (const seed of [1, 2, 3]) {
+        for (const [rounds, take] of [[1, size], [5, 3], [3, size + 2]] as const) {
+          const copy = visits((src) => src.setNodes([...nodes], new SeededRng(seed), slots.slice()), nodes, rounds, take);
+          // The same order object, reused: each setSharedNodes starts it afresh.
+          const shared = visits((src) => src.setSharedNodes(nodes, slots, new SeededRng(seed), order), nodes, rounds, take);
+          expect(shared).toEqual(copy);
+        }
+      }
+      expect(nodes.map((n) => n.id)).toEqual(Array.from({ length: size }, (_, i) => `n${i}`));
+      expect([...slots]).toEqual(Array.from({ length: size }, (_, i) => 100 + i));
+    }
+  });
+
+  it('without slots visits with slot -1; refuses mismatched slots or an order too small, changing nothing', () => {
+    const nodes = ['a', 'b', 'c'].map((id) => mockNode({ id }));
+    expect(visits((src) => src.setSharedNodes(nodes, null, new SeededRng(1), new ShuffleOrder(3)), nodes, 1, 3).every((v) => v.endsWith('@-1'))).toBe(true);
+    const ctx = ctxFor(nodes);
+    const src = new NodeSource(ctx);
+    src.setNodes([nodes[0]!]);
+    expect(() => src.setSharedNodes(nodes, new Int32Array(2), new SeededRng(1), new ShuffleOrder(3))).toThrow(/2 slots for 3 nodes/);
+    expect(() => src.setSharedNodes(nodes, null, new SeededRng(1), new ShuffleOrder(2))).toThrow(/order for 2 nodes cannot shuffle 3/);
+    expect(drain(src)).toEqual(['a']);
+  });
+});
+
 describe('FeasibilityWrapper class caching', () => {
   function cluster(n: number, classes: number): Node[] {
     const out: Node[] = [];
@@ -225,6 +274,51 @@ describe('FeasibilityWrapper class caching', () => {
     expect(Object.values(classes).filter((v) => !v)).toHaveLength(1);
     expect(Object.values(classes).filter((v) => v)).toHaveLength(3);
     expect(ctx.eligibility.hasEscaped()).toBe(false);
+  });
+
+  it('sees verdicts written or dropped by others between its calls (new job, reset, set from outside)', () => {
+    const nodes = cluster(8, 2);
+    const job = mockJob();
+    const ctx = ctxFor(nodes, [], job);
+    ctx.eligibility.setJob(job);
+    const src = new NodeSource(ctx);
+    // With slots: verdicts are also read by class id (the fast path the wrapper keeps between calls).
+    const slots = Int32Array.from(nodes, (n) => ctx.slotOf(n.id));
+    expect(slots.every((x) => x >= 0 && ctx.slots.classId[x]! > 0)).toBe(true);
+    src.setNodes(nodes, null, slots);
+    const inner = new ConstraintChecker();
+    inner.setConstraints(job.constraints);
+    const counting = new CountingChecker(inner);
+    const w = new FeasibilityWrapper(ctx, src, [counting], []);
+    w.setTaskGroup('web');
+    expect(drain(w)).toHaveLength(4);
+    expect(counting.calls).toBe(2);
+    const linux = nodes[1]!.computedClass;
+
+    // Written from outside: the class is now ineligible for the job.
+    ctx.eligibility.setJobEligibility(linux, 'made up');
+    src.reset();
+    expect(drain(w)).toEqual([]);
+    expect(ctx.metrics.constraintFiltered['made up']).toBe(4);
+    expect(counting.calls).toBe(2);
+
+    // A reset forgets every verdict: the checks run again.
+    ctx.eligibility.reset();
+    src.reset();
+    expect(drain(w)).toHaveLength(4);
+    expect(counting.calls).toBe(4);
+
+    // Written from outside for the group: filtered with that reason.
+    ctx.eligibility.setTaskGroupEligibility('web', linux, 'group says no');
+    src.reset();
+    expect(drain(w)).toEqual([]);
+    expect(ctx.metrics.constraintFiltered['group says no']).toBe(4);
+
+    // Another job (another version): the caches start over.
+    ctx.eligibility.setJob({ ...job, version: job.version + 1 });
+    src.reset();
+    expect(drain(w)).toHaveLength(4);
+    expect(counting.calls).toBe(6);
   });
 
   it('a unique-attribute constraint escapes the class cache and is checked on every node', () => {

@@ -121,6 +121,11 @@ export class NodeSource implements FeasibleIterator {
   private list: Node[] = [];
   /** Slots parallel to `list` (shuffled with it), or null: the context's visitSlot is then -1. */
   private slotList: Int32Array | null = null;
+  /**
+   * Shared mode (setSharedNodes): `list`/`slotList` are the caller's and stay as
+   * they are; the shuffle permutes indices into them in `order` instead.
+   */
+  private order: ShuffleOrder | null = null;
   private offset = 0;
   private seen = 0;
   /**
@@ -137,10 +142,6 @@ export class NodeSource implements FeasibleIterator {
     this.ctx = ctx;
   }
 
-  get nodes(): readonly Node[] {
-    return this.list;
-  }
-
   /**
    * Iterate `nodes` (owned by the source from now on) in order, or shuffled
    * lazily with `rng`; `slots` (also owned) are their snapshot slots, in the same order.
@@ -149,20 +150,41 @@ export class NodeSource implements FeasibleIterator {
     if (slots !== null && slots.length !== nodes.length) throw new Error(`NodeSource.setNodes: ${slots.length} slots for ${nodes.length} nodes`);
     this.list = nodes;
     this.slotList = slots;
+    this.order = null;
     this.offset = 0;
     this.seen = 0;
     this.rng = rng;
     this.shuffled = rng === null ? nodes.length : 0;
   }
 
-  /** Position to restore after a temporary `setNodes` (preferred-node selection). */
-  save(): { list: Node[]; slots: Int32Array | null; offset: number; shuffled: number; rng: Rng | null } {
-    return { list: this.list, slots: this.slotList, offset: this.offset, shuffled: this.shuffled, rng: this.rng };
+  /**
+   * Iterate `nodes` (and their `slots`) shuffled lazily with `rng`, without
+   * changing or copying them: the shuffle permutes indices in `order` (a
+   * ShuffleOrder with room for the nodes, started afresh here). The nodes visit
+   * in exactly the order `setNodes` on a copy would give for the same rng.
+   */
+  setSharedNodes(nodes: readonly Node[], slots: Int32Array | null, rng: Rng, order: ShuffleOrder): void {
+    if (slots !== null && slots.length !== nodes.length) throw new Error(`NodeSource.setSharedNodes: ${slots.length} slots for ${nodes.length} nodes`);
+    if (order.capacity < nodes.length) throw new Error(`NodeSource.setSharedNodes: an order for ${order.capacity} nodes cannot shuffle ${nodes.length}`);
+    order.restart();
+    this.list = nodes as Node[];
+    this.slotList = slots;
+    this.order = order;
+    this.offset = 0;
+    this.seen = 0;
+    this.rng = rng;
+    this.shuffled = 0;
   }
 
-  restore(s: { list: Node[]; slots: Int32Array | null; offset: number; shuffled: number; rng: Rng | null }): void {
+  /** Position to restore after a temporary `setNodes` (preferred-node selection). */
+  save(): SourcePosition {
+    return { list: this.list, slots: this.slotList, order: this.order, offset: this.offset, shuffled: this.shuffled, rng: this.rng };
+  }
+
+  restore(s: SourcePosition): void {
     this.list = s.list;
     this.slotList = s.slots;
+    this.order = s.order;
     this.offset = s.offset;
     this.shuffled = s.shuffled;
     this.rng = s.rng;
@@ -176,7 +198,13 @@ export class NodeSource implements FeasibleIterator {
     if (this.seen >= n) return null;
     if (this.offset >= n) this.offset = 0;
     const i = this.offset;
-    if (i >= this.shuffled) {
+    const order = this.order;
+    // k: the index into list/slots of the node at position i.
+    let k = i;
+    if (order !== null) {
+      k = i >= this.shuffled ? order.draw(i, i + this.rng!.int(n - i)) : order.at(i);
+      if (i >= this.shuffled) this.shuffled = i + 1;
+    } else if (i >= this.shuffled) {
       // The first pass reaches positions in order, so i === shuffled here.
       const j = i + this.rng!.int(n - i);
       const tmp = list[i]!;
@@ -190,16 +218,72 @@ export class NodeSource implements FeasibleIterator {
       this.shuffled = i + 1;
     }
     this.offset++;
-    const node = list[i]!;
+    const node = list[k]!;
     this.seen++;
     const ctx = this.ctx;
-    ctx.visitSlot = slots === null ? -1 : slots[i]!;
+    ctx.visitSlot = slots === null ? -1 : slots[k]!;
     ctx.evaluateNode();
     return node;
   }
 
   reset(): void {
     this.seen = 0;
+  }
+}
+
+interface SourcePosition {
+  list: Node[];
+  slots: Int32Array | null;
+  order: ShuffleOrder | null;
+  offset: number;
+  shuffled: number;
+  rng: Rng | null;
+}
+
+/**
+ * A permutation of 0..capacity-1 that starts as the identity and is changed by
+ * swaps, for NodeSource's shuffle of a shared list. Restarting is O(1) (entries
+ * carry the generation that wrote them), so one order serves evaluation after
+ * evaluation without a pass over all nodes.
+ */
+export class ShuffleOrder {
+  readonly capacity: number;
+  private readonly value: Int32Array;
+  private readonly stamp: Int32Array;
+  private gen = 0;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.value = new Int32Array(capacity);
+    this.stamp = new Int32Array(capacity);
+  }
+
+  /** Back to the identity. */
+  restart(): void {
+    if (this.gen === 0x7fffffff) {
+      this.stamp.fill(0);
+      this.gen = 0;
+    }
+    this.gen++;
+  }
+
+  /** The index at position p. */
+  at(p: number): number {
+    return this.stamp[p] === this.gen ? this.value[p]! : p;
+  }
+
+  /** Swap positions i and j; the index now at position i. */
+  draw(i: number, j: number): number {
+    const gen = this.gen;
+    const value = this.value;
+    const stamp = this.stamp;
+    const vi = stamp[i] === gen ? value[i]! : i;
+    const vj = stamp[j] === gen ? value[j]! : j;
+    value[j] = vi;
+    stamp[j] = gen;
+    value[i] = vj;
+    stamp[i] = gen;
+    return vj;
   }
 }
 

@@ -4,15 +4,16 @@
  * for each placement through the GenericStack, submit one plan, and retry on a
  * fresher snapshot when the plan applier refuses part of it.
  */
-import type { Allocation, AllocMetric, Deployment, Evaluation, Job, StateReader } from '../structs/index.js';
-import { deploymentActive, emptyPlan, planEntries, planIsNoOp } from '../structs/index.js';
+import type { Allocation, AllocMetric, Deployment, Evaluation, Job, StateReader, TaskGroup } from '../structs/index.js';
+import { appendAlloc, deploymentActive, emptyPlan, planIsNoOp, removeAlloc, trackPlanRecords } from '../structs/index.js';
 import type { Scheduler, SchedulerDeps } from '../worker/index.js';
 import { EvalContext } from './context.js';
 import { readyNodesInDCs } from './feasible.js';
 import { nextRescheduleDelay, reconcile } from './reconcile.js';
 import type { ReconcileResult } from './reconcile.js';
 import { GenericStack } from './stack.js';
-import { appendStop, deriveEval, placeAlloc, progressMade, recordFailure, setEvalStatus, SharedResources, taintedNodes } from './util.js';
+import type { SelectOptions } from './stack.js';
+import { appendStop, assertPlanLogs, deriveEval, placeAlloc, progressMade, recordFailure, setEvalStatus, SharedResources, taintedNodes } from './util.js';
 
 /** Plans a service eval may submit before giving up (nomad maxServiceScheduleAttempts). */
 export const MaxServiceScheduleAttempts = 5;
@@ -117,9 +118,11 @@ export class GenericScheduler implements Scheduler {
     });
 
     const plan = emptyPlan(evaluation.id, '', evaluation.priority, job, state.index);
+    // Written only through appendAlloc/removeAlloc from here on: selections catch up with it in O(new entries).
+    trackPlanRecords(plan);
     for (const s of r.stop) appendStop(plan, s.alloc, s.statusDescription, s.clientStatus);
-    for (const a of r.inplaceUpdate) pushUpdate(plan.nodeAllocation, a);
-    for (const a of r.attributeUpdates) pushUpdate(plan.nodeAllocation, a);
+    for (const a of r.inplaceUpdate) appendAlloc(plan.nodeAllocation, a);
+    for (const a of r.attributeUpdates) appendAlloc(plan.nodeAllocation, a);
     plan.deployment = r.deployment;
     plan.deploymentUpdates = r.deploymentUpdates;
 
@@ -129,6 +132,7 @@ export class GenericScheduler implements Scheduler {
     if (job !== null && !job.stop) this.computePlacements(evaluation, job, r, deployment, plan, attempt);
 
     if (planIsNoOp(plan)) return attempt;
+    assertPlanLogs(plan);
     const { result, refreshedState } = await planner.submitPlan(plan);
     if (refreshedState !== null) this.state = refreshedState;
     attempt.progress = progressMade(result);
@@ -154,18 +158,18 @@ export class GenericScheduler implements Scheduler {
     const activeDeployment = r.deployment ?? (deployment !== null && deploymentActive(deployment) && deployment.jobVersion === job.version ? deployment : null);
     const deploymentId = activeDeployment?.id ?? '';
 
-    type Want = { name: string; group: string; previous?: Allocation; reschedule: boolean; canary: boolean; stopFirst?: { alloc: Allocation; description: string } };
+    type Want = { name: string; group: string; previous: Allocation | undefined; reschedule: boolean; canary: boolean; stopFirst?: { alloc: Allocation; description: string } };
     const wants: Want[] = [];
     for (const d of r.destructiveUpdate) {
       wants.push({ name: d.placeName, group: d.placeTaskGroup.name, previous: d.stopAlloc, reschedule: false, canary: false, stopFirst: { alloc: d.stopAlloc, description: d.statusDescription } });
     }
     for (const p of r.place) {
-      wants.push({ name: p.name, group: p.taskGroup.name, ...(p.previousAlloc !== undefined ? { previous: p.previousAlloc } : {}), reschedule: p.reschedule === true, canary: p.canary === true });
+      wants.push({ name: p.name, group: p.taskGroup.name, previous: p.previousAlloc, reschedule: p.reschedule === true, canary: p.canary === true });
     }
 
     const shared = new SharedResources();
     for (const w of wants) {
-      const tg = job.taskGroups.find((g) => g.name === w.group);
+      const tg = taskGroupNamed(job, w.group);
       if (tg === undefined) continue;
       if (attempt.failed[tg.name] !== undefined) {
         // One failure per group is enough to know the rest will fail too.
@@ -175,13 +179,16 @@ export class GenericScheduler implements Scheduler {
       // A destructive update frees the old allocation's resources first.
       if (w.stopFirst !== undefined) appendStop(plan, w.stopFirst.alloc, w.stopFirst.description);
 
-      const penalty = new Set<string>();
+      let penalty: ReadonlySet<string> = NoPenalty;
       if (w.reschedule && w.previous !== undefined) {
-        penalty.add(w.previous.nodeId);
-        for (const ev of w.previous.rescheduleTracker) penalty.add(ev.prevNodeId);
+        const nodes = new Set<string>([w.previous.nodeId]);
+        for (const ev of w.previous.rescheduleTracker) nodes.add(ev.prevNodeId);
+        penalty = nodes;
       }
       const preferred = tg.ephemeralDisk.sticky && w.previous !== undefined ? this.state.nodeByID(w.previous.nodeId) : undefined;
-      const ranked = stack.select(tg, { penaltyNodeIds: penalty, ...(preferred !== undefined && preferred.status === 'ready' ? { preferredNode: preferred } : {}) });
+      const opts: SelectOptions = { penaltyNodeIds: penalty };
+      if (preferred !== undefined && preferred.status === 'ready') opts.preferredNode = preferred;
+      const ranked = stack.select(tg, opts);
       if (ranked === null) {
         if (w.stopFirst !== undefined) removeLastStop(plan, w.stopFirst.alloc);
         recordFailure(attempt.failed, tg.name, ctx.metrics);
@@ -204,22 +211,20 @@ export class GenericScheduler implements Scheduler {
       });
       attempt.queued[tg.name] = Math.max(0, (attempt.queued[tg.name] ?? 0) - 1);
     }
+    stack.release();
     attempt.escaped = ctx.eligibility.hasEscaped();
     const eligibility = ctx.eligibility;
     attempt.classEligibility = () => eligibility.classes();
   }
 }
 
-function pushUpdate(byNode: Record<string, Allocation[]>, alloc: Allocation): void {
-  const list = planEntries(byNode, alloc.nodeId);
-  if (list === undefined) byNode[alloc.nodeId] = [alloc];
-  else list.push(alloc);
+const NoPenalty: ReadonlySet<string> = new Set();
+
+function taskGroupNamed(job: Job, name: string): TaskGroup | undefined {
+  for (const g of job.taskGroups) if (g.name === name) return g;
+  return undefined;
 }
 
 function removeLastStop(plan: ReturnType<typeof emptyPlan>, alloc: Allocation): void {
-  const list = planEntries(plan.nodeUpdate, alloc.nodeId);
-  if (list === undefined) return;
-  const i = list.findIndex((a) => a.id === alloc.id);
-  if (i >= 0) list.splice(i, 1);
-  if (list.length === 0) delete plan.nodeUpdate[alloc.nodeId];
+  removeAlloc(plan.nodeUpdate, alloc.nodeId, alloc.id);
 }

@@ -293,3 +293,60 @@ describe('LimitIterator', () => {
     expect(ids(new LimitIterator(new ListSource([-1, 0.2]), 3))).toEqual(['s1', 's0']);
   });
 });
+
+describe('RankOption.scoreRecord', () => {
+  it('names exactly the recorded parts, in the order Nomad lists them, for every combination', () => {
+    const names = ['binpack', 'job-anti-affinity', 'node-reschedule-penalty', 'node-affinity', 'allocation-spread'] as const;
+    const fields = ['binpack', 'antiAffinity', 'penalty', 'affinity', 'spread'] as const;
+    for (let mask = 0; mask < 32; mask++) {
+      const o = new RankOption(mockNode({ id: 'n' }));
+      const expected: [string, number][] = [];
+      fields.forEach((f, i) => {
+        if ((mask & (1 << i)) === 0) return;
+        const v = i === 0 ? 0.5 : -(i / 10);
+        o[f] = v;
+        expected.push([names[i]!, v]);
+      });
+      const rec = o.scoreRecord();
+      expect(Object.entries(rec)).toEqual(expected);
+    }
+  });
+});
+
+describe('RankOption.scoreRecord sharing', () => {
+  const option = (binpack: number, antiAffinity: number, penalty = 0, affinity = 0): RankOption => {
+    const o = new RankOption(mockNode({ id: 'n' }));
+    o.binpack = binpack;
+    o.antiAffinity = antiAffinity;
+    o.penalty = penalty;
+    o.affinity = affinity;
+    return o;
+  };
+
+  it('options that scored the same without penalty, affinity or spread share one frozen record', () => {
+    const a = option(0.625, -0.04).scoreRecord();
+    const b = option(0.625, -0.04).scoreRecord();
+    expect(a).toBe(b);
+    expect(Object.isFrozen(a)).toBe(true);
+    expect(Object.entries(a)).toEqual([['binpack', 0.625], ['job-anti-affinity', -0.04], ['node-reschedule-penalty', 0], ['node-affinity', 0]]);
+    expect(option(0.625, 0).scoreRecord()).not.toBe(a);
+    expect(option(0.5, -0.04).scoreRecord()).not.toBe(a);
+  });
+
+  it('other parts, a spread part or a negative zero get records of their own, with exactly their values', () => {
+    const penalised = option(0.625, -0.04, -1);
+    expect(penalised.scoreRecord()).not.toBe(penalised.scoreRecord());
+    expect(penalised.scoreRecord()['node-reschedule-penalty']).toBe(-1);
+    const spread = option(0.625, -0.04);
+    spread.spread = 0.5;
+    expect(Object.keys(spread.scoreRecord())).toEqual(['binpack', 'job-anti-affinity', 'node-reschedule-penalty', 'node-affinity', 'allocation-spread']);
+    expect(Object.isFrozen(spread.scoreRecord())).toBe(false);
+    for (const [b, j, p, a] of [[-0, 0, 0, 0], [0.5, -0, 0, 0], [0.5, 0, -0, 0], [0.5, 0, 0, -0]] as const) {
+      const rec = option(b, j, p, a).scoreRecord();
+      expect(Object.is(rec.binpack, b) && Object.is(rec['job-anti-affinity'], j)).toBe(true);
+      expect(Object.is(rec['node-reschedule-penalty'], p) && Object.is(rec['node-affinity'], a)).toBe(true);
+    }
+    // The +0 records were not replaced by the -0 ones.
+    expect(Object.is(option(0, 0).scoreRecord().binpack, 0)).toBe(true);
+  });
+});

@@ -81,6 +81,20 @@ export class RankOption implements ScoredNode {
   }
 
   scoreRecord(): Record<string, number> {
+    const b = this.binpack;
+    const j = this.antiAffinity;
+    const p = this.penalty;
+    const a = this.affinity;
+    // The generic stack's usual parts, as literals: one exact-size object (these are
+    // kept for good in every placement's metrics), in the same key order as below.
+    if (!Number.isNaN(b) && !Number.isNaN(j) && !Number.isNaN(p) && !Number.isNaN(a)) {
+      const sp = this.spread;
+      if (Number.isNaN(sp)) {
+        if (Object.is(p, 0) && Object.is(a, 0) && !Object.is(b, -0) && !Object.is(j, -0)) return commonScores(b, j);
+        return { binpack: b, 'job-anti-affinity': j, 'node-reschedule-penalty': p, 'node-affinity': a };
+      }
+      return { binpack: b, 'job-anti-affinity': j, 'node-reschedule-penalty': p, 'node-affinity': a, 'allocation-spread': sp };
+    }
     const out: Record<string, number> = {};
     if (!Number.isNaN(this.binpack)) out[ScoreNames.binpack] = this.binpack;
     if (!Number.isNaN(this.antiAffinity)) out[ScoreNames.jobAntiAffinity] = this.antiAffinity;
@@ -89,6 +103,36 @@ export class RankOption implements ScoredNode {
     if (!Number.isNaN(this.spread)) out[ScoreNames.spread] = this.spread;
     return out;
   }
+}
+
+/**
+ * Frozen score records of the most common kind (no penalty, no affinity, no
+ * spread), shared by every placement whose node scored the same: nodes of one
+ * shape with the same load score the same, and each placement keeps the
+ * records of its top nodes for good. binpack → job anti-affinity → record.
+ */
+const commonScoreRecords = new Map<number, Map<number, Readonly<Record<string, number>>>>();
+let commonScoreCount = 0;
+const MaxCommonScoreRecords = 8_192;
+
+function commonScores(binpack: number, antiAffinity: number): Record<string, number> {
+  let byAnti = commonScoreRecords.get(binpack);
+  if (byAnti === undefined) {
+    if (commonScoreCount >= MaxCommonScoreRecords) {
+      commonScoreRecords.clear();
+      commonScoreCount = 0;
+    }
+    byAnti = new Map();
+    commonScoreRecords.set(binpack, byAnti);
+  }
+  let rec = byAnti.get(antiAffinity);
+  if (rec === undefined) {
+    // Callers never pass -0 (a map key would not tell it from +0).
+    rec = Object.freeze({ binpack, 'job-anti-affinity': antiAffinity, 'node-reschedule-penalty': 0, 'node-affinity': 0 });
+    byAnti.set(antiAffinity, rec);
+    commonScoreCount++;
+  }
+  return rec;
 }
 
 /** A step that yields ranked nodes one at a time. */

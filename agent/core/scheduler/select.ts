@@ -20,7 +20,7 @@ export class LimitIterator implements RankIterator {
   private readonly maxSkip: number;
   private limit: number;
   private seen = 0;
-  private skipped: RankOption[] = [];
+  private readonly skipped: RankOption[] = [];
   private skippedIndex = 0;
 
   constructor(source: RankIterator, limit: number, threshold = SkipScoreThreshold, maxSkip = MaxSkip) {
@@ -60,7 +60,7 @@ export class LimitIterator implements RankIterator {
   reset(): void {
     this.source.reset();
     this.seen = 0;
-    this.skipped = [];
+    this.skipped.length = 0;
     this.skippedIndex = 0;
   }
 }

@@ -239,3 +239,75 @@ describe('SystemStack', () => {
     expect(stack.selectOn(b, tg)).toBeNull();
   });
 });
+
+describe('ranked nodes of a group without ports', () => {
+  it('share one frozen resources record, and their score parts are the metrics\' own', () => {
+    const { nodes, allocs } = loadedCluster(20);
+    const job = mockJob({ taskGroups: [small()] });
+    const ctx = ctxOf(nodes, job, allocs);
+    const stack = new GenericStack(false, ctx);
+    stack.setNodes(nodes);
+    stack.setJob(job);
+    const a = stack.select(job.taskGroups[0]!)!;
+    const aMetrics = ctx.metrics;
+    const b = stack.select(job.taskGroups[0]!)!;
+    expect(a.resources).toBe(b.resources);
+    expect(a.taskResources).toBe(b.taskResources);
+    expect(Object.isFrozen(a.resources) && Object.isFrozen(a.resources.ports) && Object.isFrozen(a.taskResources.web ?? a.taskResources[Object.keys(a.taskResources)[0]!])).toBe(true);
+    expect(a.resources).toEqual({ cpu: 100, memoryMB: 64, memoryMaxMB: 64, diskMB: 10, ports: [] });
+    // The winner is the metrics' best entry, with the same record of parts.
+    expect(aMetrics.scoreMetaData[0]!.nodeId).toBe(a.node.id);
+    expect(a.scores).toBe(aMetrics.scoreMetaData[0]!.scores);
+    expect(a.scores.binpack).toBeGreaterThan(0);
+    expect(aMetrics.scoreMetaData.length).toBeLessThanOrEqual(MaxRetainedNodeScores);
+  });
+});
+
+describe('GenericStack.release', () => {
+  const { nodes, allocs } = loadedCluster(40);
+  const job = mockJob({ taskGroups: [small()] });
+  const state = new MockState({ nodes, allocs, jobs: [job] });
+  const ready = readyNodesInDCs(state, job.datacenters, job.nodePool);
+
+  /** Node ids of `n` selections (each appended to the plan) by a fresh stack seeded with `seed`. */
+  const picks = (seed: number, n: number, release: boolean): string[] => {
+    const ctx = new EvalContext(state, emptyPlan('e', 'tok', 50, job, state.index), new SeededRng(seed));
+    const stack = new GenericStack(false, ctx);
+    stack.setNodes(ready.nodes, ready.slots);
+    stack.setJob(job);
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = stack.select(job.taskGroups[0]!);
+      if (r === null) break;
+      out.push(r.node.id);
+      appendAlloc(ctx.plan.nodeAllocation, mockAlloc(job, { nodeId: r.node.id, index: i }, { resources: r.resources }));
+    }
+    if (release) stack.release();
+    return out;
+  };
+
+  it('a stack on a reused copy picks exactly what a stack on a fresh copy picks', () => {
+    const fresh = [picks(7, 12, false), picks(8, 12, false)];
+    // Released copies go back to the pool; later stacks shuffle them in place.
+    for (let round = 0; round < 3; round++) {
+      expect(picks(7, 12, true)).toEqual(fresh[0]);
+      expect(picks(8, 12, true)).toEqual(fresh[1]);
+    }
+    expect(fresh[0]).not.toEqual(fresh[1]);
+  });
+
+  it('leaves the stack without nodes, and the shared candidate list untouched', () => {
+    const before = ready.nodes.map((n) => n.id);
+    const beforeSlots = [...ready.slots];
+    const ctx = new EvalContext(state, emptyPlan('e', 'tok', 50, job, state.index), new SeededRng(3));
+    const stack = new GenericStack(false, ctx);
+    stack.setNodes(ready.nodes, ready.slots);
+    stack.setJob(job);
+    expect(stack.select(job.taskGroups[0]!)).not.toBeNull();
+    stack.release();
+    stack.release();
+    expect(stack.select(job.taskGroups[0]!)).toBeNull();
+    expect(ready.nodes.map((n) => n.id)).toEqual(before);
+    expect([...ready.slots]).toEqual(beforeSlots);
+  });
+});

@@ -15,6 +15,7 @@ import {
   DriverChecker,
   FeasibilityWrapper,
   NodeSource,
+  ShuffleOrder,
   taskGroupConstraints,
 } from './feasible.js';
 import type { RankOption } from './rank.js';
@@ -76,17 +77,40 @@ interface GroupSetup {
   tg: TaskGroup;
   resources: Omit<AllocatedResources, 'ports'>;
   taskResources: TaskResources;
+  /**
+   * The same, frozen, with no ports: what every placement of the group without
+   * ports gets (allocations are never mutated once built, so they may share
+   * them; SharedResources keeps these records as they are).
+   */
+  frozenResources: AllocatedResources;
+  frozenTaskResources: TaskResources;
 }
+
+const NoPorts = Object.freeze([]) as unknown as AllocatedResources['ports'];
 
 function setupGroup(tg: TaskGroup): GroupSetup {
   const r = groupResources(tg);
   const taskResources: TaskResources = {};
+  const frozenTaskResources: TaskResources = {};
   for (const t of tg.tasks) {
-    taskResources[t.name] = { cpu: t.resources.cpu, memoryMB: t.resources.memoryMB, memoryMaxMB: Math.max(t.resources.memoryMaxMB, t.resources.memoryMB) };
+    const tr = { cpu: t.resources.cpu, memoryMB: t.resources.memoryMB, memoryMaxMB: Math.max(t.resources.memoryMaxMB, t.resources.memoryMB) };
+    taskResources[t.name] = tr;
+    frozenTaskResources[t.name] = Object.freeze({ ...tr });
   }
-  return { tg, resources: { cpu: r.cpu, memoryMB: r.memoryMB, memoryMaxMB: r.memoryMaxMB, diskMB: tg.ephemeralDisk.sizeMB }, taskResources };
+  const resources = { cpu: r.cpu, memoryMB: r.memoryMB, memoryMaxMB: r.memoryMaxMB, diskMB: tg.ephemeralDisk.sizeMB };
+  return {
+    tg,
+    resources,
+    taskResources,
+    frozenResources: Object.freeze({ ...resources, ports: NoPorts }),
+    frozenTaskResources: Object.freeze(frozenTaskResources),
+  };
 }
 
+/**
+ * The chosen option as a RankedNode. Call after ctx.finishMetrics: the winner's
+ * score parts are then usually among the metrics' retained scores, and shared.
+ */
 function toRankedNode(ctx: EvalContext, binPack: BinPackIterator, option: RankOption, setup: GroupSetup): RankedNode | null {
   const ports = binPack.finalPorts(option);
   if (typeof ports === 'string') {
@@ -94,15 +118,42 @@ function toRankedNode(ctx: EvalContext, binPack: BinPackIterator, option: RankOp
     ctx.exhaustedNode(option.node, ports);
     return null;
   }
-  const taskResources: TaskResources = {};
-  for (const k in setup.taskResources) taskResources[k] = { ...setup.taskResources[k]! };
+  let resources = setup.frozenResources;
+  let taskResources = setup.frozenTaskResources;
+  if (ports.length > 0) {
+    resources = { ...setup.resources, ports };
+    taskResources = {};
+    for (const k in setup.taskResources) taskResources[k] = { ...setup.taskResources[k]! };
+  }
   return {
     node: option.node,
     finalScore: option.finalScore,
-    scores: option.scoreRecord(),
-    resources: { ...setup.resources, ports: ports.length === 0 ? [] : ports },
+    scores: retainedScores(ctx, option) ?? option.scoreRecord(),
+    resources,
     taskResources,
   };
+}
+
+/** The option's score parts as the metrics of this selection keep them, if they do. */
+function retainedScores(ctx: EvalContext, option: RankOption): Record<string, number> | undefined {
+  const id = option.node.id;
+  for (const m of ctx.metrics.scoreMetaData) if (m.nodeId === id && m.normScore === option.finalScore) return m.scores;
+  return undefined;
+}
+
+/** Shuffle orders stacks released, for the next stacks (evaluations run one at a time per thread, so a few suffice). */
+const orderPool: ShuffleOrder[] = [];
+const MaxPooledOrders = 4;
+
+function takeOrder(n: number): ShuffleOrder {
+  for (let i = orderPool.length - 1; i >= 0; i--) {
+    const o = orderPool[i]!;
+    if (o.capacity < n) continue;
+    orderPool[i] = orderPool[orderPool.length - 1]!;
+    orderPool.pop();
+    return o;
+  }
+  return new ShuffleOrder(n);
 }
 
 /** The stack for service and batch jobs. */
@@ -131,6 +182,8 @@ export class GenericStack {
   private baseLimit = 2;
   private job: Job | null = null;
   private setup: GroupSetup | null = null;
+  /** The pooled shuffle order the source uses (see release), or null. */
+  private order: ShuffleOrder | null = null;
 
   constructor(batch: boolean, ctx: EvalContext) {
     this.batch = batch;
@@ -174,10 +227,27 @@ export class GenericStack {
    * ranking read nodes the plan does not touch from the snapshot's slot arrays.
    */
   setNodes(nodes: readonly Node[], slots?: Int32Array): void {
-    const list = [...nodes];
-    this.source.setNodes(list, this.ctx.rng, slots === undefined ? null : slots.slice());
-    this.baseLimit = candidateLimit(this.batch, list.length);
+    this.release();
+    // The source shuffles indices into the caller's (shared, cached) lists: no copy of them.
+    const order = takeOrder(nodes.length);
+    this.order = order;
+    this.source.setSharedNodes(nodes, slots ?? null, this.ctx.rng, order);
+    this.baseLimit = candidateLimit(this.batch, nodes.length);
     this.limit.setLimit(this.baseLimit);
+  }
+
+  /**
+   * The evaluation is done with this stack: its shuffle order goes back to a
+   * pool for the next evaluation's stack (a copy of the 5,000 candidate nodes
+   * per evaluation was the stack's largest allocation). The stack has no nodes
+   * after. Not calling it is fine (the order is then collected).
+   */
+  release(): void {
+    const order = this.order;
+    if (order === null) return;
+    this.order = null;
+    this.source.setNodes([]);
+    if (orderPool.length < MaxPooledOrders) orderPool.push(order);
   }
 
   setJob(job: Job): void {
@@ -248,9 +318,8 @@ export class GenericStack {
     } finally {
       this.ctx.endSlotFastPath();
     }
-    const ranked = best === null ? null : toRankedNode(this.ctx, this.binPack, best, setup);
     this.ctx.finishMetrics();
-    return ranked;
+    return best === null ? null : toRankedNode(this.ctx, this.binPack, best, setup);
   }
 }
 
@@ -318,9 +387,8 @@ export class SystemStack {
     const setup = this.setTaskGroup(tg);
     this.scoreNorm.reset();
     const option = this.scoreNorm.next();
-    const ranked = option === null ? null : toRankedNode(this.ctx, this.binPack, option, setup);
     this.ctx.finishMetrics();
-    return ranked;
+    return option === null ? null : toRankedNode(this.ctx, this.binPack, option, setup);
   }
 
   /** Check exactly `node` for one allocation of `tg`. */

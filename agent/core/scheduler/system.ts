@@ -5,13 +5,13 @@
  * not a place for the job (not a failure), a node without room is.
  */
 import type { Allocation, AllocMetric, Evaluation, Job, Node, Plan, StateReader, TaskGroup } from '../structs/index.js';
-import { allocName, allocTerminalStatus, emptyPlan, planEntries, planIsNoOp } from '../structs/index.js';
+import { allocName, allocTerminalStatus, appendAlloc, emptyPlan, planIsNoOp, trackPlanRecords } from '../structs/index.js';
 import type { Scheduler, SchedulerDeps } from '../worker/index.js';
 import { EvalContext } from './context.js';
 import { readyNodesInDCs } from './feasible.js';
 import { AllocStopReasons, sameJobVersion, tasksUpdated } from './reconcile.js';
 import { SystemStack } from './stack.js';
-import { appendStop, deriveEval, placeAlloc, progressMade, recordFailure, setEvalStatus } from './util.js';
+import { appendStop, assertPlanLogs, deriveEval, placeAlloc, progressMade, recordFailure, setEvalStatus } from './util.js';
 
 /** Plans a system eval may submit before giving up (nomad maxSystemScheduleAttempts). */
 export const MaxSystemScheduleAttempts = 5;
@@ -69,6 +69,8 @@ export class SystemScheduler implements Scheduler {
     const state = this.state;
     const job = state.jobByID(evaluation.namespace, evaluation.jobId) ?? null;
     const plan = emptyPlan(evaluation.id, '', evaluation.priority, job, state.index);
+    // Written only through appendAlloc from here on (see trackPlanRecords).
+    trackPlanRecords(plan);
     const attempt: Attempt = { done: true, failed: {}, queued: {}, progress: false, staggerMs: -1 };
 
     const live: Allocation[] = [];
@@ -186,6 +188,7 @@ export class SystemScheduler implements Scheduler {
 
   private async submit(plan: Plan, attempt: Attempt): Promise<Attempt> {
     if (planIsNoOp(plan)) return attempt;
+    assertPlanLogs(plan);
     const { result, refreshedState } = await this.deps.planner.submitPlan(plan);
     if (refreshedState !== null) this.state = refreshedState;
     attempt.progress = progressMade(result);
@@ -199,7 +202,5 @@ function key(nodeId: string, group: string): string {
 }
 
 function pushUpdate(plan: Plan, alloc: Allocation): void {
-  const list = planEntries(plan.nodeAllocation, alloc.nodeId);
-  if (list === undefined) plan.nodeAllocation[alloc.nodeId] = [alloc];
-  else list.push(alloc);
+  appendAlloc(plan.nodeAllocation, alloc);
 }

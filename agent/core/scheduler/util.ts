@@ -18,7 +18,8 @@ import type {
   StateReader,
   TaskGroup,
 } from '../structs/index.js';
-import { allocTerminalStatus, appendAlloc, newAllocation, planEntries, newEvaluation } from '../structs/index.js';
+import { allocTerminalStatus, appendAlloc, newAllocation, newEvaluation, planRecordLogMismatch } from '../structs/index.js';
+import { NomadError } from '../lib/index.js';
 import type { RankedNode } from './stack.js';
 
 /**
@@ -46,9 +47,7 @@ export function appendStop(plan: Plan, alloc: Allocation, description: string, c
     clientDescription: clientStatus === 'lost' ? 'alloc is lost since its node is down' : alloc.clientDescription,
     followupEvalId: followupEvalId ?? alloc.followupEvalId,
   };
-  const list = planEntries(plan.nodeUpdate, alloc.nodeId);
-  if (list === undefined) plan.nodeUpdate[alloc.nodeId] = [stopped];
-  else list.push(stopped);
+  appendAlloc(plan.nodeUpdate, stopped);
 }
 
 export interface NewAllocation {
@@ -87,7 +86,13 @@ export class SharedResources {
     const r = ranked.resources;
     if (r.ports.length > 0) return { resources: r, taskResources: ranked.taskResources };
     const prior = this.byGroup.get(group);
-    if (prior !== undefined && sameResources(prior, r, ranked.taskResources)) return prior;
+    if (prior !== undefined && ((prior.resources === r && prior.taskResources === ranked.taskResources) || sameResources(prior, r, ranked.taskResources))) return prior;
+    if (Object.isFrozen(r) && Object.isFrozen(r.ports) && frozenTaskResources(ranked.taskResources)) {
+      // Already frozen (the stack's records for a group without ports): share them as they are.
+      const shared: GroupResources = { resources: r, taskResources: ranked.taskResources };
+      this.byGroup.set(group, shared);
+      return shared;
+    }
     const taskResources: TaskResourceMap = {};
     for (const k in ranked.taskResources) taskResources[k] = Object.freeze({ ...ranked.taskResources[k]! });
     const shared: GroupResources = {
@@ -100,6 +105,12 @@ export class SharedResources {
 }
 
 const NoPorts = Object.freeze([]) as unknown as Allocation['resources']['ports'];
+
+function frozenTaskResources(t: TaskResourceMap): boolean {
+  if (!Object.isFrozen(t)) return false;
+  for (const k in t) if (!Object.isFrozen(t[k])) return false;
+  return true;
+}
 
 function sameResources(a: GroupResources, r: Allocation['resources'], t: TaskResourceMap): boolean {
   const x = a.resources;
@@ -144,6 +155,16 @@ export function placeAlloc(plan: Plan, p: NewAllocation): Allocation {
   });
   appendAlloc(plan.nodeAllocation, alloc);
   return alloc;
+}
+
+/**
+ * Throw when a plan whose records are tracked (structs.trackPlanRecords) was
+ * written behind their logs' back: the scheduler's plan marks would have missed
+ * those entries. Once per plan, before it is submitted.
+ */
+export function assertPlanLogs(plan: Plan): void {
+  const mismatch = planRecordLogMismatch(plan);
+  if (mismatch !== '') throw new NomadError('internal', mismatch);
 }
 
 /** Record a failed placement for a group, coalescing repeats as Nomad does. */
