@@ -4,7 +4,7 @@
  * what this accepts.
  */
 import type { Allocation, Plan, PlanResult, StateReader } from '../structs/index.js';
-import { allocsFit, allocTerminalStatus, planEntries } from '../structs/index.js';
+import { allocsFit, allocTerminalStatus, planEntries, SlotChunkMask, SlotChunkShift } from '../structs/index.js';
 
 export interface NodeVerdict {
   fit: boolean;
@@ -60,9 +60,11 @@ function evaluateNode(
   let memoryMB: number;
   let diskMB: number;
   if (view !== undefined && slot >= 0) {
-    cpu = view.cpu[slot]!;
-    memoryMB = view.memoryMB[slot]!;
-    diskMB = view.diskMB[slot]!;
+    const chunk = view.usage[slot >> SlotChunkShift]!;
+    const o = (slot & SlotChunkMask) * 3;
+    cpu = chunk[o]!;
+    memoryMB = chunk[o + 1]!;
+    diskMB = chunk[o + 2]!;
   } else {
     const usage = state.nodeUsage(nodeId);
     cpu = usage.cpu;
