@@ -26,7 +26,9 @@ function hashKey(key: string): number {
   // (`namespace/id`) differ there too.
   let h = 0x811c9dc5;
   for (let i = Math.max(0, key.length - 24); i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return (h ^ (h >>> 15)) >>> 0;
+  // 30 bits: a small integer to V8, so a bucket's hash array holds unboxed small
+  // integers (no double array); buckets index by the low bits, which are kept.
+  return (h ^ (h >>> 15)) & 0x3fffffff;
 }
 
 /**
