@@ -4,7 +4,7 @@
  * what this accepts.
  */
 import type { Allocation, Plan, PlanResult, StateReader } from '../structs/index.js';
-import { allocsFit, allocTerminalStatus, planEntries, SlotChunkMask, SlotChunkShift } from '../structs/index.js';
+import { allocsFit, allocTerminalStatus, planEntries, SlotChunkMask, SlotChunkShift, SlotUsageStride } from '../structs/index.js';
 
 export interface NodeVerdict {
   fit: boolean;
@@ -61,7 +61,7 @@ function evaluateNode(
   let diskMB: number;
   if (view !== undefined && slot >= 0) {
     const chunk = view.usage[slot >> SlotChunkShift]!;
-    const o = (slot & SlotChunkMask) * 3;
+    const o = (slot & SlotChunkMask) * SlotUsageStride;
     cpu = chunk[o]!;
     memoryMB = chunk[o + 1]!;
     diskMB = chunk[o + 2]!;

@@ -4,7 +4,7 @@
  * per reader from its nodes and usage (test readers such as MockState).
  */
 import type { NodeSlotView, StateReader } from '../structs/index.js';
-import { emptyUsageChunk, nodeAvailable, SlotChunkMask, SlotChunkShift } from '../structs/index.js';
+import { emptyUsageChunk, nodeAvailable, SlotChunkMask, SlotChunkShift, SlotUsageStride } from '../structs/index.js';
 
 const built = new WeakMap<StateReader, NodeSlotView>();
 
@@ -51,10 +51,11 @@ export function buildSlotView(state: StateReader): NodeSlotView {
     view.availDiskMB[s] = avail.diskMB;
     const u = state.nodeUsage(node.id);
     const chunk = view.usage[s >> SlotChunkShift]!;
-    const o = (s & SlotChunkMask) * 3;
+    const o = (s & SlotChunkMask) * SlotUsageStride;
     chunk[o] = u.cpu;
     chunk[o + 1] = u.memoryMB;
     chunk[o + 2] = u.diskMB;
+    chunk[o + 3] = u.ports;
   }
   return view;
 }

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { nodeAvailable, SlotChunkShift, SlotChunkSize, slotUsage } from '../structs/index.js';
+import { allocTerminalStatus, nodeAvailable, SlotChunkShift, SlotChunkSize, slotUsage, SlotUsageStride } from '../structs/index.js';
 import type { Allocation, Job } from '../structs/index.js';
 import { mockAlloc, mockJob, mockNode } from './fixtures.js';
+import { StateSnapshot } from './store.js';
 import { emptyTables, WriteTxn } from './tables.js';
 import type { Tables } from './tables.js';
 
@@ -11,8 +12,15 @@ function expected(t: Tables): Map<string, number[]> {
   const out = new Map<string, number[]>();
   t.nodes.forEach((node, id) => {
     const a = nodeAvailable(node);
-    const tally = t.nodeTallies.get(id);
-    out.set(id, [a.cpu, a.memoryMB, a.diskMB, tally?.cpu ?? 0, tally?.memoryMB ?? 0, tally?.diskMB ?? 0]);
+    const used = [0, 0, 0, 0];
+    t.allocs.forEach((x) => {
+      if (x.nodeId !== id || allocTerminalStatus(x)) return;
+      used[0]! += x.resources.cpu;
+      used[1]! += x.resources.memoryMB;
+      used[2]! += x.resources.diskMB;
+      used[3]! += x.resources.ports.length;
+    });
+    out.set(id, [a.cpu, a.memoryMB, a.diskMB, ...used]);
   });
   return out;
 }
@@ -30,9 +38,9 @@ function actual(t: Tables): Map<string, number[]> {
     seen.add(slot);
     expect(s.classId[slot]! > 0).toBe(node.computedClass !== '');
     // Every live slot's usage chunk exists, full length (the ranking loop reads it unchecked).
-    expect(s.usage[slot >> SlotChunkShift]?.length, `usage chunk of slot ${slot}`).toBe(SlotChunkSize * 3);
+    expect(s.usage[slot >> SlotChunkShift]?.length, `usage chunk of slot ${slot}`).toBe(SlotChunkSize * SlotUsageStride);
     const u = slotUsage(s, slot);
-    out.set(id, [s.availCpu[slot]!, s.availMemoryMB[slot]!, s.availDiskMB[slot]!, u.cpu, u.memoryMB, u.diskMB]);
+    out.set(id, [s.availCpu[slot]!, s.availMemoryMB[slot]!, s.availDiskMB[slot]!, u.cpu, u.memoryMB, u.diskMB, u.ports]);
   });
   // Slots of deleted nodes are empty.
   for (let i = 0; i < s.size; i++) if (!seen.has(i)) expect(s.classId[i], `empty slot ${i}`).toBe(-1);
@@ -43,7 +51,9 @@ const job: Job = mockJob('web');
 
 function alloc(id: string, nodeId: string, cpu: number, terminal = false): Allocation {
   const a = mockAlloc(id, job, nodeId, 'e1', terminal ? { desiredStatus: 'stop', clientStatus: 'complete' } : {});
-  return { ...a, resources: { ...a.resources, cpu, memoryMB: cpu * 2, diskMB: cpu * 3 } };
+  // cpu % 3 ports, so the port sums are exercised too.
+  const ports = Array.from({ length: cpu % 3 }, (_, i) => ({ label: `p${i}`, value: 20_000 + i, to: 0, hostIp: '10.0.0.1' }));
+  return { ...a, resources: { ...a.resources, cpu, memoryMB: cpu * 2, diskMB: cpu * 3, ports } };
 }
 
 describe('node slots', () => {
@@ -77,6 +87,38 @@ describe('node slots', () => {
     const t3 = txn.commit();
     expect(t3.nodeSlots.slotOf('n4')).toBe(n2);
     expect(actual(t3)).toEqual(expected(t3));
+  });
+
+  it('sum the allocations of a node with no slot (allocations before their node, or after it is deleted)', () => {
+    let txn = new WriteTxn(emptyTables(), 1);
+    txn.putAlloc(alloc('a1', 'n1', 100));
+    txn.putAlloc(alloc('a2', 'n1', 50));
+    txn.putAlloc(alloc('a3', 'n1', 70, true));
+    const t1 = txn.commit();
+    expect(t1.nodeSlots.slotOf('n1')).toBe(-1);
+    const u1 = new StateSnapshot(t1).nodeUsage('n1');
+    expect([u1.cpu, u1.memoryMB, u1.diskMB, u1.ports]).toEqual([150, 300, 450, 3]);
+    expect(u1.live.map((a) => a.id).sort()).toEqual(['a1', 'a2']);
+    // The node arrives in a later transaction: its slot starts from those allocations, then follows writes.
+    txn = new WriteTxn(t1, 2);
+    txn.putNode(mockNode('n1'));
+    const t2 = txn.commit();
+    expect(actual(t2)).toEqual(expected(t2));
+    txn = new WriteTxn(t2, 3);
+    txn.putAlloc(alloc('a4', 'n1', 10));
+    txn.deleteAlloc('a1');
+    const t3 = txn.commit();
+    expect(actual(t3)).toEqual(expected(t3));
+    expect(new StateSnapshot(t3).nodeUsage('n1').cpu).toBe(60);
+    // Deleted, the node's allocations still count (summed again), and an alloc write keeps them right.
+    txn = new WriteTxn(t3, 4);
+    txn.deleteNode('n1');
+    txn.putAlloc(alloc('a5', 'n1', 5));
+    const t4 = txn.commit();
+    expect(t4.nodeSlots.slotOf('n1')).toBe(-1);
+    expect(new StateSnapshot(t4).nodeUsage('n1').cpu).toBe(65);
+    expect(new StateSnapshot(t3).nodeUsage('n1').cpu).toBe(60);
+    expect(new StateSnapshot(emptyTables()).nodeUsage('n1').cpu).toBe(0);
   });
 
   it('are not changed for a snapshot taken before a write (copy-on-write per transaction)', () => {
@@ -130,12 +172,17 @@ describe('node slots', () => {
           }
           const prev = t;
           t = txn.commit();
-          // Copy-on-write by chunk: a chunk holding no slot whose usage changed is shared, not copied.
+          // Copy-on-write by chunk: a chunk holding no slot whose usage changed is shared, not
+          // copied (a node deleted and put back within the batch may copy its chunk on the way).
           const changed = new Set<number>();
+          for (const o of batch) {
+            if (o.k !== 'node' && o.k !== 'delNode') continue;
+            for (const slots of [prev.nodeSlots, t.nodeSlots]) if (slots.slotOf(`n${o.n}`) >= 0) changed.add(slots.slotOf(`n${o.n}`) >> SlotChunkShift);
+          }
           for (let slot = 0; slot < t.nodeSlots.size; slot++) {
             const was = slot < prev.nodeSlots.size ? slotUsage(prev.nodeSlots, slot) : null;
             const now = slotUsage(t.nodeSlots, slot);
-            if (was === null || was.cpu !== now.cpu || was.memoryMB !== now.memoryMB || was.diskMB !== now.diskMB) changed.add(slot >> SlotChunkShift);
+            if (was === null || was.cpu !== now.cpu || was.memoryMB !== now.memoryMB || was.diskMB !== now.diskMB || was.ports !== now.ports) changed.add(slot >> SlotChunkShift);
           }
           prev.nodeSlots.usage.forEach((chunk, c) => {
             if (!changed.has(c) && t.nodeSlots.usage[c] !== chunk) expect.fail(`chunk ${c} copied though none of its slots changed`);

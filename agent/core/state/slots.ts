@@ -16,7 +16,7 @@
  * by deleted nodes are reused by later nodes.
  */
 import type { Node, NodeSlotView } from '../structs/index.js';
-import { emptyUsageChunk, nodeAvailable, SlotChunkMask, SlotChunkShift } from '../structs/index.js';
+import { emptyUsageChunk, nodeAvailable, SlotChunkMask, SlotChunkShift, SlotUsageStride } from '../structs/index.js';
 import { PMap } from './pmap.js';
 
 /**
@@ -37,11 +37,12 @@ class ClassIds {
   }
 }
 
-/** Usage sums a tally offers (tables.ts NodeTally). */
+/** What a node's live allocations use (the sums a slot holds). */
 export interface SlotUsage {
   readonly cpu: number;
   readonly memoryMB: number;
   readonly diskMB: number;
+  readonly ports: number;
 }
 
 export class NodeSlots implements NodeSlotView {
@@ -118,11 +119,11 @@ export class SlotWriter {
    * chunk on its first change, and zeroed chunks are added up to the slot (every
    * live slot has a chunk: the ranking loop reads it unchecked).
    */
-  private setUsage(slot: number, cpu: number, memoryMB: number, diskMB: number): void {
+  private setUsage(slot: number, cpu: number, memoryMB: number, diskMB: number, ports: number): void {
     const c = slot >> SlotChunkShift;
-    const o = (slot & SlotChunkMask) * 3;
+    const o = (slot & SlotChunkMask) * SlotUsageStride;
     const current = (this.usage ?? this.base.usage)[c];
-    if (current !== undefined && current[o] === cpu && current[o + 1] === memoryMB && current[o + 2] === diskMB) return;
+    if (current !== undefined && current[o] === cpu && current[o + 1] === memoryMB && current[o + 2] === diskMB && current[o + 3] === ports) return;
     const usage = (this.usage ??= this.base.usage.slice());
     while (usage.length <= c) usage.push(emptyUsageChunk());
     let chunk = usage[c]! as number[];
@@ -133,6 +134,7 @@ export class SlotWriter {
     chunk[o] = cpu;
     chunk[o + 1] = memoryMB;
     chunk[o + 2] = diskMB;
+    chunk[o + 3] = ports;
   }
 
   putNode(node: Node): void {
@@ -160,7 +162,7 @@ export class SlotWriter {
     const slot = this.currentIds().get(id);
     if (slot === undefined) return;
     this.ownNodes();
-    this.setUsage(slot, 0, 0, 0);
+    this.setUsage(slot, 0, 0, 0, 0);
     this.ids!.remove(id);
     this.added.delete(id);
     this.classId![slot] = -1;
@@ -172,16 +174,16 @@ export class SlotWriter {
   }
 
   /**
-   * The new version: `touched` are the nodes whose tallies changed, `tally`
-   * reads their final usage (undefined: no live allocations).
+   * The new version: `touched` are the nodes whose usage changed, `usage`
+   * reads a node's final usage (asked for those and for nodes this transaction added).
    */
-  commit(touched: Iterable<string>, tally: (nodeId: string) => SlotUsage | undefined): NodeSlots {
+  commit(touched: Iterable<string>, usage: (nodeId: string) => SlotUsage): NodeSlots {
     const ids = this.currentIds();
     const write = (nodeId: string): void => {
       const slot = ids.get(nodeId);
       if (slot === undefined) return;
-      const t = tally(nodeId);
-      this.setUsage(slot, t?.cpu ?? 0, t?.memoryMB ?? 0, t?.diskMB ?? 0);
+      const t = usage(nodeId);
+      this.setUsage(slot, t.cpu, t.memoryMB, t.diskMB, t.ports);
     };
     for (const id of touched) write(id);
     for (const id of this.added) write(id);
