@@ -217,16 +217,29 @@ export class PMap<V> {
     return this.remove(key);
   }
 
-  /** Double the bucket count (every bucket becomes new and owned). */
+  /** Double the bucket count (every bucket becomes new and owned, each of exactly its size). */
   private grow(): void {
     const size = this.buckets.length * 2;
-    const next: Bucket[] = [];
-    for (let i = 0; i < size; i++) next.push(emptyBucket(this.owner));
     const mask = size - 1;
+    const lengths = new Array<number>(size).fill(1);
+    for (const b of this.buckets) for (let i = 1; i < b.length; i += Stride) lengths[(b[i] as number) & mask]! += Stride;
+    const next: Bucket[] = [];
+    for (let i = 0; i < size; i++) {
+      const nb: Bucket = new Array<unknown>(lengths[i]!);
+      nb[0] = this.owner;
+      next.push(nb);
+      lengths[i] = 1;
+    }
     for (const b of this.buckets) {
       for (let i = 1; i < b.length; i += Stride) {
         const h = b[i] as number;
-        next[h & mask]!.push(h, b[i + 1], b[i + 2]);
+        const t = h & mask;
+        const nb = next[t]!;
+        const at = lengths[t]!;
+        nb[at] = h;
+        nb[at + 1] = b[i + 1];
+        nb[at + 2] = b[i + 2];
+        lengths[t] = at + Stride;
       }
     }
     this.buckets = next;

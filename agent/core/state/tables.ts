@@ -341,9 +341,9 @@ export class WriteTxn {
     this.record('nodes', id, null, prev);
   }
 
-  putAlloc(alloc: Allocation): void {
+  /** `prev`: the stored allocation with this id, when the caller has just read it (saves a lookup). */
+  putAlloc(alloc: Allocation, prev: Allocation | undefined = this.allocs.get(alloc.id)): void {
     this.seal(alloc);
-    const prev = this.allocs.get(alloc.id);
     this.allocs.set(alloc.id, alloc);
     if (prev !== undefined) {
       // An allocation never changes node, job or eval in practice, but stay right if it does.
