@@ -104,8 +104,17 @@ export class PMap<V> {
     return this.count;
   }
 
+  /** The key's hash, for writers that look one key up in several maps (getHashed/setHashed). */
+  static hashOf(key: string): number {
+    return hashKey(key);
+  }
+
   get(key: string): V | undefined {
-    const h = hashKey(key);
+    return this.getHashed(key, hashKey(key));
+  }
+
+  /** `get` with the key's hash already computed (`h` must be PMap.hashOf(key)). */
+  getHashed(key: string, h: number): V | undefined {
     const b = this.buckets[h & this.mask]!;
     for (let i = 1; i < b.length; i += Stride) if (b[i] === h && b[i + 1] === key) return b[i + 2] as V;
     return undefined;
@@ -156,8 +165,12 @@ export class PMap<V> {
 
   /** Set on a transient (returns it); on an immutable map, returns a changed copy. */
   set(key: string, value: V): PMap<V> {
-    if (this.owner === 0) return this.asMutable().set(key, value).asImmutable();
-    const h = hashKey(key);
+    return this.setHashed(key, hashKey(key), value);
+  }
+
+  /** `set` with the key's hash already computed (`h` must be PMap.hashOf(key)). */
+  setHashed(key: string, h: number, value: V): PMap<V> {
+    if (this.owner === 0) return this.asMutable().setHashed(key, h, value).asImmutable();
     const idx = h & this.mask;
     if (this.sharedArray) {
       this.buckets = this.buckets.slice();

@@ -120,8 +120,9 @@ class IndexWriter<T> {
     return t;
   }
 
-  add(key: string, id: string, v: T): void {
-    this.inner(key).set(id, v);
+  /** `h`: PMap.hashOf(id), when the caller has it. */
+  add(key: string, id: string, v: T, h = PMap.hashOf(id)): void {
+    this.inner(key).setHashed(id, h, v);
   }
 
   remove(key: string, id: string): void {
@@ -344,7 +345,9 @@ export class WriteTxn {
   /** `prev`: the stored allocation with this id, when the caller has just read it (saves a lookup). */
   putAlloc(alloc: Allocation, prev: Allocation | undefined = this.allocs.get(alloc.id)): void {
     this.seal(alloc);
-    this.allocs.set(alloc.id, alloc);
+    // One hash of the id for the four maps it is written to.
+    const h = PMap.hashOf(alloc.id);
+    this.allocs.setHashed(alloc.id, h, alloc);
     if (prev !== undefined) {
       // An allocation never changes node, job or eval in practice, but stay right if it does.
       if (prev.nodeId !== alloc.nodeId) this.allocsByNode.remove(prev.nodeId, prev.id);
@@ -356,10 +359,10 @@ export class WriteTxn {
     }
     if (prev !== undefined && !allocTerminalStatus(prev)) this.tallies.apply(prev, -1);
     if (!allocTerminalStatus(alloc)) this.tallies.apply(alloc, 1);
-    this.allocsByNode.add(alloc.nodeId, alloc.id, alloc);
+    this.allocsByNode.add(alloc.nodeId, alloc.id, alloc, h);
     const jk = allocJobKey(alloc);
-    this.allocsByJob.add(jk, alloc.id, alloc);
-    this.allocsByEval.add(alloc.evalId, alloc.id, alloc);
+    this.allocsByJob.add(jk, alloc.id, alloc, h);
+    this.allocsByEval.add(alloc.evalId, alloc.id, alloc, h);
     if (!this.dirtyJobs.has(jk)) this.dirtyJobs.set(jk, false);
     this.record('allocs', alloc.id, alloc, prev);
   }
