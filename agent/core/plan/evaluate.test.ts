@@ -7,7 +7,7 @@ import type { Allocation, Job, Plan } from '../structs/index.js';
 import { mockAlloc, mockJob, mockNode } from '../testing/index.js';
 import { PlanApplier } from './applier.js';
 import { planResultCommand } from './command.js';
-import { evaluateNodePlan, evaluatePlan } from './evaluate.js';
+import { evaluateNodePlan, evaluatePlan, planNodeIds } from './evaluate.js';
 
 /** A node with 3,900 MHz free (4,000 less 100 reserved), and `live` running allocations of `cpu` MHz each. */
 function world(live: number, cpu = 500): { fsm: Fsm; job: Job; allocs: Allocation[] } {
@@ -116,6 +116,33 @@ describe('evaluatePlan', () => {
     expect(result.nodeAllocation.n1).toEqual(p.nodeAllocation.n1);
     delete result.nodeAllocation.n1;
     expect(p.nodeAllocation.n1).toHaveLength(1);
+  });
+});
+
+describe('planNodeIds', () => {
+  it('lists every node of the plan once, sorted, whether it only places or also stops and preempts', () => {
+    const job = mockJob({ id: 'web' });
+    const a = (nodeId: string): Allocation => mockAlloc(job, { nodeId });
+    const placing = emptyPlan('e1', 't1', 50, job, 0);
+    for (const n of ['n3', 'n1', 'n2']) placing.nodeAllocation[n] = [a(n)];
+    expect(planNodeIds(placing)).toEqual(['n1', 'n2', 'n3']);
+    const mixed = emptyPlan('e1', 't1', 50, job, 0);
+    mixed.nodeAllocation.n2 = [a('n2')];
+    mixed.nodeUpdate.n2 = [a('n2')];
+    mixed.nodeUpdate.n0 = [a('n0')];
+    mixed.nodePreemptions.n4 = [a('n4')];
+    mixed.nodePreemptions.n0 = [a('n0')];
+    expect(planNodeIds(mixed)).toEqual(['n0', 'n2', 'n4']);
+    expect(planNodeIds(emptyPlan('e1', 't1', 50, job, 0))).toEqual([]);
+  });
+
+  it('hands back result records that are copies in the plan\'s key order', () => {
+    const { fsm, job } = world(0);
+    const p = plan(job, { place: [fresh(job, 'x', 100)] });
+    const { result } = evaluatePlan(fsm.store.snapshot(), p);
+    expect(result.nodeAllocation).not.toBe(p.nodeAllocation);
+    expect(result.nodeUpdate).not.toBe(p.nodeUpdate);
+    expect(Object.keys(result.nodeAllocation)).toEqual(Object.keys(p.nodeAllocation));
   });
 });
 

@@ -9,7 +9,7 @@
  * `node-affinity` (when an affinity matches) and `allocation-spread`.
  */
 import type { Affinity, AllocatedPort, Job, NetworkResource, Node, Spread, TaskGroup } from '../structs/index.js';
-import { groupResources, scoreFitBinPack, scoreFitSpread, usageGroupKey } from '../structs/index.js';
+import { groupResources, scoreFitBinPack, scoreFitSpread, SlotChunkMask, SlotChunkShift, SlotUsageStride, usageGroupKey } from '../structs/index.js';
 import type { EvalContext, NodeProposal, ScoredNode } from './context.js';
 import type { CompiledConstraint, FeasibleIterator } from './feasible.js';
 import { compileConstraint } from './feasible.js';
@@ -251,9 +251,11 @@ export class BinPackIterator implements RankIterator {
       if (!this.hasPorts && ctx.planFree(slot)) {
         // The plan does not touch the node: its usage and capacity are the snapshot's arrays.
         const v = ctx.slots;
-        util.cpu = v.cpu[slot]! + this.cpu;
-        util.memoryMB = v.memoryMB[slot]! + this.memoryMB;
-        util.diskMB = v.diskMB[slot]! + this.diskMB;
+        const u = v.usage[slot >> SlotChunkShift]!;
+        const o = (slot & SlotChunkMask) * SlotUsageStride;
+        util.cpu = u[o]! + this.cpu;
+        util.memoryMB = u[o + 1]! + this.memoryMB;
+        util.diskMB = u[o + 2]! + this.diskMB;
         const availCpu = v.availCpu[slot]!;
         const availMem = v.availMemoryMB[slot]!;
         if (util.cpu > availCpu) {

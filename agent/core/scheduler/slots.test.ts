@@ -9,7 +9,7 @@ import { fitScore } from './rank.js';
 import { buildSlotView, slotView } from './slots.js';
 import { GenericStack } from './stack.js';
 import { mockAlloc, mockJob, mockNode, mockTask, mockTaskGroup, MockState, withComputedClass } from '../testing/index.js';
-import { scoreFitBinPack, scoreFitSpread } from '../structs/index.js';
+import { scoreFitBinPack, scoreFitSpread, slotUsage } from '../structs/index.js';
 
 describe('slot view of a reader without one', () => {
   it('holds every node with its capacity, usage and class id', () => {
@@ -22,8 +22,8 @@ describe('slot view of a reader without one', () => {
     expect(v.size).toBe(3);
     const s0 = v.slotOf('n0');
     expect(s0).toBe(0);
-    expect(v.cpu[s0]).toBe(allocs[0]!.resources.cpu + allocs[1]!.resources.cpu);
-    expect(v.cpu[v.slotOf('n1')]).toBe(0);
+    expect(slotUsage(v, s0).cpu).toBe(allocs[0]!.resources.cpu + allocs[1]!.resources.cpu);
+    expect(slotUsage(v, v.slotOf('n1')).cpu).toBe(0);
     expect(v.availCpu[s0]).toBe(nodes[0]!.resources.cpu - nodes[0]!.reserved.cpu);
     expect(v.classId[s0]).toBe(v.classId[v.slotOf('n1')]);
     expect(v.classId[s0]).not.toBe(v.classId[v.slotOf('n2')]);

@@ -4,7 +4,7 @@
  * per reader from its nodes and usage (test readers such as MockState).
  */
 import type { NodeSlotView, StateReader } from '../structs/index.js';
-import { nodeAvailable } from '../structs/index.js';
+import { emptyUsageChunk, nodeAvailable, SlotChunkMask, SlotChunkShift, SlotUsageStride } from '../structs/index.js';
 
 const built = new WeakMap<StateReader, NodeSlotView>();
 
@@ -32,10 +32,9 @@ export function buildSlotView(state: StateReader): NodeSlotView {
     availCpu: new Array<number>(n).fill(0),
     availMemoryMB: new Array<number>(n).fill(0),
     availDiskMB: new Array<number>(n).fill(0),
-    cpu: new Array<number>(n).fill(0),
-    memoryMB: new Array<number>(n).fill(0),
-    diskMB: new Array<number>(n).fill(0),
+    usage: [] as number[][],
   };
+  for (let s = 0; s < n; s += 1 << SlotChunkShift) view.usage.push(emptyUsageChunk());
   for (let s = 0; s < n; s++) {
     const node = nodes[s]!;
     ids.set(node.id, s);
@@ -51,9 +50,12 @@ export function buildSlotView(state: StateReader): NodeSlotView {
     view.availMemoryMB[s] = avail.memoryMB;
     view.availDiskMB[s] = avail.diskMB;
     const u = state.nodeUsage(node.id);
-    view.cpu[s] = u.cpu;
-    view.memoryMB[s] = u.memoryMB;
-    view.diskMB[s] = u.diskMB;
+    const chunk = view.usage[s >> SlotChunkShift]!;
+    const o = (s & SlotChunkMask) * SlotUsageStride;
+    chunk[o] = u.cpu;
+    chunk[o + 1] = u.memoryMB;
+    chunk[o + 2] = u.diskMB;
+    chunk[o + 3] = u.ports;
   }
   return view;
 }

@@ -422,7 +422,7 @@ export class Fsm {
         }
       }
       this.countForDeployment(ctx, stored, prev);
-      ctx.txn.putAlloc(stored);
+      ctx.txn.putAlloc(stored, prev);
     };
     for (let i = 0; i < stopped.length; i++) place(stopped[i], 'allocsStopped', i, true);
     for (let i = 0; i < preempted.length; i++) place(preempted[i], 'allocsPreempted', i, true);

@@ -90,4 +90,30 @@ describe('PMap', () => {
     expect(t.wasAltered()).toBe(false);
     expect(t.asImmutable().get('x')).toBe(1);
   });
+
+  it('getHashed/setHashed with PMap.hashOf agree with get/set, sealed versions unchanged', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.string({ maxLength: 40 }), fc.integer()), { maxLength: 300 }), (writes) => {
+        const plain = PMap.empty<number>().asMutable();
+        const hashed = PMap.empty<number>().asMutable();
+        const model = new Map<string, number>();
+        let sealed: { map: PMap<number>; model: Map<string, number> } | null = null;
+        for (const [i, [k, v]] of writes.entries()) {
+          plain.set(k, v);
+          hashed.setHashed(k, PMap.hashOf(k), v);
+          model.set(k, v);
+          if (i === Math.floor(writes.length / 2)) sealed = { map: PMap.of(model), model: new Map(model) };
+        }
+        expect([...hashed.entries()]).toEqual([...plain.entries()]);
+        for (const [k, v] of model) expect(hashed.getHashed(k, PMap.hashOf(k))).toBe(v);
+        expect(hashed.getHashed('absent-key', PMap.hashOf('absent-key'))).toBe(model.get('absent-key'));
+        // An immutable map's setHashed returns a changed copy and leaves it alone.
+        if (sealed !== null) {
+          const next = sealed.map.setHashed('extra', PMap.hashOf('extra'), -1);
+          expect(next.get('extra')).toBe(-1);
+          expect(new Map(sealed.map.entries())).toEqual(sealed.model);
+        }
+      }),
+    );
+  });
 });

@@ -21,8 +21,8 @@ import type {
   StateReader,
   TableName,
 } from '../structs/index.js';
-import { emptyTables } from './tables.js';
-import type { NodeTally, Tables } from './tables.js';
+import { emptyTables, nodeSums } from './tables.js';
+import type { Tables } from './tables.js';
 
 /**
  * Materialised value arrays, cached per persistent map instance. Persistent maps never
@@ -59,9 +59,10 @@ function sharedValuesOf<T>(m: PMap<T> | undefined): readonly T[] {
 }
 
 /**
- * A node's usage from the FSM-maintained tally (O(1)), with the list of live
- * allocations built only if someone asks for it. One per tally object: a new
- * tally is written exactly when the node's allocations change.
+ * A node's usage from the FSM-maintained sums (tables.ts nodeSums: O(1) from its
+ * slot), with the list of live allocations built only if someone asks for it.
+ * One per allocation map of the node: a new map is written exactly when the
+ * node's allocations change.
  */
 class TalliedUsage implements NodeUsage {
   readonly cpu: number;
@@ -69,13 +70,13 @@ class TalliedUsage implements NodeUsage {
   readonly diskMB: number;
   readonly ports: number;
   private liveList: readonly Allocation[] | null = null;
-  /** Per-job/group counts, from the live list when first asked (tables.ts NodeTally keeps none; h2/sched). */
+  /** Per-job/group counts, from the live list when first asked (the sums keep none; h2/sched). */
   private counts: NodeUsage | null = null;
 
   constructor(
-    tally: NodeTally,
+    tally: { readonly cpu: number; readonly memoryMB: number; readonly diskMB: number; readonly ports: number },
     /** The node's allocation map, listed only when `live` is asked for (most ranked nodes never are). */
-    private readonly byNode: PMap<Allocation> | undefined,
+    private readonly byNode: PMap<Allocation>,
   ) {
     this.cpu = tally.cpu;
     this.memoryMB = tally.memoryMB;
@@ -101,7 +102,8 @@ class TalliedUsage implements NodeUsage {
   }
 }
 
-const usageMemo = new WeakMap<NodeTally, NodeUsage>();
+/** Keyed by the node's allocation map (allocsByNode's inner map), which changes exactly when its usage may. */
+const usageMemo = new WeakMap<PMap<Allocation>, NodeUsage>();
 const EmptyUsage: NodeUsage = computeNodeUsage(NONE);
 
 function valuesOf<T>(m: PMap<T> | undefined): T[] {
@@ -187,12 +189,12 @@ export class StateSnapshot implements StateReader {
   }
 
   nodeUsage(nodeId: string): NodeUsage {
-    const tally = this.tables.nodeTallies.get(nodeId);
-    if (tally === undefined) return EmptyUsage;
-    let u = usageMemo.get(tally);
+    const byNode = this.tables.allocsByNode.get(nodeId);
+    if (byNode === undefined) return EmptyUsage;
+    let u = usageMemo.get(byNode);
     if (u === undefined) {
-      u = new TalliedUsage(tally, this.tables.allocsByNode.get(nodeId));
-      usageMemo.set(tally, u);
+      u = new TalliedUsage(nodeSums(this.tables.nodeSlots, this.tables.allocsByNode, nodeId), byNode);
+      usageMemo.set(byNode, u);
     }
     return u;
   }

@@ -8,7 +8,7 @@
  */
 import { PMap } from './pmap.js';
 import { NodeSlots, SlotWriter } from './slots.js';
-import { allocTerminalStatus, defaultSchedulerConfiguration, jobKey, TableNames } from '../structs/index.js';
+import { allocTerminalStatus, defaultSchedulerConfiguration, jobKey, SlotChunkMask, SlotChunkShift, SlotUsageStride, TableNames } from '../structs/index.js';
 import type {
   Allocation,
   Deployment,
@@ -30,9 +30,11 @@ export interface Tables {
   readonly nodes: PMap<Node>;
   readonly allocs: PMap<Allocation>;
   readonly allocsByNode: Index<Allocation>;
-  /** nodeId → what its live allocations use (derived from allocs, kept in step on every write; not in snapshots). */
-  readonly nodeTallies: PMap<NodeTally>;
-  /** Dense per-node arrays for the scheduler (slots.ts), kept in step with nodes and tallies. */
+  /**
+   * Dense per-node arrays for the scheduler (slots.ts), kept in step with nodes
+   * and allocations: they also hold what each node's live allocations use (the
+   * only copy of those sums; not in snapshots). nodeSums reads them.
+   */
   readonly nodeSlots: NodeSlots;
   /** namespace/jobId → allocId → alloc */
   readonly allocsByJob: Index<Allocation>;
@@ -64,7 +66,6 @@ export function emptyTables(): Tables {
     nodes: PMap.empty(),
     allocs: PMap.empty(),
     allocsByNode: PMap.empty(),
-    nodeTallies: PMap.empty(),
     nodeSlots: NodeSlots.empty(),
     allocsByJob: PMap.empty(),
     allocsByEval: PMap.empty(),
@@ -119,8 +120,9 @@ class IndexWriter<T> {
     return t;
   }
 
-  add(key: string, id: string, v: T): void {
-    this.inner(key).set(id, v);
+  /** `h`: PMap.hashOf(id), when the caller has it. */
+  add(key: string, id: string, v: T, h = PMap.hashOf(id)): void {
+    this.inner(key).setHashed(id, h, v);
   }
 
   remove(key: string, id: string): void {
@@ -138,44 +140,54 @@ class IndexWriter<T> {
   }
 }
 
-/**
- * The sums of a node's live allocations (the scheduler's NodeUsage without the
- * list). Per-job/group counts are not kept: the scheduler counts a job's
- * allocations per node slot from allocsByJob once per evaluation, and the rare
- * reader of NodeUsage.byJob/byGroup gets them from the node's live list.
- */
-export interface NodeTally {
-  readonly cpu: number;
-  readonly memoryMB: number;
-  readonly diskMB: number;
-  readonly ports: number;
-  readonly count: number;
-}
-
+/** The sums of a node's live allocations (the scheduler's NodeUsage without the list). */
 interface MutableTally {
   cpu: number;
   memoryMB: number;
   diskMB: number;
   ports: number;
-  count: number;
 }
 
-export const EmptyTally: NodeTally = Object.freeze({ cpu: 0, memoryMB: 0, diskMB: 0, ports: 0, count: 0 });
+/**
+ * What a node's live allocations use at one version: its slot's sums, or, for
+ * a node with no slot (allocations outlive their node, or precede it), the sum
+ * over its allocations. A fresh object (the caller's to change).
+ */
+export function nodeSums(slots: NodeSlots, byNode: Index<Allocation>, nodeId: string): MutableTally {
+  const slot = slots.slotOf(nodeId);
+  if (slot >= 0) {
+    const chunk = slots.usage[slot >> SlotChunkShift]!;
+    const o = (slot & SlotChunkMask) * SlotUsageStride;
+    return { cpu: chunk[o]!, memoryMB: chunk[o + 1]!, diskMB: chunk[o + 2]!, ports: chunk[o + 3]! };
+  }
+  const t: MutableTally = { cpu: 0, memoryMB: 0, diskMB: 0, ports: 0 };
+  byNode.get(nodeId)?.forEach((a) => {
+    if (allocTerminalStatus(a)) return;
+    t.cpu += a.resources.cpu;
+    t.memoryMB += a.resources.memoryMB;
+    t.diskMB += a.resources.diskMB;
+    t.ports += a.resources.ports.length;
+  });
+  return t;
+}
 
 /**
- * Keeps node tallies in step with allocation writes: O(1) per allocation, plus one
- * copy of a node's tally the first time a transaction touches that node.
+ * Keeps node usage sums in step with allocation writes: O(1) per allocation,
+ * plus one read of a node's sums the first time a transaction touches that
+ * node. The sums live only in the node slots (no per-node map to copy).
  */
 class TallyWriter {
   private readonly touched = new Map<string, MutableTally>();
 
-  constructor(private readonly base: PMap<NodeTally>) {}
+  constructor(
+    private readonly slots: NodeSlots,
+    private readonly byNode: Index<Allocation>,
+  ) {}
 
   private tally(nodeId: string): MutableTally {
     let t = this.touched.get(nodeId);
     if (t === undefined) {
-      const b = this.base.get(nodeId) ?? EmptyTally;
-      t = { cpu: b.cpu, memoryMB: b.memoryMB, diskMB: b.diskMB, ports: b.ports, count: b.count };
+      t = nodeSums(this.slots, this.byNode, nodeId);
       this.touched.set(nodeId, t);
     }
     return t;
@@ -188,22 +200,16 @@ class TallyWriter {
     t.memoryMB += sign * a.resources.memoryMB;
     t.diskMB += sign * a.resources.diskMB;
     t.ports += sign * a.resources.ports.length;
-    t.count += sign;
   }
 
-  /** The nodes whose tallies this transaction changed. */
+  /** The nodes whose sums this transaction changed. */
   touchedNodes(): Iterable<string> {
     return this.touched.keys();
   }
 
-  commit(): PMap<NodeTally> {
-    if (this.touched.size === 0) return this.base;
-    const out = this.base.asMutable();
-    for (const [nodeId, t] of this.touched) {
-      if (t.count === 0) out.remove(nodeId);
-      else out.set(nodeId, Object.freeze(t));
-    }
-    return out.asImmutable();
+  /** A node's final sums (as of the transaction's base when it did not touch the node). */
+  final(nodeId: string): MutableTally {
+    return this.touched.get(nodeId) ?? nodeSums(this.slots, this.byNode, nodeId);
   }
 }
 
@@ -254,7 +260,7 @@ export class WriteTxn {
     this.nodes = base.nodes.asMutable();
     this.allocs = base.allocs.asMutable();
     this.allocsByNode = new IndexWriter(base.allocsByNode);
-    this.tallies = new TallyWriter(base.nodeTallies);
+    this.tallies = new TallyWriter(base.nodeSlots, base.allocsByNode);
     this.slots = new SlotWriter(base.nodeSlots);
     this.allocsByJob = new IndexWriter(base.allocsByJob);
     this.allocsByEval = new IndexWriter(base.allocsByEval);
@@ -336,10 +342,12 @@ export class WriteTxn {
     this.record('nodes', id, null, prev);
   }
 
-  putAlloc(alloc: Allocation): void {
+  /** `prev`: the stored allocation with this id, when the caller has just read it (saves a lookup). */
+  putAlloc(alloc: Allocation, prev: Allocation | undefined = this.allocs.get(alloc.id)): void {
     this.seal(alloc);
-    const prev = this.allocs.get(alloc.id);
-    this.allocs.set(alloc.id, alloc);
+    // One hash of the id for the four maps it is written to.
+    const h = PMap.hashOf(alloc.id);
+    this.allocs.setHashed(alloc.id, h, alloc);
     if (prev !== undefined) {
       // An allocation never changes node, job or eval in practice, but stay right if it does.
       if (prev.nodeId !== alloc.nodeId) this.allocsByNode.remove(prev.nodeId, prev.id);
@@ -351,10 +359,10 @@ export class WriteTxn {
     }
     if (prev !== undefined && !allocTerminalStatus(prev)) this.tallies.apply(prev, -1);
     if (!allocTerminalStatus(alloc)) this.tallies.apply(alloc, 1);
-    this.allocsByNode.add(alloc.nodeId, alloc.id, alloc);
+    this.allocsByNode.add(alloc.nodeId, alloc.id, alloc, h);
     const jk = allocJobKey(alloc);
-    this.allocsByJob.add(jk, alloc.id, alloc);
-    this.allocsByEval.add(alloc.evalId, alloc.id, alloc);
+    this.allocsByJob.add(jk, alloc.id, alloc, h);
+    this.allocsByEval.add(alloc.evalId, alloc.id, alloc, h);
     if (!this.dirtyJobs.has(jk)) this.dirtyJobs.set(jk, false);
     this.record('allocs', alloc.id, alloc, prev);
   }
@@ -438,15 +446,14 @@ export class WriteTxn {
       for (const name of this.touched) t[name] = this.index;
       tableIndex = Object.freeze(t);
     }
-    const nodeTallies = this.tallies.commit();
-    const nodeSlots = this.slots.commit(this.tallies.touchedNodes(), (id) => nodeTallies.get(id));
+    const tallies = this.tallies;
+    const nodeSlots = this.slots.commit(tallies.touchedNodes(), (id) => tallies.final(id));
     return {
       jobs: keep(this.jobs, this.base.jobs),
       jobVersions: keep(this.jobVersions, this.base.jobVersions),
       nodes: keep(this.nodes, this.base.nodes),
       allocs: keep(this.allocs, this.base.allocs),
       allocsByNode: this.allocsByNode.commit(),
-      nodeTallies,
       nodeSlots,
       allocsByJob: this.allocsByJob.commit(),
       allocsByEval: this.allocsByEval.commit(),

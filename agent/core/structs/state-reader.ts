@@ -34,10 +34,36 @@ export interface NodeSlotView {
   readonly availCpu: readonly number[];
   readonly availMemoryMB: readonly number[];
   readonly availDiskMB: readonly number[];
-  /** What its live allocations use (the state's NodeUsage sums). */
-  readonly cpu: readonly number[];
-  readonly memoryMB: readonly number[];
-  readonly diskMB: readonly number[];
+  /**
+   * What its live allocations use (the state's NodeUsage sums), in chunks of
+   * SlotChunkSize slots so a write copies only the chunks of the nodes it
+   * touches: slot s's cpu, memoryMB, diskMB and ports are at
+   * `usage[s >> SlotChunkShift]`, offsets `(s & SlotChunkMask) * SlotUsageStride`
+   * + 0, 1, 2, 3. Every chunk is full length (zeros past `size`). `slotUsage`
+   * reads it outside hot loops.
+   */
+  readonly usage: readonly (readonly number[])[];
+}
+
+/** log2 of the slots per NodeSlotView.usage chunk. */
+export const SlotChunkShift = 4;
+export const SlotChunkSize = 1 << SlotChunkShift;
+export const SlotChunkMask = SlotChunkSize - 1;
+/** Numbers per slot in a usage chunk: cpu, memoryMB, diskMB, ports. */
+export const SlotUsageStride = 4;
+
+/** One slot's usage from a NodeSlotView (0s for a slot past the chunks). */
+export function slotUsage(view: Pick<NodeSlotView, 'usage'>, slot: number): { cpu: number; memoryMB: number; diskMB: number; ports: number } {
+  const c = view.usage[slot >> SlotChunkShift];
+  const o = (slot & SlotChunkMask) * SlotUsageStride;
+  return c === undefined ? { cpu: 0, memoryMB: 0, diskMB: 0, ports: 0 } : { cpu: c[o]!, memoryMB: c[o + 1]!, diskMB: c[o + 2]!, ports: c[o + 3]! };
+}
+
+/** A zeroed usage chunk (plain number array, for NodeSlotView builders). */
+export function emptyUsageChunk(): number[] {
+  const c: number[] = [];
+  for (let i = 0; i < SlotChunkSize * SlotUsageStride; i++) c.push(0);
+  return c;
 }
 
 export interface StateReader {
