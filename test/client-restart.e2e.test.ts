@@ -159,6 +159,10 @@ ${task('flaky', `if [ ! -e ${flag}.seen ]; then touch ${flag}.seen; while [ ! -e
     });
 
     const logDir = join(dataDir, 'alloc', allocId, 'alloc', 'logs');
+    // One logmon process captures every task of the client (not one per task).
+    const logmons = (): number[] => processesWith('nomadts-logmon').filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dataDir));
+    expect(names.length).toBeGreaterThan(1);
+    expect(logmons()).toHaveLength(1);
     const chattyFiles = (): number[] => readdirSync(logDir).filter((n) => /^chatty\.stdout\.\d+$/.test(n)).map((n) => Number(n.split('.').pop())).sort((a, b) => a - b);
     first.child.kill('SIGKILL');
     await first.exit;
@@ -167,6 +171,7 @@ ${task('flaky', `if [ ! -e ${flag}.seen ]; then touch ${flag}.seen; while [ ! -e
     await until('chatty\'s log to rotate while the agent is down', () => ((chattyFiles().at(-1) ?? 0) >= atCrash + 2 ? true : undefined));
     expect(chattyFiles().length).toBeLessThanOrEqual(2);
     for (const n of names) expect(alive(pids[n]!)).toBe(true);
+    expect(logmons()).toHaveLength(1);
     // While no agent is up, flaky exits with code 3.
     writeFileSync(flag, '');
     await until('flaky to exit while the agent is down', () => (alive(pids['flaky']!) ? undefined : true));

@@ -29,7 +29,7 @@ import type { ExitResult, TaskConfig, TaskDriver, TaskHandle, TaskUsage } from '
 import { canRecover, canSignal, canStats } from '../drivers/index.js';
 import type { AllocDir, RestartDecision, TaskDirPaths, TaskEnv } from '../taskrunner/index.js';
 import type { LogmonHandle } from '../taskrunner/index.js';
-import { buildTaskEnv, interpolateConfig, planChanges, templateName, killLogmon, logFifoPath, logFileName, logmonAlive, RestartTracker, rotatingOptions, startLogmon, stopLogmon, TaskTemplates } from '../taskrunner/index.js';
+import { buildTaskEnv, interpolateConfig, planChanges, templateName, logFifoPath, logFileName, logmonServing, releaseLogmon, RestartTracker, rotatingOptions, startLogmon, stopLogmon, TaskTemplates } from '../taskrunner/index.js';
 import type { PersistedTask } from './persist.js';
 import { readPersistedTask, taskStateFile, writeJsonAtomic } from './persist.js';
 
@@ -627,7 +627,7 @@ export class TaskRunner {
     this.finished = true;
     this.releaseFifos();
     // Done for good (not merely detached): logmon drains what is buffered and exits.
-    if (!this.detached && this.logmonHandle !== null) stopLogmon(this.allocDir.logDir, this.name, this.logmonHandle);
+    if (!this.detached && this.logmonHandle !== null) stopLogmon(this.allocDir.logDir, this.name, this.logmonHandle, this.logmonDir);
     for (const hook of this.hooks) hook.stop?.(this);
     this.resolveDone();
   }
@@ -658,9 +658,11 @@ export class TaskRunner {
   /** The task's logmon is running (started if it is not), and this runner holds its FIFOs open. */
   async ensureLogmon(): Promise<void> {
     if (!this.useLogmon) return;
-    if (this.logmonHandle === null || !logmonAlive(this.logmonHandle)) {
-      this.logmonHandle = await startLogmon(this.allocDir.logDir, this.name, rotatingOptions(this.task.logs));
-      this.persistHook.stateChanged(this);
+    if (this.logmonHandle === null || !logmonServing(this.allocDir.logDir, this.name, this.logmonHandle, this.logmonDir)) {
+      const h = await startLogmon(this.allocDir.logDir, this.name, rotatingOptions(this.task.logs), this.logmonDir);
+      const changed = this.logmonHandle === null || this.logmonHandle.pid !== h.pid || this.logmonHandle.startTime !== h.startTime;
+      this.logmonHandle = h;
+      if (changed) this.persistHook.stateChanged(this);
     }
     if (this.fifoFds.length === 0) {
       const flags = fsConstants.O_RDWR | fsConstants.O_NONBLOCK;
@@ -668,22 +670,28 @@ export class TaskRunner {
     }
   }
 
-  /** Ask logmon to stop and wait (polling on the clock, at most 5 s) until it has written everything and exited. */
+  /** Ask logmon to stop and wait (polling on the clock, at most 5 s) until it has written everything and let the task go. */
   private async drainLogmon(): Promise<void> {
     const h = this.logmonHandle;
-    if (h === null || !stopLogmon(this.allocDir.logDir, this.name, h)) return;
-    for (let waited = 0; logmonAlive(h); waited += 20) {
+    const logDir = this.allocDir.logDir;
+    if (h === null || !stopLogmon(logDir, this.name, h, this.logmonDir)) return;
+    for (let waited = 0; logmonServing(logDir, this.name, h, this.logmonDir); waited += 20) {
       if (waited >= 5000) {
-        killLogmon(h);
+        releaseLogmon(logDir, this.name, this.logmonDir);
         return;
       }
       await new Promise<void>((res) => this.clock.setTimer(20, res));
     }
   }
 
-  /** The logmon of this task, if one was started. */
+  /** The logmon serving this task, if one was started (the client's one logmon process). */
   get logmon(): LogmonHandle | null {
     return this.logmonHandle;
+  }
+
+  /** The client's logmon control directory (`<data_dir>/client/logmon`). */
+  private get logmonDir(): string {
+    return join(this.allocDir.root, 'client', 'logmon');
   }
 
   private releaseFifos(): void {

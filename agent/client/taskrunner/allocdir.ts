@@ -34,6 +34,8 @@ export interface TaskDirPaths {
 export type PathScope = 'alloc' | 'task';
 
 export class AllocDir {
+  /** The client's data dir (`<dataDir>`). */
+  readonly root: string;
   /** `<dataDir>/alloc/<allocId>` */
   readonly allocDir: string;
   /** `<allocDir>/alloc` (shared between tasks) */
@@ -44,6 +46,7 @@ export class AllocDir {
 
   constructor(dataDir: string, readonly allocId: string) {
     checkName('allocation id', allocId);
+    this.root = resolve(dataDir);
     this.allocDir = resolve(dataDir, 'alloc', allocId);
     this.sharedDir = join(this.allocDir, SharedAllocName);
     this.dataDir = join(this.sharedDir, 'data');

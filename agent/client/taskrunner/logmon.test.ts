@@ -1,7 +1,8 @@
 /**
  * logmon with real processes: a writer on the FIFO (as a task would be), rotation to the
- * configured number of files, read back through TaskLogs; a logmon killed and replaced keeps
- * the same sequence; SIGTERM drains and exits. Waits poll for a state; nothing asserts a duration.
+ * configured number of files, read back through TaskLogs; one logmon process serving several
+ * tasks, each drained on its own; a logmon killed and replaced keeps the same sequence; the stop
+ * file drains. Waits poll for a state; nothing asserts a duration.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -9,13 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SystemClock } from '../../runtime/index.js';
 import type { LogmonHandle } from './logmon.js';
-import { logFifoPath, logmonAlive, startLogmon, stopLogmon } from './logmon.js';
+import { logFifoPath, logmonAlive, logmonServing, startLogmon, stopLogmon } from './logmon.js';
 import { TaskLogs } from './logs.js';
 
 let dir: string;
+let ctl: string;
 const started: LogmonHandle[] = [];
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'nomadts-logmon-'));
+  ctl = join(dir, 'ctl');
 });
 afterEach(() => {
   for (const h of started.splice(0)) {
@@ -55,7 +58,7 @@ function lines(from: number, to: number): string {
 
 describe('logmon', () => {
   it('rotates what the task writes to the configured number of files, stdout and stderr apart', async () => {
-    const h = await startLogmon(dir, 'web', { maxFiles: 3, maxFileSizeBytes: 1000 });
+    const h = await startLogmon(dir, 'web', { maxFiles: 3, maxFileSizeBytes: 1000 }, ctl);
     started.push(h);
     const out = openSync(logFifoPath(dir, 'web', 'stdout'), 'a');
     const err = openSync(logFifoPath(dir, 'web', 'stderr'), 'a');
@@ -68,20 +71,22 @@ describe('logmon', () => {
     await until('the last line', () => readAllSync().endsWith(lines(54, 55)));
     expect(await readAll('stdout')).toBe(lines(30, 55));
     expect(await readAll('stderr')).toBe('oops\n');
-    // The stop file: drains and exits.
-    expect(stopLogmon(dir, 'web', h)).toBe(true);
-    await until('logmon to exit', () => !logmonAlive(h));
+    // The stop file: drains and lets the task go; with nothing left to serve, logmon exits.
+    expect(stopLogmon(dir, 'web', h, ctl)).toBe(true);
+    await until('logmon to let the task go', () => !logmonServing(dir, 'web', h, ctl));
+    await until('logmon to exit once idle', () => !logmonAlive(h));
   });
 
   it('a replacement logmon (the old one died) continues the same sequence on the same FIFO', async () => {
-    const h1 = await startLogmon(dir, 'web', { maxFiles: 10, maxFileSizeBytes: 1000 });
+    const h1 = await startLogmon(dir, 'web', { maxFiles: 10, maxFileSizeBytes: 1000 }, ctl);
     started.push(h1);
     const out = openSync(logFifoPath(dir, 'web', 'stdout'), 'a');
     writeSync(out, lines(0, 15));
     await until('1,500 bytes written', () => files('stdout').length === 2);
     process.kill(h1.pid, 'SIGKILL');
     await until('the first logmon to die', () => !logmonAlive(h1));
-    const h2 = await startLogmon(dir, 'web', { maxFiles: 10, maxFileSizeBytes: 1000 });
+    const h2 = await startLogmon(dir, 'web', { maxFiles: 10, maxFileSizeBytes: 1000 }, ctl);
+    expect(h2.pid).not.toBe(h1.pid);
     started.push(h2);
     // The task's write end never closed: it goes on writing into the same FIFO.
     writeSync(out, lines(15, 25));
@@ -91,22 +96,50 @@ describe('logmon', () => {
   });
 
   it('a stop asked for before logmon has booted still writes everything the task wrote', async () => {
-    const h = await startLogmon(dir, 'web', { maxFiles: 2, maxFileSizeBytes: 1_000_000 });
+    const h = await startLogmon(dir, 'web', { maxFiles: 2, maxFileSizeBytes: 1_000_000 }, ctl);
     started.push(h);
     const out = openSync(logFifoPath(dir, 'web', 'stdout'), 'a');
     writeSync(out, lines(0, 20));
     closeSync(out);
-    expect(stopLogmon(dir, 'web', h)).toBe(true);
-    await until('logmon to exit', () => !logmonAlive(h));
+    expect(stopLogmon(dir, 'web', h, ctl)).toBe(true);
+    await until('logmon to let the task go', () => !logmonServing(dir, 'web', h, ctl));
     expect(await readAll('stdout')).toBe(lines(0, 20));
-    expect(stopLogmon(dir, 'web', h)).toBe(false);
+    expect(stopLogmon(dir, 'web', h, ctl)).toBe(false);
   });
 
   it('refuses bad logs settings, naming the field, and a non-FIFO in the FIFO\'s place', async () => {
-    await expect(startLogmon(dir, 'web', { maxFiles: 0, maxFileSizeBytes: 10 })).rejects.toMatchObject({ field: 'logs.max_files' });
-    await expect(startLogmon(dir, 'web', { maxFiles: 1, maxFileSizeBytes: 0 })).rejects.toMatchObject({ field: 'logs.max_file_size' });
+    await expect(startLogmon(dir, 'web', { maxFiles: 0, maxFileSizeBytes: 10 }, ctl)).rejects.toMatchObject({ field: 'logs.max_files' });
+    await expect(startLogmon(dir, 'web', { maxFiles: 1, maxFileSizeBytes: 0 }, ctl)).rejects.toMatchObject({ field: 'logs.max_file_size' });
     writeFileSync(logFifoPath(dir, 'web', 'stdout'), 'a regular file');
-    await expect(startLogmon(dir, 'web', { maxFiles: 1, maxFileSizeBytes: 10 })).rejects.toThrow(/is not a FIFO/);
+    await expect(startLogmon(dir, 'web', { maxFiles: 1, maxFileSizeBytes: 10 }, ctl)).rejects.toThrow(/is not a FIFO/);
+    // Nothing was asked of a logmon, and none was started.
+    expect(readdirSync(dir)).not.toContain('ctl');
+  });
+
+  it('one logmon process serves many tasks at once (started concurrently), and drains each on its own', async () => {
+    const tasks = ['t0', 't1', 't2', 't3', 't4', 't5'];
+    const hs = await Promise.all(tasks.map((t) => startLogmon(dir, t, { maxFiles: 2, maxFileSizeBytes: 1_000_000 }, ctl)));
+    started.push(...hs);
+    expect(new Set(hs.map((h) => h.pid)).size).toBe(1);
+    const h = hs[0]!;
+    const fds = tasks.map((t) => openSync(logFifoPath(dir, t, 'stdout'), 'a'));
+    tasks.forEach((t, i) => writeSync(fds[i]!, `${t} says hello\n`));
+    await until('every task\'s line in its own file', () => tasks.every((t) => readFileSyncSafe(join(dir, `${t}.stdout.0`)) === `${t} says hello\n`));
+    // Stop one task: the others keep being served by the same process.
+    expect(stopLogmon(dir, 't0', h, ctl)).toBe(true);
+    await until('t0 let go', () => !logmonServing(dir, 't0', h, ctl));
+    writeSync(fds[1]!, 'still here\n');
+    await until('t1 still captured', () => readFileSyncSafe(join(dir, 't1.stdout.0')) === 't1 says hello\nstill here\n');
+    expect(logmonServing(dir, 't1', h, ctl)).toBe(true);
+    for (const t of tasks.slice(1)) stopLogmon(dir, t, h, ctl);
+    for (const fd of fds) closeSync(fd);
+    await until('every task let go', () => tasks.every((t) => !logmonServing(dir, t, h, ctl)));
+    await until('logmon to exit once idle', () => !logmonAlive(h));
+    // Asked again later: a new logmon starts.
+    const again = await startLogmon(dir, 't1', { maxFiles: 2, maxFileSizeBytes: 1_000_000 }, ctl);
+    started.push(again);
+    expect(again.pid).not.toBe(h.pid);
+    expect(logmonServing(dir, 't1', again, ctl)).toBe(true);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
- * logmon (after Nomad's client/logmon): a small process per task, apart from the agent, that
- * owns the task's log rotation. The task writes its stdout and stderr into two FIFOs
+ * logmon (after Nomad's client/logmon): a process apart from the agent that owns the tasks' log
+ * rotation. A task writes its stdout and stderr into two FIFOs
  * (`<alloc>/alloc/logs/.<task>.stdout.fifo`, `.stderr.fifo`); logmon reads them and writes
  * `<task>.stdout.N` / `<task>.stderr.N` rotated by the task's `logs { max_files,
  * max_file_size }`, exactly as RotatingLogWriter does (continue at the highest index, rotate
@@ -8,29 +8,36 @@
  * keep flowing and rotating while the agent is down or restarting, and `alloc logs` reads the
  * same files.
  *
- * The agent opens each FIFO read-write and non-blocking (so neither side ever blocks on open
- * and the read end never sees end-of-file when a task restarts) and hands those descriptors to
- * logmon as fds 3 and 4 at spawn: the task can start writing at once, before logmon's runtime
- * has even booted (the pipe buffers meanwhile). A restarted agent finds its logmon by pid and
- * kernel start time; if logmon died meanwhile, a new one is started on the same FIFOs.
+ * One logmon serves every task of a client (Nomad runs one per task; a Node process costs ~42 MB
+ * of memory whatever its flags, so one per task would cost a client with 50 tasks 2 GB). It works
+ * from a control directory (`<data_dir>/client/logmon`): the agent asks for a task by writing
+ * `<id>.task` (JSON: log dir, task, rotation) and waits for `<id>.open`, which logmon writes (with
+ * its pid) once it has both FIFOs open; a task is started only after that. The agent also holds
+ * each FIFO open read-write itself, so neither side ever blocks on open and the read end never
+ * sees end-of-file when a task restarts. A restarted agent finds logmon by pid and kernel start
+ * time (`host.json`); if logmon died meanwhile, a new one is started and serves every request
+ * still on file, on the same FIFOs. Only one agent call at a time starts a logmon (a second one
+ * reading the same FIFOs would split a task's output between them).
  *
- * Stopping is a file, not a signal: when the task is done for good the agent creates
- * `.<task>.logmon.stop`; logmon (checking every 50 ms) drains what is buffered and exits. A
- * file cannot be lost the way a signal sent before logmon's runtime has installed its handler
- * would be, and the agent waits for logmon to exit before it reports the task dead, so `alloc
- * logs` after completion shows everything. SIGINT and SIGHUP are ignored, so a terminal's
- * Ctrl-C to the agent does not cut logs.
+ * Stopping a task's logs is a file, not a signal: when the task is done for good the agent creates
+ * `.<task>.logmon.stop` in its log dir; logmon (checking every 50 ms) drains what is buffered,
+ * closes the task's files and removes `<id>.task`, which the agent waits for before it reports
+ * the task dead, so `alloc logs` after completion shows everything. A task whose log dir is gone
+ * (allocation destroyed) or whose request was withdrawn is dropped the same way. Logmon exits once
+ * it has served nothing for 2 s (and a last look finds no new request). SIGINT and SIGHUP are
+ * ignored, so a terminal's Ctrl-C to the agent does not cut logs.
  *
  * The logmon program is plain CommonJS run with `node -e`: no build step and nothing to find
  * on disk, so it runs the same from sources (tests) and from dist/.
  */
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, constants as fsConstants, existsSync, lstatSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NomadError } from '../../core/lib/index.js';
 import type { RotatingLogOptions } from './logs.js';
 
-/** What a client persists to find a task's logmon again. */
+/** What a client persists to find the logmon serving a task again (the shared process). */
 export interface LogmonHandle {
   pid: number;
   /** The kernel's start time of the pid (clock ticks after boot): tells it from a reused pid. */
@@ -42,29 +49,37 @@ export function logFifoPath(logDir: string, task: string, stream: 'stdout' | 'st
   return join(logDir, `.${task}.${stream}.fifo`);
 }
 
-/** The file whose presence tells the task's logmon to drain and exit. */
+/** The file whose presence tells logmon to drain the task's streams and let them go. */
 export function logmonStopPath(logDir: string, task: string): string {
   return join(logDir, `.${task}.logmon.stop`);
 }
 
-// The logmon program. Kept in step with RotatingLogWriter (logs.ts); logmon.test.ts reads its
-// output back through TaskLogs.
+/** The name of a task's request files in the control directory (one per log dir and task). */
+function requestId(logDir: string, task: string): string {
+  return createHash('sha256').update(`${logDir}\u0000${task}`).digest('hex').slice(0, 24);
+}
+
+/** How long logmon stays up with nothing to serve. */
+const IdleExitMs = 2_000;
+
+// The logmon program. Its writer is kept in step with RotatingLogWriter (logs.ts); logmon.test.ts
+// reads its output back through TaskLogs.
 const LOGMON_SOURCE = [
   "'use strict';",
   "const fs = require('fs'); const net = require('net'); const path = require('path');",
-  'const [dir, task, maxFilesArg, maxBytesArg, stopFile] = process.argv.slice(1);',
-  'const maxFiles = Number(maxFilesArg); const maxBytes = Number(maxBytesArg);',
-  'function indexes(prefix) {',
+  'const [ctl] = process.argv.slice(1);',
+  `const idleExitMs = ${IdleExitMs};`,
+  'function indexes(dir, prefix) {',
   '  return fs.readdirSync(dir).filter((n) => n.startsWith(prefix) && /^(0|[1-9][0-9]*)$/.test(n.slice(prefix.length)))',
   '    .map((n) => Number(n.slice(prefix.length))).sort((a, b) => a - b);',
   '}',
-  'function writer(stream) {',
+  'function writer(dir, task, stream, maxFiles, maxBytes) {',
   "  const prefix = task + '.' + stream + '.';",
   '  const w = { index: 0, size: 0, fd: -1 };',
   '  const open = () => { w.fd = fs.openSync(path.join(dir, prefix + w.index), "a", 0o644); w.size = fs.fstatSync(w.fd).size; };',
-  '  const purge = () => { for (const i of indexes(prefix)) { if (i > w.index - maxFiles) break; try { fs.unlinkSync(path.join(dir, prefix + i)); } catch {} } };',
+  '  const purge = () => { for (const i of indexes(dir, prefix)) { if (i > w.index - maxFiles) break; try { fs.unlinkSync(path.join(dir, prefix + i)); } catch {} } };',
   '  const rotate = () => { fs.closeSync(w.fd); w.index++; open(); purge(); };',
-  '  const found = indexes(prefix); w.index = found.length > 0 ? found[found.length - 1] : 0;',
+  '  const found = indexes(dir, prefix); w.index = found.length > 0 ? found[found.length - 1] : 0;',
   '  open(); if (w.size >= maxBytes) rotate(); purge();',
   '  w.write = (buf) => {',
   '    while (buf.length > 0) {',
@@ -77,17 +92,55 @@ const LOGMON_SOURCE = [
   '  };',
   '  return w;',
   '}',
-  'let last = Date.now();',
-  "for (const [fd, stream] of [[3, 'stdout'], [4, 'stderr']]) {",
-  '  const w = writer(stream);',
-  '  const s = new net.Socket({ fd, readable: true, writable: false });',
-  "  s.on('data', (b) => { last = Date.now(); w.write(b); });",
-  "  s.on('error', () => {});",
+  'const served = new Map();',
+  'const rm = (p) => { try { fs.unlinkSync(p); } catch {} };',
+  'function serve(id, req) {',
+  "  const t = { last: Date.now(), sockets: [], writers: [], logDir: req.logDir, stop: path.join(req.logDir, '.' + req.task + '.logmon.stop') };",
+  "  for (const stream of ['stdout', 'stderr']) {",
+  "    const fd = fs.openSync(path.join(req.logDir, '.' + req.task + '.' + stream + '.fifo'), fs.constants.O_RDWR | fs.constants.O_NONBLOCK);",
+  '    const w = writer(req.logDir, req.task, stream, req.maxFiles, req.maxBytes);',
+  '    const s = new net.Socket({ fd, readable: true, writable: false });',
+  "    s.on('data', (b) => { t.last = Date.now(); try { w.write(b); } catch {} });",
+  "    s.on('error', () => {});",
+  '    t.sockets.push(s); t.writers.push(w);',
+  '  }',
+  '  served.set(id, t);',
+  '}',
+  'function release(id, t) {',
+  '  for (const s of t.sockets) s.destroy();',
+  '  for (const w of t.writers) { try { fs.closeSync(w.fd); } catch {} }',
+  '  served.delete(id);',
+  "  rm(path.join(ctl, id + '.open')); rm(path.join(ctl, id + '.task'));",
+  '}',
+  'function scan() {',
+  '  let names = [];',
+  '  try { names = fs.readdirSync(ctl); } catch { return; }',
+  '  for (const name of names) {',
+  "    if (!name.endsWith('.task')) continue;",
+  '    const id = name.slice(0, -5);',
+  '    if (served.has(id)) continue;',
+  '    let req;',
+  "    try { req = JSON.parse(fs.readFileSync(path.join(ctl, name), 'utf8')); } catch { continue; }",
+  "    try { serve(id, req); fs.writeFileSync(path.join(ctl, id + '.open'), String(process.pid)); }",
+  "    catch (e) { fs.writeFileSync(path.join(ctl, id + '.error'), String((e && e.message) || e)); rm(path.join(ctl, name)); }",
+  '  }',
+  '}',
+  'let idleSince = Date.now();',
+  'function tick() {',
+  '  scan();',
+  '  const now = Date.now();',
+  '  for (const [id, t] of served) {',
+  "    const gone = !fs.existsSync(path.join(ctl, id + '.task')) || !fs.existsSync(t.logDir);",
+  '    if (gone || (fs.existsSync(t.stop) && now - t.last >= 100)) release(id, t);',
+  '  }',
+  '  if (served.size > 0) idleSince = now;',
+  '  else if (now - idleSince >= idleExitMs) { scan(); if (served.size === 0) process.exit(0); }',
+  '  setTimeout(tick, 50);',
   '}',
   "process.on('SIGINT', () => {}); process.on('SIGHUP', () => {});",
-  // Asked to stop: exit once nothing has arrived for 100 ms (what was buffered is written).
-  'const check = () => { if (fs.existsSync(stopFile) && Date.now() - last >= 100) process.exit(0); setTimeout(check, 50); };',
-  'setTimeout(check, 50);',
+  // Whatever an earlier logmon acknowledged is not served by this one (yet).
+  "for (const n of fs.readdirSync(ctl)) if (n.endsWith('.open')) rm(path.join(ctl, n));",
+  'tick();',
 ].join('\n');
 
 /** A marker in logmon's command line (`ps` shows what the process is). */
@@ -123,71 +176,115 @@ async function ensureFifos(paths: readonly string[]): Promise<void> {
   });
 }
 
+/** Spawn a logmon on `ctl` and record it in `host.json`. */
+async function spawnHost(ctl: string): Promise<LogmonHandle> {
+  const child = spawn(process.execPath, ['-e', LOGMON_SOURCE, ctl, LogmonMarker], { cwd: ctl, detached: true, stdio: 'ignore', env: {} });
+  await new Promise<void>((res, rej) => {
+    child.once('spawn', () => res());
+    child.once('error', rej);
+  });
+  child.unref();
+  const pid = child.pid!;
+  const startTime = procStartTime(pid);
+  if (startTime === undefined) throw new NomadError('internal', `logmon on ${ctl} exited at once`);
+  const h = { pid, startTime };
+  writeFileSync(join(ctl, 'host.json.tmp'), JSON.stringify(h));
+  renameSync(join(ctl, 'host.json.tmp'), join(ctl, 'host.json'));
+  return h;
+}
+
+/** The logmon recorded in `ctl`, if it is alive. */
+function currentHost(ctl: string): LogmonHandle | undefined {
+  try {
+    const h = JSON.parse(readFileSync(join(ctl, 'host.json'), 'utf8')) as Partial<LogmonHandle>;
+    if (typeof h.pid !== 'number' || typeof h.startTime !== 'number') return undefined;
+    const handle = { pid: h.pid, startTime: h.startTime };
+    return logmonAlive(handle) ? handle : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One start at a time per control directory (in this process): two logmons would split a task's output. */
+const hostLocks = new Map<string, Promise<unknown>>();
+
+function withHostLock<T>(ctl: string, fn: () => Promise<T>): Promise<T> {
+  const prev = hostLocks.get(ctl) ?? Promise.resolve();
+  const next = prev.then(fn, fn);
+  hostLocks.set(ctl, next.catch(() => undefined));
+  return next;
+}
+
 /**
- * Start a logmon for `task` writing into `logDir` with `opts`: the FIFOs are created if need
- * be, opened read-write by the agent and handed over. Resolves once the process exists (not
- * once its runtime has booted: the FIFOs buffer meanwhile).
+ * Have the client's logmon (control directory `ctl`) serve `task`'s streams into `logDir` with
+ * `opts`: the FIFOs are created if need be, the request written, logmon started if none is
+ * alive, and the call resolves once logmon has both FIFOs open (so the task may start writing),
+ * with logmon's handle. Serving a task again (a restarted agent) is the same call.
  */
-export async function startLogmon(logDir: string, task: string, opts: RotatingLogOptions): Promise<LogmonHandle> {
+export async function startLogmon(logDir: string, task: string, opts: RotatingLogOptions, ctl: string): Promise<LogmonHandle> {
   if (!Number.isInteger(opts.maxFiles) || opts.maxFiles < 1) {
     throw new NomadError('invalid_argument', `task "${task}": logs.max_files must be at least 1, got ${opts.maxFiles}`, { field: 'logs.max_files' });
   }
   if (!(opts.maxFileSizeBytes >= 1)) {
     throw new NomadError('invalid_argument', `task "${task}": logs.max_file_size must be positive, got ${opts.maxFileSizeBytes} bytes`, { field: 'logs.max_file_size' });
   }
-  const out = logFifoPath(logDir, task, 'stdout');
-  const err = logFifoPath(logDir, task, 'stderr');
-  await ensureFifos([out, err]);
-  const flags = fsConstants.O_RDWR | fsConstants.O_NONBLOCK;
-  const fdOut = openSync(out, flags);
-  let fdErr: number | undefined;
+  await ensureFifos([logFifoPath(logDir, task, 'stdout'), logFifoPath(logDir, task, 'stderr')]);
+  mkdirSync(ctl, { recursive: true, mode: 0o700 });
+  const id = requestId(logDir, task);
+  const req = join(ctl, `${id}.task`);
+  const ack = join(ctl, `${id}.open`);
+  const failed = join(ctl, `${id}.error`);
+  return withHostLock(ctl, async () => {
+    rmSync(logmonStopPath(logDir, task), { force: true });
+    rmSync(failed, { force: true });
+    if (!existsSync(req)) {
+      writeFileSync(`${req}.tmp`, JSON.stringify({ logDir, task, maxFiles: opts.maxFiles, maxBytes: opts.maxFileSizeBytes }));
+      renameSync(`${req}.tmp`, req);
+    }
+    let host = currentHost(ctl) ?? (await spawnHost(ctl));
+    // Wait (polling, at most 10 s) for this logmon to say it has the FIFOs open; one that exits
+    // meanwhile (it had been idle) is replaced, and the new one finds the request on file.
+    for (let waited = 0; ; waited += 10) {
+      if (existsSync(failed)) throw new NomadError('internal', `logmon cannot capture task "${task}"'s logs: ${readFileSync(failed, 'utf8')}`, { field: 'logs' });
+      if (readText(ack) === String(host.pid)) return host;
+      if (!logmonAlive(host)) host = currentHost(ctl) ?? (await spawnHost(ctl));
+      if (waited >= 10_000) throw new NomadError('internal', `logmon (pid ${host.pid}) did not open task "${task}"'s log FIFOs within 10 s`, { field: 'logs' });
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  });
+}
+
+function readText(path: string): string | undefined {
   try {
-    fdErr = openSync(err, flags);
-    const stop = logmonStopPath(logDir, task);
-    rmSync(stop, { force: true });
-    const child = spawn(process.execPath, ['-e', LOGMON_SOURCE, logDir, task, String(opts.maxFiles), String(opts.maxFileSizeBytes), stop, LogmonMarker], {
-      cwd: logDir,
-      detached: true,
-      stdio: ['ignore', 'ignore', 'ignore', fdOut, fdErr],
-      env: {},
-    });
-    await new Promise<void>((res, rej) => {
-      child.once('spawn', () => res());
-      child.once('error', rej);
-    });
-    child.unref();
-    const pid = child.pid!;
-    const startTime = procStartTime(pid);
-    if (startTime === undefined) throw new NomadError('internal', `logmon for task "${task}" exited at once`);
-    return { pid, startTime };
-  } finally {
-    closeSync(fdOut);
-    if (fdErr !== undefined) closeSync(fdErr);
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
   }
 }
 
 /**
- * Ask the task's logmon to drain and exit (the stop file). Returns whether it was still alive;
- * wait for `logmonAlive` to turn false to know its output is all in the files.
+ * Ask logmon to drain `task`'s streams and let them go (the stop file). Returns whether it was
+ * still serving the task; wait for `logmonServing` to turn false to know its output is all in
+ * the files.
  */
-export function stopLogmon(logDir: string, task: string, h: LogmonHandle): boolean {
-  if (!logmonAlive(h)) return false;
+export function stopLogmon(logDir: string, task: string, h: LogmonHandle, ctl: string): boolean {
+  if (!logmonServing(logDir, task, h, ctl)) return false;
   try {
     writeFileSync(logmonStopPath(logDir, task), '');
   } catch {
     // The log dir is gone (alloc destroyed): nothing left to write into.
-    killLogmon(h);
+    releaseLogmon(logDir, task, ctl);
     return false;
   }
   return true;
 }
 
-/** End a logmon at once (SIGKILL), e.g. one that did not stop when asked. */
-export function killLogmon(h: LogmonHandle): void {
-  if (!logmonAlive(h)) return;
-  try {
-    process.kill(h.pid, 'SIGKILL');
-  } catch {
-    // gone meanwhile
-  }
+/** Whether logmon `h` is alive and still serving `task` (its request is on file). */
+export function logmonServing(logDir: string, task: string, h: LogmonHandle, ctl: string): boolean {
+  return logmonAlive(h) && existsSync(join(ctl, `${requestId(logDir, task)}.task`));
+}
+
+/** Withdraw `task` from logmon at once (it lets the streams go on its next look), e.g. when it did not drain when asked. */
+export function releaseLogmon(logDir: string, task: string, ctl: string): void {
+  rmSync(join(ctl, `${requestId(logDir, task)}.task`), { force: true });
 }
