@@ -138,6 +138,9 @@ const LOGMON_SOURCE = [
   '  setTimeout(tick, 50);',
   '}',
   "process.on('SIGINT', () => {}); process.on('SIGHUP', () => {});",
+  // A new request is seen at once (inotify); the 50 ms tick is the fallback and does the rest.
+  "let soon = false;",
+  "try { fs.watch(ctl, () => { if (soon) return; soon = true; setImmediate(() => { soon = false; scan(); }); }).on('error', () => {}); } catch {}",
   // Whatever an earlier logmon acknowledged is not served by this one (yet).
   "for (const n of fs.readdirSync(ctl)) if (n.endsWith('.open')) rm(path.join(ctl, n));",
   'tick();',
@@ -244,12 +247,12 @@ export async function startLogmon(logDir: string, task: string, opts: RotatingLo
     let host = currentHost(ctl) ?? (await spawnHost(ctl));
     // Wait (polling, at most 10 s) for this logmon to say it has the FIFOs open; one that exits
     // meanwhile (it had been idle) is replaced, and the new one finds the request on file.
-    for (let waited = 0; ; waited += 10) {
+    for (let waited = 0; ; waited += 5) {
       if (existsSync(failed)) throw new NomadError('internal', `logmon cannot capture task "${task}"'s logs: ${readFileSync(failed, 'utf8')}`, { field: 'logs' });
       if (readText(ack) === String(host.pid)) return host;
       if (!logmonAlive(host)) host = currentHost(ctl) ?? (await spawnHost(ctl));
       if (waited >= 10_000) throw new NomadError('internal', `logmon (pid ${host.pid}) did not open task "${task}"'s log FIFOs within 10 s`, { field: 'logs' });
-      await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 5));
     }
   });
 }
