@@ -29,7 +29,7 @@ import type { ExitResult, TaskConfig, TaskDriver, TaskHandle, TaskUsage } from '
 import { canRecover, canSignal, canStats } from '../drivers/index.js';
 import type { AllocDir, RestartDecision, TaskDirPaths, TaskEnv } from '../taskrunner/index.js';
 import type { LogmonHandle } from '../taskrunner/index.js';
-import { buildTaskEnv, interpolateConfig, planChanges, templateName, logFifoPath, logFileName, logmonServing, releaseLogmon, RestartTracker, rotatingOptions, startLogmon, stopLogmon, TaskTemplates } from '../taskrunner/index.js';
+import { buildTaskEnv, interpolateConfig, planChanges, templateName, logFifoPath, logFileName, logmonServing, releaseLogmon, retireTaskLogmon, RestartTracker, rotatingOptions, startLogmon, stopLogmon, TaskTemplates } from '../taskrunner/index.js';
 import type { PersistedTask } from './persist.js';
 import { readPersistedTask, taskStateFile, writeJsonAtomic } from './persist.js';
 
@@ -659,6 +659,8 @@ export class TaskRunner {
   async ensureLogmon(): Promise<void> {
     if (!this.useLogmon) return;
     if (this.logmonHandle === null || !logmonServing(this.allocDir.logDir, this.name, this.logmonHandle, this.logmonDir)) {
+      // Restored from an agent of the one-logmon-per-task kind: that process goes first.
+      if (this.logmonHandle !== null) retireTaskLogmon(this.logmonHandle, this.allocDir.logDir);
       const h = await startLogmon(this.allocDir.logDir, this.name, rotatingOptions(this.task.logs), this.logmonDir);
       const changed = this.logmonHandle === null || this.logmonHandle.pid !== h.pid || this.logmonHandle.startTime !== h.startTime;
       this.logmonHandle = h;

@@ -23,5 +23,5 @@ export {
 export type { RestartDecision, TaskExit } from './restarts.js';
 export { logFileName, RotatingLogWriter, rotatingOptions, TaskLogs } from './logs.js';
 export type { LogStream, ReadLogsOptions, RotatingLogOptions } from './logs.js';
-export { logFifoPath, LogmonMarker, logmonAlive, logmonServing, logmonStopPath, releaseLogmon, startLogmon, stopLogmon } from './logmon.js';
+export { logFifoPath, LogmonMarker, logmonAlive, logmonServing, logmonStopPath, releaseLogmon, retireTaskLogmon, startLogmon, stopLogmon } from './logmon.js';
 export type { LogmonHandle } from './logmon.js';

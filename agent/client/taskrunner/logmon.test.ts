@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SystemClock } from '../../runtime/index.js';
 import type { LogmonHandle } from './logmon.js';
-import { logFifoPath, logmonAlive, logmonServing, startLogmon, stopLogmon } from './logmon.js';
+import { spawn } from 'node:child_process';
+import { logFifoPath, LogmonMarker, logmonAlive, logmonServing, retireTaskLogmon, startLogmon, stopLogmon } from './logmon.js';
 import { TaskLogs } from './logs.js';
 
 let dir: string;
@@ -140,6 +141,25 @@ describe('logmon', () => {
     started.push(again);
     expect(again.pid).not.toBe(h.pid);
     expect(logmonServing(dir, 't1', again, ctl)).toBe(true);
+  });
+
+  it('ends a one-per-task logmon of an earlier version (it names the log dir), and nothing else', async () => {
+    const legacy = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', dir, 'web', '3', '1000', 'stop', LogmonMarker], { stdio: 'ignore' });
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', join(dir, 'elsewhere'), LogmonMarker], { stdio: 'ignore' });
+    await Promise.all([legacy, other].map((c) => new Promise((r) => c.once('spawn', r))));
+    const stat = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]);
+    const hLegacy = { pid: legacy.pid!, startTime: stat(legacy.pid!) };
+    const hOther = { pid: other.pid!, startTime: stat(other.pid!) };
+    started.push(hLegacy, hOther);
+    expect(retireTaskLogmon(hOther, dir)).toBe(false);
+    expect(retireTaskLogmon(hLegacy, dir)).toBe(true);
+    await until('the legacy logmon to be gone', () => !logmonAlive(hLegacy));
+    expect(logmonAlive(hOther)).toBe(true);
+    // The client's own logmon is never taken for one: its command line names the control directory.
+    const h = await startLogmon(dir, 'web', { maxFiles: 2, maxFileSizeBytes: 1000 }, ctl);
+    started.push(h);
+    expect(retireTaskLogmon(h, dir)).toBe(false);
+    expect(logmonAlive(h)).toBe(true);
   });
 });
 

@@ -282,6 +282,29 @@ export function stopLogmon(logDir: string, task: string, h: LogmonHandle, ctl: s
   return true;
 }
 
+/**
+ * A restored handle may name a logmon of the one-per-task kind earlier versions ran (its command
+ * line names the task's log dir, not a control directory). It reads the same FIFOs, so it is
+ * ended before the client's logmon takes the task over (a task's output would otherwise be split
+ * between the two). True when one was ended.
+ */
+export function retireTaskLogmon(h: LogmonHandle, logDir: string): boolean {
+  if (!logmonAlive(h)) return false;
+  let args: string[];
+  try {
+    args = readFileSync(`/proc/${h.pid}/cmdline`, 'utf8').split('\u0000');
+  } catch {
+    return false;
+  }
+  if (!args.includes(LogmonMarker) || !args.includes(logDir)) return false;
+  try {
+    process.kill(h.pid, 'SIGKILL');
+  } catch {
+    return false;
+  }
+  return true;
+}
+
 /** Whether logmon `h` is alive and still serving `task` (its request is on file). */
 export function logmonServing(logDir: string, task: string, h: LogmonHandle, ctl: string): boolean {
   return logmonAlive(h) && existsSync(join(ctl, `${requestId(logDir, task)}.task`));
