@@ -421,12 +421,8 @@ export class Server {
    * the evaluation timed out and went to another worker, whose writes win), and its nack timer
    * restarts (the worker is alive).
    */
-  upsertWorkerEvals(evals: Evaluation[], delivery: EvalDelivery): Promise<number> {
-    try {
-      this.broker.outstandingReset(delivery.evalId, delivery.token);
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
+  async upsertWorkerEvals(evals: Evaluation[], delivery: EvalDelivery): Promise<number> {
+    this.broker.outstandingReset(delivery.evalId, delivery.token);
     return this.apply({ type: 'UpsertEvals', evals: this.stampBlocked(evals) }, LeaderDuty);
   }
 

@@ -191,9 +191,14 @@ async function spawnHost(ctl: string): Promise<LogmonHandle> {
   const startTime = procStartTime(pid);
   if (startTime === undefined) throw new NomadError('internal', `logmon on ${ctl} exited at once`);
   const h = { pid, startTime };
-  writeFileSync(join(ctl, 'host.json.tmp'), JSON.stringify(h));
-  renameSync(join(ctl, 'host.json.tmp'), join(ctl, 'host.json'));
+  replaceFile(join(ctl, 'host.json'), JSON.stringify(h));
   return h;
+}
+
+/** Write `path` whole or not at all (a temporary file renamed over it): logmon never reads half a file. */
+function replaceFile(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
 }
 
 /** The logmon recorded in `ctl`, if it is alive. */
@@ -208,13 +213,18 @@ function currentHost(ctl: string): LogmonHandle | undefined {
   }
 }
 
-/** One start at a time per control directory (in this process): two logmons would split a task's output. */
-const hostLocks = new Map<string, Promise<unknown>>();
+/** The last logmon start per control directory (in this process): starts run one at a time. */
+const hostStarts = new Map<string, Promise<unknown>>();
 
-function withHostLock<T>(ctl: string, fn: () => Promise<T>): Promise<T> {
-  const prev = hostLocks.get(ctl) ?? Promise.resolve();
-  const next = prev.then(fn, fn);
-  hostLocks.set(ctl, next.catch(() => undefined));
+/**
+ * The live logmon of `ctl`, started if there is none. One start at a time per control directory:
+ * two logmons would split a task's output between them. Only the start is serialised; waiting for
+ * a task's acknowledgement is not, so many tasks starting at once wait together.
+ */
+function ensureHost(ctl: string): Promise<LogmonHandle> {
+  const start = async (): Promise<LogmonHandle> => currentHost(ctl) ?? (await spawnHost(ctl));
+  const next = (hostStarts.get(ctl) ?? Promise.resolve()).then(start, start);
+  hostStarts.set(ctl, next.catch(() => undefined));
   return next;
 }
 
@@ -237,24 +247,19 @@ export async function startLogmon(logDir: string, task: string, opts: RotatingLo
   const req = join(ctl, `${id}.task`);
   const ack = join(ctl, `${id}.open`);
   const failed = join(ctl, `${id}.error`);
-  return withHostLock(ctl, async () => {
-    rmSync(logmonStopPath(logDir, task), { force: true });
-    rmSync(failed, { force: true });
-    if (!existsSync(req)) {
-      writeFileSync(`${req}.tmp`, JSON.stringify({ logDir, task, maxFiles: opts.maxFiles, maxBytes: opts.maxFileSizeBytes }));
-      renameSync(`${req}.tmp`, req);
-    }
-    let host = currentHost(ctl) ?? (await spawnHost(ctl));
-    // Wait (polling, at most 10 s) for this logmon to say it has the FIFOs open; one that exits
-    // meanwhile (it had been idle) is replaced, and the new one finds the request on file.
-    for (let waited = 0; ; waited += 5) {
-      if (existsSync(failed)) throw new NomadError('internal', `logmon cannot capture task "${task}"'s logs: ${readFileSync(failed, 'utf8')}`, { field: 'logs' });
-      if (readText(ack) === String(host.pid)) return host;
-      if (!logmonAlive(host)) host = currentHost(ctl) ?? (await spawnHost(ctl));
-      if (waited >= 10_000) throw new NomadError('internal', `logmon (pid ${host.pid}) did not open task "${task}"'s log FIFOs within 10 s`, { field: 'logs' });
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  });
+  rmSync(logmonStopPath(logDir, task), { force: true });
+  rmSync(failed, { force: true });
+  if (!existsSync(req)) replaceFile(req, JSON.stringify({ logDir, task, maxFiles: opts.maxFiles, maxBytes: opts.maxFileSizeBytes }));
+  let host = await ensureHost(ctl);
+  // Wait (polling, at most 10 s) for this logmon to say it has the FIFOs open; one that exits
+  // meanwhile (it had been idle) is replaced, and the new one finds the request on file.
+  for (let waited = 0; ; waited += 5) {
+    if (existsSync(failed)) throw new NomadError('internal', `logmon cannot capture task "${task}"'s logs: ${readFileSync(failed, 'utf8')}`, { field: 'logs' });
+    if (readText(ack) === String(host.pid)) return host;
+    if (!logmonAlive(host)) host = await ensureHost(ctl);
+    if (waited >= 10_000) throw new NomadError('internal', `logmon (pid ${host.pid}) did not open task "${task}"'s log FIFOs within 10 s`, { field: 'logs' });
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 function readText(path: string): string | undefined {
