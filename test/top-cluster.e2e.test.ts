@@ -13,7 +13,7 @@ import { ApiClient } from '../agent/api/index.js';
 
 import type { CliRun } from './e2e.js';
 import { cliMain, runCli, isolatedEnv } from './e2e.js';
-import { tmuxScreen } from './tmux.js';
+import { tmuxEnv, tmuxScreen } from './tmux.js';
 
 const main = cliMain;
 const session = `nomadts-top-cluster-${process.pid}`;
@@ -24,7 +24,7 @@ let env: NodeJS.ProcessEnv;
 let api: ApiClient;
 
 const cli = (args: readonly string[]): Promise<CliRun> => runCli(args, env, { timeoutMs: 120_000 });
-const { tmux, screen, until, onScreen } = tmuxScreen(session, () => env);
+const { tmux, screen, until, onScreen, start } = tmuxScreen(session, () => env);
 
 /** Move the panel's cursor down until the detail line names what `wanted` accepts. */
 async function select(detail: RegExp, wanted: (m: RegExpExecArray) => boolean, rows: number): Promise<RegExpExecArray> {
@@ -39,7 +39,8 @@ async function select(detail: RegExp, wanted: (m: RegExpExecArray) => boolean, r
 
 beforeAll(async () => {
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm test does)`);
-  ({ dir, env } = isolatedEnv('top-cluster', { TMUX: '' }));
+  ({ dir, env } = isolatedEnv('top-cluster'));
+  env = { ...env, ...tmuxEnv(dir) };
   cdir = join(dir, 'cluster');
   const up = await cli(['dev', 'up', '-dir', cdir]);
   if (up.code !== 0) throw new Error(`dev up failed:\n${up.stdout}\n${up.stderr}`);
@@ -66,7 +67,7 @@ beforeAll(async () => {
 `);
   const run = await cli(['job', 'run', '-detach', job]);
   if (run.code !== 0) throw new Error(`job run failed:\n${run.stderr}`);
-  tmux('new-session', '-d', '-s', session, '-x', '110', '-y', '32', `${process.execPath} ${main} top`);
+  start(110, 32, `${process.execPath} ${main} top`);
 }, 120_000);
 
 afterAll(async () => {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 
 import type { CliRun } from './e2e.js';
 import { cliMain, root, runCli, isolatedEnv } from './e2e.js';
-import { tmuxScreen } from './tmux.js';
+import { tmuxEnv, tmuxScreen } from './tmux.js';
 
 const main = cliMain;
 const session = `nomadts-top-${process.pid}`;
@@ -24,16 +24,17 @@ let agent: ChildProcess | undefined;
 let agentOut = '';
 
 const cli = (args: readonly string[]): Promise<CliRun> => runCli(args, env, { timeoutMs: 30_000 });
-const { tmux, screen, until, onScreen } = tmuxScreen(session, () => env, () => `--- agent output ---\n${agentOut}`);
+const { tmux, screen, until, onScreen, start } = tmuxScreen(session, () => env, () => `--- agent output ---\n${agentOut}`);
 
 beforeAll(async () => {
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm test does)`);
-  ({ dir, env } = isolatedEnv('top-e2e', { TMUX: '' }));
+  ({ dir, env } = isolatedEnv('top-e2e'));
+  env = { ...env, ...tmuxEnv(dir) };
   agent = spawn(process.execPath, [main, 'agent', '-dev', '-data-dir', join(dir, 'data'), '-rpc-port', '0'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   agent.stdout!.setEncoding('utf8').on('data', (c: string) => (agentOut += c));
   agent.stderr!.setEncoding('utf8').on('data', (c: string) => (agentOut += c));
   await until('the agent to be ready', () => (/==> nomadts agent ready/.test(agentOut) ? true : undefined), 160);
-  tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', `${process.execPath} ${main} top`);
+  start(100, 30, `${process.execPath} ${main} top`);
 });
 
 afterAll(async () => {

@@ -16,6 +16,8 @@ export interface AppProps {
   store: TopStore;
   onRun: (action: OperatorAction) => void;
   onQuit: () => void;
+  /** Told each key as it arrives and what it became (`nomadts top` writes it to NOMADTS_TOP_TRACE). */
+  trace?: (line: string) => void;
 }
 
 /** Ink's key → the keymap's key name. */
@@ -61,7 +63,7 @@ function Body({ s, width, height }: { s: TopState; width: number; height: number
   );
 }
 
-export function App({ store, onRun, onQuit }: AppProps): React.ReactElement {
+export function App({ store, onRun, onQuit, trace }: AppProps): React.ReactElement {
   const s = useSyncExternalStore((l: () => void) => store.subscribe(l), () => store.getSnapshot());
   const { stdout } = useStdout();
   useEffect(() => {
@@ -73,8 +75,10 @@ export function App({ store, onRun, onQuit }: AppProps): React.ReactElement {
   }, [stdout, store]);
   useInput((input, key) => {
     const name = keyName(input, key);
+    if (trace !== undefined) trace(`key ${JSON.stringify(input)}${key.meta ? ' meta' : ''}${key.ctrl ? ' ctrl' : ''} -> ${name ?? '(ignored)'}`);
     if (name === undefined) return;
     const r = handleKey(store.getSnapshot(), name);
+    if (trace !== undefined) trace(`actions ${r.actions.map((a) => a.type).join(',') || '-'}${r.run !== undefined ? ` run ${r.run.kind}` : ''}${r.quit === true ? ' quit' : ''}`);
     if (r.actions.length > 0) store.dispatch(...r.actions);
     store.flush(); // a key press draws at once
     if (r.run !== undefined) onRun(r.run);

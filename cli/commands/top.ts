@@ -4,6 +4,7 @@
  * changed lines redrawn. Needs a terminal; scripts use `nomadts event stream`.
  */
 import React from 'react';
+import { appendFileSync } from 'node:fs';
 import { NomadError } from '../../agent/core/lib/index.js';
 import type { Env } from './api-io.js';
 import { Exit, connect, errorText, parseFlags } from './api-io.js';
@@ -54,6 +55,25 @@ function leadershipTransfer(env: Env, f: ParsedFlags): (serverId: string) => Pro
   };
 }
 
+/**
+ * NOMADTS_TOP_TRACE=<file>: the console appends each key it reads, what the key became and each
+ * frame it asks for, time-stamped, to the file (for a bug report about a key that did nothing).
+ * A file that cannot be written ends the trace; it never stops the console.
+ */
+function consoleTrace(env: Env): ((line: string) => void) | undefined {
+  const file = env.NOMADTS_TOP_TRACE;
+  if (file === undefined || file === '') return undefined;
+  let broken = false;
+  return (line) => {
+    if (broken) return;
+    try {
+      appendFileSync(file, `${new Date().toISOString()} ${line}\n`);
+    } catch {
+      broken = true;
+    }
+  };
+}
+
 export async function top(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
   let client: ReturnType<typeof connect> | undefined;
   try {
@@ -78,12 +98,21 @@ export async function top(args: readonly string[], out: Out, env: Env = process.
     const quitting = new Promise<void>((resolve) => {
       quit = resolve;
     });
+    const trace = consoleTrace(env);
+    if (trace !== undefined) {
+      trace(`start pid ${process.pid} ${api.address}`);
+      store.subscribe(() => {
+        const s = store.getSnapshot();
+        trace(`frame ${store.frames} focus ${s.ui.focus}${s.ui.modal !== null ? ' modal' : ''}${s.ui.help ? ' help' : ''}${s.ui.filtering ? ' filtering' : ''}`);
+      });
+    }
     process.stdout.write('\x1b[?1049h\x1b[H\x1b[?25l');
     const app = render(
       React.createElement(App, {
         store,
         onRun: (a) => void runAction(api, store, a, { transferLeadership: leadershipTransfer(env, f) }),
         onQuit: quit,
+        ...(trace !== undefined ? { trace } : {}),
       }),
       { maxFps: 20, incrementalRendering: false, exitOnCtrlC: false, patchConsole: true },
     );
