@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { CliRun } from './e2e.js';
@@ -77,6 +77,11 @@ describe('nomadts top under tmux', () => {
     await until('the node row to say ineligible', onScreen(/ready +no +/));
     const status = await cli(['node', 'status', '-json']);
     expect(JSON.parse(status.stdout)).toEqual([expect.objectContaining({ schedulingEligibility: 'ineligible' })]);
+    // NOMADTS_TOP_TRACE recorded the keys, what they became and the frames drawn.
+    const trace = readFileSync(env.NOMADTS_TOP_TRACE!, 'utf8');
+    expect(trace).toMatch(/key "2" -> 2\n.* actions focus\n.* frame \d+ focus nodes/);
+    expect(trace).toMatch(/key "e" -> e\n.* actions modal/);
+    expect(trace).toMatch(/key "y" -> y\n.* actions [a-z,-]+ run eligibility/);
   });
 
   it('quits on q and gives the terminal back', async () => {
