@@ -18,7 +18,7 @@
  * (tasks stopped, alloc dirs and persisted state removed), then the client, the listener and
  * the server stop, the discovery file is removed, and a temporary data dir is deleted.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AgentDiscovery } from '../api/index.js';
@@ -29,7 +29,7 @@ import type { Clock } from '../core/lib/index.js';
 import { NomadError } from '../core/lib/index.js';
 import type { RpcServerHandle } from '../rpc-server/index.js';
 import { startAgentRpcServer } from '../rpc-server/index.js';
-import { SystemClock, systemRng } from '../runtime/index.js';
+import { replaceFileSync, SystemClock, systemRng } from '../runtime/index.js';
 import { Server } from '../server/index.js';
 import { ClientRpcService } from '../service/index.js';
 import { ServerStateFile } from './server-state.js';
@@ -240,9 +240,7 @@ function hostPort(host: string, port: number): string {
 }
 
 function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
-  renameSync(tmp, path);
+  replaceFileSync(path, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
 }
 
 /** Remove the discovery file unless another agent has since taken it over. */

@@ -23,7 +23,7 @@
  * then rebuilds its duties from it, as on a leadership change), 0x04 = a no-op that moves the log
  * past a restored image's index (restoreOnLeader).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock, Rng } from '../core/lib/index.js';
 import { NomadError } from '../core/lib/index.js';
@@ -37,7 +37,7 @@ import type { ClusterHandlers, ClusterRaftStatus } from '../raft/transport/index
 import type { RpcServerHandle } from '../rpc-server/index.js';
 import { startAgentRpcServer } from '../rpc-server/index.js';
 import { ClientRpcService } from '../service/index.js';
-import { SystemClock, systemRng } from '../runtime/index.js';
+import { replaceFileSync, SystemClock, systemRng } from '../runtime/index.js';
 import type { AgentTls } from '../tls/index.js';
 import { loadAgentTls } from '../tls/index.js';
 import type { ServerAgentConfig } from './config.js';
@@ -143,8 +143,7 @@ function readPeers(file: string): PeerBook {
 }
 
 function writePeers(file: string, peers: PeerBook): void {
-  writeFileSync(`${file}.tmp`, JSON.stringify(peers, null, 2));
-  renameSync(`${file}.tmp`, file);
+  replaceFileSync(file, JSON.stringify(peers, null, 2), { durable: true });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

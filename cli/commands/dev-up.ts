@@ -9,7 +9,7 @@
  * stops it. Already up: says so and exits 0.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,6 +22,7 @@ import { createCA, createCert } from '../../agent/tls/index.js';
 import type { Env } from './api-io.js';
 import { Exit, errorText, parseFlags } from './api-io.js';
 import type { Out } from './jobspec-io.js';
+import { replaceFileSync } from '../../agent/runtime/index.js';
 
 /** One process of the cluster, as `<dir>/cluster.json` records it. */
 export interface DevMember {
@@ -72,9 +73,7 @@ export function memberAlive(m: DevMember): boolean {
 }
 
 export function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o600 });
-  renameSync(tmp, path);
+  replaceFileSync(path, text, { mode: 0o600 });
 }
 
 function freePort(): Promise<number> {

@@ -4,21 +4,19 @@
  * atomically (a temporary file renamed into place) behind a header with its size and SHA-256
  * (agent/raft/transport snapshot-file.ts), which `operator snapshot restore` checks.
  */
-import { renameSync, writeFileSync } from 'node:fs';
 import { encodeSnapshotFile } from '../../agent/raft/transport/index.js';
 import type { Env } from './api-io.js';
 import { Exit, positionals } from './api-io.js';
 import type { Out } from './jobspec-io.js';
 import { withCluster } from './operator-io.js';
+import { replaceFileSync } from '../../agent/runtime/index.js';
 
 export async function operatorSnapshotSave(args: readonly string[], out: Out, env: Env = process.env): Promise<number> {
   return withCluster(out, env, args, {}, async (c, f) => {
     const [file] = positionals(f, ['file']);
     const snap = await c.snapshotSave();
-    const tmp = `${file!}.tmp-${process.pid}`;
     const bytes = encodeSnapshotFile(snap.data);
-    writeFileSync(tmp, bytes, { mode: 0o600 });
-    renameSync(tmp, file!);
+    replaceFileSync(file!, bytes, { mode: 0o600, durable: true });
     out.stdout(`State file written to ${file!} (index ${snap.index}, ${bytes.byteLength} bytes)\n`);
     return Exit.ok;
   });

@@ -1,8 +1,9 @@
 /** The node id, created once and kept in `<dataDir>/client/node-id` so it survives restarts. */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NomadError } from '../../core/lib/index.js';
+import { replaceFileSync } from '../../runtime/index.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -32,8 +33,6 @@ export function loadOrCreateNodeId(dataDir: string): string {
   }
   const id = randomUUID();
   mkdirSync(join(dataDir, 'client'), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, `${id}\n`, { mode: 0o600 });
-  renameSync(tmp, path);
+  replaceFileSync(path, `${id}\n`, { mode: 0o600, durable: true });
   return id;
 }

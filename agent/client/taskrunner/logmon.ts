@@ -32,10 +32,11 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NomadError } from '../../core/lib/index.js';
 import type { RotatingLogOptions } from './logs.js';
+import { replaceFileSync } from '../../runtime/index.js';
 
 /** What a client persists to find the logmon serving a task again (the shared process). */
 export interface LogmonHandle {
@@ -191,15 +192,10 @@ async function spawnHost(ctl: string): Promise<LogmonHandle> {
   const startTime = procStartTime(pid);
   if (startTime === undefined) throw new NomadError('internal', `logmon on ${ctl} exited at once`);
   const h = { pid, startTime };
-  replaceFile(join(ctl, 'host.json'), JSON.stringify(h));
+  replaceFileSync(join(ctl, 'host.json'), JSON.stringify(h));
   return h;
 }
 
-/** Write `path` whole or not at all (a temporary file renamed over it): logmon never reads half a file. */
-function replaceFile(path: string, text: string): void {
-  writeFileSync(`${path}.tmp`, text);
-  renameSync(`${path}.tmp`, path);
-}
 
 /** The logmon recorded in `ctl`, if it is alive. */
 function currentHost(ctl: string): LogmonHandle | undefined {
@@ -249,7 +245,7 @@ export async function startLogmon(logDir: string, task: string, opts: RotatingLo
   const failed = join(ctl, `${id}.error`);
   rmSync(logmonStopPath(logDir, task), { force: true });
   rmSync(failed, { force: true });
-  if (!existsSync(req)) replaceFile(req, JSON.stringify({ logDir, task, maxFiles: opts.maxFiles, maxBytes: opts.maxFileSizeBytes }));
+  if (!existsSync(req)) replaceFileSync(req, JSON.stringify({ logDir, task, maxFiles: opts.maxFiles, maxBytes: opts.maxFileSizeBytes }));
   let host = await ensureHost(ctl);
   // Wait (polling, at most 10 s) for this logmon to say it has the FIFOs open; one that exits
   // meanwhile (it had been idle) is replaced, and the new one finds the request on file.

@@ -3,10 +3,11 @@
  * written atomically with mode 0600. Nomad keeps it at `<data_dir>/server/serf.keyring`; nomadts
  * at `<data_dir>/server/gossip.keyring`.
  */
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { NomadError } from '../../core/lib/index.js';
 import { Keyring } from './keyring.js';
+import { replaceFileSync } from '../../runtime/index.js';
 
 export function keyringPath(dataDir: string): string {
   return join(dataDir, 'server', 'gossip.keyring');
@@ -39,8 +40,5 @@ export function loadKeyring(path: string): Keyring {
 
 export function saveKeyring(path: string, keyring: Keyring): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(keyring.list().keys, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
+  replaceFileSync(path, `${JSON.stringify(keyring.list().keys, null, 2)}\n`, { mode: 0o600, durable: true });
 }

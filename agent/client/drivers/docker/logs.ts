@@ -9,8 +9,9 @@
  * Docker for the messages `since` that second and drops those it already wrote: the files
  * get every message exactly once.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { replaceFileSync } from '../../../runtime/index.js';
 
 export type StreamKind = 'stdout' | 'stderr';
 
@@ -157,8 +158,7 @@ export class LogSink {
     this.lastFlush = this.now();
     const path = positionPath(this.taskDir);
     try {
-      writeFileSync(`${path}.tmp`, JSON.stringify(this.pos));
-      renameSync(`${path}.tmp`, path);
+      replaceFileSync(path, JSON.stringify(this.pos));
     } catch {
       // The task directory is gone (allocation destroyed): nothing left to resume.
     }
