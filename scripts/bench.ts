@@ -7,6 +7,7 @@ import { evalStormBench } from './bench/eval-storm.js';
 import { driversBench } from './bench/drivers.js';
 import { gossipBench } from './bench/gossip.js';
 import { jobLatencyBench } from './bench/job-latency.js';
+import { logmonBench } from './bench/logmon.js';
 import { raftBench } from './bench/raft.js';
 import { raftLogBench } from './bench/raft-log.js';
 import { schedulerBench } from './bench/scheduler.js';
@@ -19,6 +20,7 @@ const benches: Record<string, (args: string[]) => Promise<Record<string, unknown
   top: topBench,
   'eval-storm': evalStormBench,
   drivers: driversBench,
+  logmon: logmonBench,
   raft: raftBench,
   'raft-log': raftLogBench,
   gossip: gossipBench,
