@@ -17,7 +17,10 @@
  * sees end-of-file when a task restarts. A restarted agent finds logmon by pid and kernel start
  * time (`host.json`); if logmon died meanwhile, a new one is started and serves every request
  * still on file, on the same FIFOs. Only one agent call at a time starts a logmon (a second one
- * reading the same FIFOs would split a task's output between them).
+ * reading the same FIFOs would split a task's output between them). Each stream has one write in
+ * flight at a time, in libuv's thread pool, its FIFO paused meanwhile: a flooding task whose
+ * writes the kernel holds back (dirty-page throttling) slows only itself, and a quiet task's
+ * lines still land in a few ms (`npm run bench -- logmon`).
  *
  * Stopping a task's logs is a file, not a signal: when the task is done for good the agent creates
  * `.<task>.logmon.stop` in its log dir; logmon (checking every 50 ms) drains what is buffered,
@@ -82,14 +85,22 @@ const LOGMON_SOURCE = [
   '  const rotate = () => { fs.closeSync(w.fd); w.index++; open(); purge(); };',
   '  const found = indexes(dir, prefix); w.index = found.length > 0 ? found[found.length - 1] : 0;',
   '  open(); if (w.size >= maxBytes) rotate(); purge();',
-  '  w.write = (buf) => {',
-  '    while (buf.length > 0) {',
-  '      const room = maxBytes - w.size;',
-  '      if (room <= 0) { rotate(); continue; }',
-  '      const chunk = buf.subarray(0, room); let off = 0;',
-  '      while (off < chunk.length) off += fs.writeSync(w.fd, chunk, off, chunk.length - off);',
-  '      w.size += chunk.length; buf = buf.subarray(chunk.length);',
-  '    }',
+  // One write in flight per stream, off the event loop (libuv's pool): a write the kernel holds
+  // back (dirty-page throttling under a flood) delays only its own stream, not every task's.
+  // A failed write drops that chunk, as a full disk would.
+  '  w.busy = false;',
+  '  w.write = (buf, done) => {',
+  '    w.busy = true;',
+  '    const step = () => {',
+  '      if (buf.length === 0) { w.busy = false; done(); return; }',
+  '      if (maxBytes - w.size <= 0) { try { rotate(); } catch { buf = buf.subarray(buf.length); } step(); return; }',
+  '      const chunk = buf.subarray(0, maxBytes - w.size);',
+  '      fs.write(w.fd, chunk, 0, chunk.length, null, (err, n) => {',
+  '        if (err) { buf = buf.subarray(buf.length); step(); return; }',
+  '        w.size += n; buf = buf.subarray(n); step();',
+  '      });',
+  '    };',
+  '    step();',
   '  };',
   '  return w;',
   '}',
@@ -101,7 +112,8 @@ const LOGMON_SOURCE = [
   "    const fd = fs.openSync(path.join(req.logDir, '.' + req.task + '.' + stream + '.fifo'), fs.constants.O_RDWR | fs.constants.O_NONBLOCK);",
   '    const w = writer(req.logDir, req.task, stream, req.maxFiles, req.maxBytes);',
   '    const s = new net.Socket({ fd, readable: true, writable: false });',
-  "    s.on('data', (b) => { t.last = Date.now(); try { w.write(b); } catch {} });",
+  // Paused while its chunk is written: the FIFO holds what comes next (the task waits if it fills).
+  "    s.on('data', (b) => { t.last = Date.now(); s.pause(); w.write(b, () => { t.last = Date.now(); if (!s.destroyed) s.resume(); }); });",
   "    s.on('error', () => {});",
   '    t.sockets.push(s); t.writers.push(w);',
   '  }',
@@ -132,6 +144,8 @@ const LOGMON_SOURCE = [
   '  const now = Date.now();',
   '  for (const [id, t] of served) {',
   "    const gone = !fs.existsSync(path.join(ctl, id + '.task')) || !fs.existsSync(t.logDir);",
+  // Never closed under a write in flight (the descriptor could be reused by the next open).
+  '    if (t.writers.some((w) => w.busy)) continue;',
   '    if (gone || (fs.existsSync(t.stop) && now - t.last >= 100)) release(id, t);',
   '  }',
   '  if (served.size > 0) idleSince = now;',
@@ -182,7 +196,9 @@ async function ensureFifos(paths: readonly string[]): Promise<void> {
 
 /** Spawn a logmon on `ctl` and record it in `host.json`. */
 async function spawnHost(ctl: string): Promise<LogmonHandle> {
-  const child = spawn(process.execPath, ['-e', LOGMON_SOURCE, ctl, LogmonMarker], { cwd: ctl, detached: true, stdio: 'ignore', env: {} });
+  // Writes run in libuv's pool, one per stream at a time: 16 threads (not 4) so a quiet task's
+  // write seldom queues behind flooding tasks' throttled ones (`npm run bench -- logmon`).
+  const child = spawn(process.execPath, ['-e', LOGMON_SOURCE, ctl, LogmonMarker], { cwd: ctl, detached: true, stdio: 'ignore', env: { UV_THREADPOOL_SIZE: '16' } });
   await new Promise<void>((res, rej) => {
     child.once('spawn', () => res());
     child.once('error', rej);
@@ -195,7 +211,6 @@ async function spawnHost(ctl: string): Promise<LogmonHandle> {
   replaceFileSync(join(ctl, 'host.json'), JSON.stringify(h));
   return h;
 }
-
 
 /** The logmon recorded in `ctl`, if it is alive. */
 function currentHost(ctl: string): LogmonHandle | undefined {
