@@ -2,10 +2,10 @@
  * logmon with real processes: a writer on the FIFO (as a task would be), rotation to the
  * configured number of files, read back through TaskLogs; one logmon process serving several
  * tasks, each drained on its own; a logmon killed and replaced keeps the same sequence; the stop
- * file drains. Waits poll for a state; nothing asserts a duration.
+ * file drains; a rotation that failed is retried on the next write. Waits poll for a state; nothing asserts a duration.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SystemClock } from '../../runtime/index.js';
@@ -76,6 +76,23 @@ describe('logmon', () => {
     expect(stopLogmon(dir, 'web', h, ctl)).toBe(true);
     await until('logmon to let the task go', () => !logmonServing(dir, 'web', h, ctl));
     await until('logmon to exit once idle', () => !logmonAlive(h));
+  });
+
+  it('resumes writing after a rotation that failed (the next file could not be opened), into that file', async () => {
+    const h = await startLogmon(dir, 'web', { maxFiles: 10, maxFileSizeBytes: 1000 }, ctl);
+    started.push(h);
+    // A directory where the next file should go: the rotation's open fails (EISDIR).
+    mkdirSync(join(dir, 'web.stdout.1'));
+    const out = openSync(logFifoPath(dir, 'web', 'stdout'), 'a');
+    writeSync(out, lines(0, 15)); // 1,000 bytes fill web.stdout.0; the other 500 have nowhere to go
+    await until('web.stdout.0 full', () => statSync(join(dir, 'web.stdout.0')).size === 1000);
+    await new Promise((r) => setTimeout(r, 200));
+    rmdirSync(join(dir, 'web.stdout.1'));
+    writeSync(out, lines(15, 17));
+    closeSync(out);
+    // Logged again once the file can be opened, not written to a descriptor closed by the failed rotation.
+    await until('the new lines in web.stdout.1', () => existsSync(join(dir, 'web.stdout.1')) && readFileSync(join(dir, 'web.stdout.1'), 'utf8').endsWith(lines(15, 17)));
+    expect(readFileSync(join(dir, 'web.stdout.0'), 'utf8')).toBe(lines(0, 10));
   });
 
   it('a replacement logmon (the old one died) continues the same sequence on the same FIFO', async () => {

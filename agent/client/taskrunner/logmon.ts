@@ -82,7 +82,9 @@ const LOGMON_SOURCE = [
   '  const w = { index: 0, size: 0, fd: -1 };',
   '  const open = () => { w.fd = fs.openSync(path.join(dir, prefix + w.index), "a", 0o644); w.size = fs.fstatSync(w.fd).size; };',
   '  const purge = () => { for (const i of indexes(dir, prefix)) { if (i > w.index - maxFiles) break; try { fs.unlinkSync(path.join(dir, prefix + i)); } catch {} } };',
-  '  const rotate = () => { fs.closeSync(w.fd); w.index++; open(); purge(); };',
+  // A closed descriptor is forgotten at once (-1): after a failed open, a write must not reach
+  // whatever file the kernel gave that number to next; the next write opens the file again.
+  "  const rotate = () => { const fd = w.fd; w.fd = -1; fs.closeSync(fd); w.index++; open(); purge(); };",
   '  const found = indexes(dir, prefix); w.index = found.length > 0 ? found[found.length - 1] : 0;',
   '  open(); if (w.size >= maxBytes) rotate(); purge();',
   // One write in flight per stream, off the event loop (libuv's pool): a write the kernel holds
@@ -93,6 +95,7 @@ const LOGMON_SOURCE = [
   '    w.busy = true;',
   '    const step = () => {',
   '      if (buf.length === 0) { w.busy = false; done(); return; }',
+  '      if (w.fd < 0) { try { open(); } catch { buf = buf.subarray(buf.length); } step(); return; }',
   '      if (maxBytes - w.size <= 0) { try { rotate(); } catch { buf = buf.subarray(buf.length); } step(); return; }',
   '      const chunk = buf.subarray(0, maxBytes - w.size);',
   '      fs.write(w.fd, chunk, 0, chunk.length, null, (err, n) => {',
