@@ -244,7 +244,7 @@ describe.each(['exec', 'docker'] as const)('client restart (SIGKILL) with %s', (
       ? `command = "/bin/sh"\n        args    = ["-c", "${body}"]`
       : `image   = "${dockerImage}"\n        command = "sh"\n        args    = ["-c", "${body}"]`);
     const data = '$NOMAD_ALLOC_DIR/data';
-    const t = (name: string, body: string): string => `
+    const t = (name: string, body: string, extra = ''): string => `
     task "${name}" {
       driver = "${driver}"
       config {
@@ -254,7 +254,10 @@ describe.each(['exec', 'docker'] as const)('client restart (SIGKILL) with %s', (
         cpu    = 20
         memory = 32
       }
+      ${extra}
     }`;
+    // ~5 MB/s of 4,096-byte lines: rotated at 1 MB into at most 2 files, docker's through logmon too.
+    const chatty = "y=$(printf %4095s | tr ' ' y); while true; do i=0; while [ $i -lt 64 ]; do echo $y; i=$((i+1)); done; sleep 0.05; done";
     const file = join(dir, `${job}.nomad.hcl`);
     writeFileSync(file, `job "${job}" {
   group "g" {
@@ -265,6 +268,7 @@ describe.each(['exec', 'docker'] as const)('client restart (SIGKILL) with %s', (
       mode     = "fail"
     }
 ${t('web', 'exec sleep 3600')}
+${t('chatty', chatty, 'logs {\n        max_files     = 2\n        max_file_size = 1\n      }')}
 ${t('flaky', `if [ ! -e ${data}/seen ]; then touch ${data}/seen; while [ ! -e ${data}/flag ]; do sleep 0.1; done; exit 3; fi; exec sleep 3600`)}
   }
 }
@@ -297,6 +301,16 @@ ${t('flaky', `if [ ! -e ${data}/seen ]; then touch ${data}/seen; while [ ! -e ${
     expect(starts('web')).toBe(1);
     expect(after.taskStates['web']).toMatchObject({ state: 'running', restarts: 0 });
     expect(after.taskStates['flaky']!.events.find((e) => e.type === 'Terminated')!.message).toMatch(/^Exit Code: 3/);
+
+    // chatty's output rotates by its logs block (at most 2 files of 1 MB) and reads back whole.
+    const logDir = join(dataDir, 'alloc', a.id, 'alloc', 'logs');
+    const chattyFiles = (): number[] => readdirSync(logDir).filter((n) => /^chatty\.stdout\.\d+$/.test(n)).map((n) => Number(n.split('.').pop())).sort((x, y) => x - y);
+    const at = chattyFiles().at(-1) ?? 0;
+    await until(`chatty's ${driver} log to rotate`, () => ((chattyFiles().at(-1) ?? 0) >= at + 2 ? true : undefined));
+    expect(chattyFiles().length).toBeLessThanOrEqual(2);
+    const logs = await cli(['alloc', 'logs', '-tail', '-n', '2', a.id, 'chatty']);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toMatch(/^(y{4095}\n){2}$/);
     second.child.kill('SIGTERM');
     expect(await second.exit).toBe(0);
   });

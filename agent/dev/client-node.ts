@@ -119,9 +119,9 @@ export async function startClientNode(opts: ClientNodeOptions): Promise<ClientNo
     rng: rng.fork(),
     ...(client.node !== undefined ? { node: client.node } : {}),
     onUpdate,
-    // Task output goes through logmon processes, so logs rotate even while the agent is down;
-    // docker's output is copied by the agent itself from the engine (resumed after a restart).
-    logmon: (driver) => driver !== 'docker',
+    // Every task's output goes through the client's logmon, so logs rotate (even while the agent
+    // is down); docker's output is copied from the engine into the task's FIFOs by the agent.
+    logmon: true,
   });
 
   // A client restart on the same data dir: the allocations an earlier run persisted. The servers

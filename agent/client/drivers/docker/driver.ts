@@ -205,7 +205,7 @@ export class DockerDriver implements TaskDriver {
       await t.exited;
     }
     t.detach.abort();
-    t.sink?.close();
+    void t.sink?.close();
     try {
       await t.container.remove({ force: true, v: true });
     } catch (e) {
@@ -299,7 +299,7 @@ export class DockerDriver implements TaskDriver {
   shutdown(): void {
     for (const t of this.tasks.values()) {
       t.detach.abort();
-      t.sink?.close();
+      void t.sink?.close();
     }
     this.tasks.clear();
   }
@@ -329,10 +329,10 @@ export class DockerDriver implements TaskDriver {
     await new Promise<void>((resolve) => {
       const done = (): void => resolve();
       stream.on('data', (chunk: Buffer) => {
-        try {
-          sink.write(decoder.push(chunk));
-        } catch {
-          // The log files went away (allocation destroyed): drop the output.
+        // The log FIFO full (logmon behind): the engine's stream waits, the event loop does not.
+        if (!sink.write(decoder.push(chunk))) {
+          stream.pause();
+          void sink.drained().then(() => stream.resume());
         }
       });
       stream.once('end', done);
@@ -360,16 +360,16 @@ export class DockerDriver implements TaskDriver {
       if (t.detach.signal.aborted) return;
       result = { exitCode: -1, signal: null, oomKilled: false, err: `lost track of container ${shortId(t.container.id)}: ${dockerMessage(e)}` };
     }
-    // The output ends shortly after the exit; let it reach the files before reporting.
+    // The output ends shortly after the exit; let it reach the log FIFO (or files) before reporting.
     await new Promise<void>((resolve) => {
       const timer = this.clock.setTimer(this.logDrainMs, resolve);
-      void t.logsDone.then(() => {
+      void t.logsDone.then(() => t.sink?.close()).then(() => {
         timer.cancel();
         resolve();
       });
     });
     if (t.detach.signal.aborted || t.exit !== null) return;
-    t.sink?.close();
+    void t.sink?.close();
     t.exit = result;
     t.completedAt = this.clock.now();
     t.resolveExit(result);

@@ -1,8 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { constants, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Socket } from 'node:net';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FrameDecoder, LogSink, normalizeTimestamp, readPosition, sinceSeconds } from './logs.js';
 import type { LogFrame } from './logs.js';
 
@@ -58,26 +60,54 @@ describe('LogSink', () => {
   const f = (stream: 'stdout' | 'stderr', ts: string, text: string): LogFrame => ({ stream, ts, payload: Buffer.from(text) });
   const t = (n: number): string => `2026-01-01T00:00:0${n}.000000000Z`;
 
-  it('writes each message once across a replay, using the recorded position per stream', () => {
+  it('writes each message once across a replay, using the recorded position per stream', async () => {
     const paths = { stdout: join(dir, 'out'), stderr: join(dir, 'err') };
     const a = new LogSink(dir, paths, readPosition(dir, 'c1'), () => 0);
     a.write([f('stdout', t(1), 'o1\n'), f('stderr', t(2), 'e1\n'), f('stdout', t(3), 'o2\n')]);
+    await a.written();
     // The agent dies here; the next one reads the position and replays from the earliest second.
     const pos = readPosition(dir, 'c1');
     expect(pos).toEqual({ container: 'c1', stdout: t(3), stderr: t(2) });
     const b = new LogSink(dir, paths, pos, () => 0);
     expect(b.since).toBe(sinceSeconds(t(2)));
     b.write([f('stdout', t(1), 'o1\n'), f('stderr', t(2), 'e1\n'), f('stdout', t(3), 'o2\n'), f('stderr', t(4), 'e2\n'), f('stdout', t(5), 'o3\n')]);
-    b.close();
-    a.close();
+    await b.close();
+    await a.close();
     expect(readFileSync(paths.stdout, 'utf8')).toBe('o1\no2\no3\n');
     expect(readFileSync(paths.stderr, 'utf8')).toBe('e1\ne2\n');
   });
 
-  it('a position recorded for another container is not used', () => {
+  it('a position recorded for another container is not used', async () => {
     const s = new LogSink(dir, { stdout: join(dir, 'out'), stderr: join(dir, 'err') }, { container: 'old', stdout: '', stderr: '' }, () => 0);
     s.write([f('stdout', t(1), 'x')]);
-    s.close();
+    await s.close();
     expect(readPosition(dir, 'new')).toEqual({ container: 'new', stdout: '', stderr: '' });
+  });
+
+  it('writes into the task\'s log FIFOs without blocking: a full FIFO holds writes back until it is read', async () => {
+    const paths = { stdout: join(dir, '.web.stdout.fifo'), stderr: join(dir, '.web.stderr.fifo') };
+    execFileSync('mkfifo', [paths.stdout, paths.stderr]);
+    const s = new LogSink(dir, paths, readPosition(dir, 'c1'), () => 0);
+    // 256 KiB into a 64 KiB pipe nobody reads yet: write asks the caller to wait, nothing blocks.
+    const big = Buffer.alloc(4096, 'a');
+    let ok = true;
+    for (let i = 0; i < 64; i++) ok = s.write([{ stream: 'stdout', ts: `2026-01-01T00:00:01.${String(i).padStart(9, '0')}Z`, payload: big }]) && ok;
+    expect(ok).toBe(false);
+    expect(readPosition(dir, 'c1').stdout).not.toBe('2026-01-01T00:00:01.000000063Z');
+    // A reader (logmon's part) drains the FIFO: everything arrives, in order, and the position follows.
+    const reader = new Socket({ fd: openSync(paths.stdout, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
+    let got = 0;
+    reader.on('data', (c: Buffer) => (got += c.length));
+    await s.drained();
+    await s.close();
+    await vi.waitFor(() => expect(got).toBe(64 * 4096), { timeout: 10_000, interval: 20 });
+    reader.destroy();
+    expect(readPosition(dir, 'c1').stdout).toBe('2026-01-01T00:00:01.000000063Z');
+  });
+
+  it('refuses a log FIFO that does not exist instead of creating a plain file in its place', () => {
+    const paths = { stdout: join(dir, '.web.stdout.fifo'), stderr: join(dir, '.web.stderr.fifo') };
+    expect(() => new LogSink(dir, paths, readPosition(dir, 'c1'), () => 0)).toThrow(/log FIFO .*\.web\.stdout\.fifo does not exist/);
+    expect(existsSync(paths.stdout)).toBe(false);
   });
 });

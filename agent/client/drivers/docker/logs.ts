@@ -1,15 +1,19 @@
 /**
- * A container's output copied into the task's log files (the same files the other drivers
- * append to). The driver follows Docker's log stream with timestamps on; the stream is
+ * A container's output copied into the task's log FIFOs, which the client's logmon reads and
+ * rotates by the task's `logs` block like every other driver's output (or, for a runner without
+ * logmon, into the log files directly). The driver follows Docker's log stream with timestamps on; the stream is
  * multiplexed (8-byte frame header: stream type, 3 zero bytes, big-endian payload length),
  * and each frame is one log message prefixed by its RFC 3339 timestamp and a space.
  *
  * The timestamp of the last message written is kept in a small position file in the task
  * directory, so that an agent restarted while the container runs (or after it ended) asks
- * Docker for the messages `since` that second and drops those it already wrote: the files
- * get every message exactly once.
+ * Docker for the messages `since` that second and drops those it already wrote: the logs
+ * get every message once (a message in flight when the agent is killed outright may be copied
+ * twice; none is lost).
  */
-import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { constants, createWriteStream, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 import { dirname, join } from 'node:path';
 import { replaceFileSync } from '../../../runtime/index.js';
 
@@ -98,17 +102,40 @@ export function readPosition(taskDir: string, container: string): LogPosition {
 }
 
 /**
- * Appends frames to the task's stdout/stderr files, skipping any at or before the recorded
- * position (a replay after recovery), and records the position (written atomically after
- * each batch by default, so an agent killed outright re-copies at most the batch in flight;
- * `flushEveryMs` trades that for fewer writes).
+ * Where one stream's output goes: the task's log FIFO, which the client's logmon reads and
+ * rotates like every other driver's output, or (a runner without logmon, tests) a plain file.
+ * The FIFO is opened read-write and non-blocking: opening never waits for a reader, and a full
+ * FIFO (logmon behind, or restarting) holds writes back in the socket, never in the event loop.
+ * A missing `.fifo` path is refused rather than created as a plain file, which would stand in
+ * the way of the FIFO later.
+ */
+function openTarget(path: string): Writable {
+  let fifo = false;
+  try {
+    fifo = statSync(path).isFIFO();
+  } catch {
+    if (path.endsWith('.fifo')) throw new Error(`the log FIFO ${path} does not exist`);
+  }
+  if (fifo) return new Socket({ fd: openSync(path, constants.O_RDWR | constants.O_NONBLOCK), readable: false, writable: true });
+  return createWriteStream(path, { fd: openSync(path, 'a') });
+}
+
+/**
+ * Writes frames to the task's stdout/stderr, skipping any at or before the recorded position (a
+ * replay after recovery). A message counts as written once the kernel has it (the write's
+ * callback); the position of what was written is recorded atomically when the writes in flight
+ * are done (or every `flushEveryMs`), so an agent killed outright re-copies at most what was in
+ * flight. `write` returns false when the caller should wait for `drained()` before writing more.
  */
 export class LogSink {
-  private readonly fds: Record<StreamKind, number>;
+  private readonly out: Record<StreamKind, Writable>;
   private readonly pos: LogPosition;
   private dirty = false;
   private lastFlush = 0;
-  private closed = false;
+  private closed: Promise<void> | null = null;
+  private pending = 0;
+  private failed = false;
+  private idle: (() => void)[] = [];
 
   constructor(
     private readonly taskDir: string,
@@ -119,15 +146,23 @@ export class LogSink {
   ) {
     mkdirSync(dirname(paths.stdout), { recursive: true });
     mkdirSync(dirname(paths.stderr), { recursive: true });
-    const out = openSync(paths.stdout, 'a');
-    let err: number;
+    const out = openTarget(paths.stdout);
+    let err: Writable;
     try {
-      err = openSync(paths.stderr, 'a');
+      err = openTarget(paths.stderr);
     } catch (e) {
-      closeSync(out);
+      out.destroy();
       throw e;
     }
-    this.fds = { stdout: out, stderr: err };
+    this.out = { stdout: out, stderr: err };
+    for (const w of [out, err]) {
+      // The files or FIFOs went away (allocation destroyed): the rest of the output is dropped.
+      w.on('error', () => {
+        this.failed = true;
+        this.pending = 0;
+        this.settle();
+      });
+    }
     this.pos = { ...start };
   }
 
@@ -137,19 +172,45 @@ export class LogSink {
     return sinceSeconds(this.pos.stdout < this.pos.stderr ? this.pos.stdout : this.pos.stderr);
   }
 
-  write(frames: readonly LogFrame[]): void {
-    if (this.closed) return;
+  write(frames: readonly LogFrame[]): boolean {
+    if (this.closed !== null || this.failed) return true;
     for (const f of frames) {
       // Timestamps are nanosecond-precise; a message at exactly the recorded instant was written.
       if (f.ts !== '' && f.ts <= this.pos[f.stream]) continue;
-      let off = 0;
-      while (off < f.payload.length) off += writeSync(this.fds[f.stream], f.payload, off, f.payload.length - off);
-      if (f.ts !== '') {
-        this.pos[f.stream] = f.ts;
-        this.dirty = true;
-      }
+      this.pending++;
+      this.out[f.stream].write(f.payload, (e) => {
+        if (e !== null && e !== undefined) return;
+        this.pending--;
+        if (f.ts !== '' && f.ts > this.pos[f.stream]) {
+          this.pos[f.stream] = f.ts;
+          this.dirty = true;
+        }
+        // When the writes in flight are done, or at least every second under a flood that never pauses.
+        const since = this.now() - this.lastFlush;
+        if ((this.pending === 0 && since >= this.flushEveryMs) || since >= Math.max(this.flushEveryMs, 1_000)) this.flush();
+        if (this.pending === 0) this.settle();
+      });
     }
-    if (this.dirty && this.now() - this.lastFlush >= this.flushEveryMs) this.flush();
+    return !this.out.stdout.writableNeedDrain && !this.out.stderr.writableNeedDrain;
+  }
+
+  /** Resolves when neither stream holds more than its buffer (write more then). */
+  drained(): Promise<void> {
+    const waits = [this.out.stdout, this.out.stderr].filter((w) => w.writableNeedDrain && !w.destroyed).map((w) => new Promise<void>((r) => {
+      w.once('drain', r);
+      w.once('close', r);
+    }));
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  /** Resolves when every message handed to `write` so far is written (or the output failed). */
+  written(): Promise<void> {
+    if (this.pending === 0 || this.failed) return Promise.resolve();
+    return new Promise((r) => this.idle.push(r));
+  }
+
+  private settle(): void {
+    for (const r of this.idle.splice(0)) r();
   }
 
   flush(): void {
@@ -164,11 +225,20 @@ export class LogSink {
     }
   }
 
-  close(): void {
-    if (this.closed) return;
-    this.flush();
-    this.closed = true;
-    closeSync(this.fds.stdout);
-    closeSync(this.fds.stderr);
+  /**
+   * Stop taking frames; resolves once what was handed over is written and the position recorded.
+   * Callers that cannot wait (the agent shutting down) need not: the position only ever covers
+   * what was written, and what was not is copied again by the next agent.
+   */
+  close(): Promise<void> {
+    if (this.closed !== null) return this.closed;
+    this.flush(); // what is written already, in case the process ends before the rest is
+    this.closed = this.written().then(() => {
+      this.flush();
+      // Everything handed over is in the kernel (each write's callback ran): nothing to end.
+      this.out.stdout.destroy();
+      this.out.stderr.destroy();
+    });
+    return this.closed;
   }
 }
