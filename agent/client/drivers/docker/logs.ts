@@ -9,7 +9,7 @@
  * directory, so that an agent restarted while the container runs (or after it ended) asks
  * Docker for the messages `since` that second and drops those it already wrote: the logs
  * get every message once (a message in flight when the agent is killed outright may be copied
- * twice; none is lost).
+ * twice; none is lost while logmon runs).
  */
 import { constants, createWriteStream, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { Socket } from 'node:net';
