@@ -95,7 +95,7 @@ const LOGMON_SOURCE = [
   '    w.busy = true;',
   '    const step = () => {',
   '      if (buf.length === 0) { w.busy = false; done(); return; }',
-  '      if (w.fd < 0) { try { open(); } catch { buf = buf.subarray(buf.length); } step(); return; }',
+  '      if (w.fd < 0) { try { open(); purge(); } catch { buf = buf.subarray(buf.length); } step(); return; }',
   '      if (maxBytes - w.size <= 0) { try { rotate(); } catch { buf = buf.subarray(buf.length); } step(); return; }',
   '      const chunk = buf.subarray(0, maxBytes - w.size);',
   '      fs.write(w.fd, chunk, 0, chunk.length, null, (err, n) => {',

@@ -205,7 +205,7 @@ export class DockerDriver implements TaskDriver {
       await t.exited;
     }
     t.detach.abort();
-    void t.sink?.close();
+    t.sink?.abandon();
     try {
       await t.container.remove({ force: true, v: true });
     } catch (e) {

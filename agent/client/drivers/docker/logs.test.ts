@@ -105,6 +105,20 @@ describe('LogSink', () => {
     expect(readPosition(dir, 'c1').stdout).toBe('2026-01-01T00:00:01.000000063Z');
   });
 
+  it('abandon lets go at once of a FIFO nobody reads, keeping the position of what was written', async () => {
+    const paths = { stdout: join(dir, '.web.stdout.fifo'), stderr: join(dir, '.web.stderr.fifo') };
+    execFileSync('mkfifo', [paths.stdout, paths.stderr]);
+    const s = new LogSink(dir, paths, readPosition(dir, 'c1'), () => 0);
+    s.write([f('stdout', t(1), 'first\n')]);
+    await s.written();
+    const big = Buffer.alloc(4096, 'a');
+    for (let i = 0; i < 64; i++) s.write([{ stream: 'stdout', ts: t(2), payload: big }]);
+    s.abandon();
+    await s.written();
+    await s.close();
+    expect(readPosition(dir, 'c1').stdout).toBe(t(1));
+  });
+
   it('refuses a log FIFO that does not exist instead of creating a plain file in its place', () => {
     const paths = { stdout: join(dir, '.web.stdout.fifo'), stderr: join(dir, '.web.stderr.fifo') };
     expect(() => new LogSink(dir, paths, readPosition(dir, 'c1'), () => 0)).toThrow(/log FIFO .*\.web\.stdout\.fifo does not exist/);

@@ -226,6 +226,19 @@ export class LogSink {
   }
 
   /**
+   * Let go at once (the task is destroyed): what is not written yet is dropped, the position
+   * records what was.
+   */
+  abandon(): void {
+    this.flush();
+    this.closed ??= Promise.resolve();
+    this.failed = true;
+    this.out.stdout.destroy();
+    this.out.stderr.destroy();
+    this.settle();
+  }
+
+  /**
    * Stop taking frames; resolves once what was handed over is written and the position recorded.
    * Callers that cannot wait (the agent shutting down) need not: the position only ever covers
    * what was written, and what was not is copied again by the next agent.
