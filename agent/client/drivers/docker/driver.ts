@@ -76,6 +76,8 @@ interface DockerTask {
   detach: AbortController;
   sink: LogSink | null;
   logsDone: Promise<void>;
+  /** When the log copy last made progress (a chunk from the engine, or the log FIFO drained). */
+  lastLogAt: number;
   pid: number;
   lastCpu: { at: number; totalNs: number } | null;
 }
@@ -311,7 +313,7 @@ export class DockerDriver implements TaskDriver {
     const detach = new AbortController();
     // The sink first: when the log files cannot be opened, nothing is registered.
     const sink = new LogSink(cfg.dir, { stdout: cfg.stdoutPath, stderr: cfg.stderrPath }, pos, () => this.clock.now());
-    const t: DockerTask = { cfg, handle, container, completedAt: 0, exit: null, exited, resolveExit, detach, sink, logsDone: Promise.resolve(), pid: 0, lastCpu: null };
+    const t: DockerTask = { cfg, handle, container, completedAt: 0, exit: null, exited, resolveExit, detach, sink, logsDone: Promise.resolve(), lastLogAt: this.clock.now(), pid: 0, lastCpu: null };
     this.tasks.set(cfg.id, t);
     t.logsDone = this.copyLogs(t, sink);
     void this.watchExit(t);
@@ -329,10 +331,14 @@ export class DockerDriver implements TaskDriver {
     await new Promise<void>((resolve) => {
       const done = (): void => resolve();
       stream.on('data', (chunk: Buffer) => {
+        t.lastLogAt = this.clock.now();
         // The log FIFO full (logmon behind): the engine's stream waits, the event loop does not.
         if (!sink.write(decoder.push(chunk))) {
           stream.pause();
-          void sink.drained().then(() => stream.resume());
+          void sink.drained().then(() => {
+            t.lastLogAt = this.clock.now();
+            stream.resume();
+          });
         }
       });
       stream.once('end', done);
@@ -360,9 +366,18 @@ export class DockerDriver implements TaskDriver {
       if (t.detach.signal.aborted) return;
       result = { exitCode: -1, signal: null, oomKilled: false, err: `lost track of container ${shortId(t.container.id)}: ${dockerMessage(e)}` };
     }
-    // The output ends shortly after the exit; let it reach the log FIFO (or files) before reporting.
+    // The engine streams what the container wrote after its exit: wait for the end of that stream
+    // (and for it to reach the log FIFO or files) while it still makes progress, giving up only
+    // after logDrainMs without any, so a chatty task's last output is not cut off.
+    const clock = this.clock;
+    const drainMs = this.logDrainMs;
     await new Promise<void>((resolve) => {
-      const timer = this.clock.setTimer(this.logDrainMs, resolve);
+      const check = (): void => {
+        const idle = clock.now() - t.lastLogAt;
+        if (idle >= drainMs) resolve();
+        else timer = clock.setTimer(drainMs - idle, check);
+      };
+      let timer = clock.setTimer(drainMs, check);
       void t.logsDone.then(() => t.sink?.close()).then(() => {
         timer.cancel();
         resolve();

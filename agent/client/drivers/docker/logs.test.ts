@@ -77,6 +77,17 @@ describe('LogSink', () => {
     expect(readFileSync(paths.stderr, 'utf8')).toBe('e1\ne2\n');
   });
 
+  it('drops a message the engine repeats while the first copy is still being written', async () => {
+    const paths = { stdout: join(dir, 'out'), stderr: join(dir, 'err') };
+    const s = new LogSink(dir, paths, readPosition(dir, 'c1'), () => 0);
+    s.write([f('stdout', t(1), 'a\n'), f('stdout', t(2), 'b\n')]);
+    // Not awaited: the first write is in flight when the repeat (across the engine's rotation) comes.
+    s.write([f('stdout', t(2), 'b\n'), f('stdout', t(3), 'c\n')]);
+    await s.close();
+    expect(readFileSync(paths.stdout, 'utf8')).toBe('a\nb\nc\n');
+    expect(readPosition(dir, 'c1').stdout).toBe(t(3));
+  });
+
   it('a position recorded for another container is not used', async () => {
     const s = new LogSink(dir, { stdout: join(dir, 'out'), stderr: join(dir, 'err') }, { container: 'old', stdout: '', stderr: '' }, () => 0);
     s.write([f('stdout', t(1), 'x')]);

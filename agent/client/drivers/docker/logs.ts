@@ -129,7 +129,10 @@ function openTarget(path: string): Writable {
  */
 export class LogSink {
   private readonly out: Record<StreamKind, Writable>;
+  /** What is written (the kernel has it): recorded in the position file. */
   private readonly pos: LogPosition;
+  /** The last timestamp handed to each stream's writer (ahead of `pos` while writes are in flight). */
+  private readonly sent: Record<StreamKind, string>;
   private dirty = false;
   private lastFlush = 0;
   private closed: Promise<void> | null = null;
@@ -164,6 +167,7 @@ export class LogSink {
       });
     }
     this.pos = { ...start };
+    this.sent = { stdout: start.stdout, stderr: start.stderr };
   }
 
   /** The earliest `since` (whole seconds) that covers both streams' positions; 0 = from the start. */
@@ -174,15 +178,27 @@ export class LogSink {
 
   write(frames: readonly LogFrame[]): boolean {
     if (this.closed !== null || this.failed) return true;
-    for (const f of frames) {
-      // Timestamps are nanosecond-precise; a message at exactly the recorded instant was written.
-      if (f.ts !== '' && f.ts <= this.pos[f.stream]) continue;
+    // One write per stream per batch (a chunk from the engine holds hundreds of short messages;
+    // a write each was a system call each), the batch's last timestamp recorded with it.
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const parts: Buffer[] = [];
+      let last = '';
+      for (const f of frames) {
+        if (f.stream !== stream) continue;
+        // Timestamps are nanosecond-precise; a message at or before the last one handed over
+        // (a replay after recovery, or the engine repeating lines across its own log rotation)
+        // was written already.
+        if (f.ts !== '' && f.ts <= this.sent[stream]) continue;
+        parts.push(f.payload);
+        if (f.ts !== '') last = this.sent[stream] = f.ts;
+      }
+      if (parts.length === 0) continue;
       this.pending++;
-      this.out[f.stream].write(f.payload, (e) => {
+      this.out[stream].write(parts.length === 1 ? parts[0]! : Buffer.concat(parts), (e) => {
         if (e !== null && e !== undefined) return;
         this.pending--;
-        if (f.ts !== '' && f.ts > this.pos[f.stream]) {
-          this.pos[f.stream] = f.ts;
+        if (last > this.pos[stream]) {
+          this.pos[stream] = last;
           this.dirty = true;
         }
         // When the writes in flight are done, or at least every second under a flood that never pauses.
@@ -197,8 +213,13 @@ export class LogSink {
   /** Resolves when neither stream holds more than its buffer (write more then). */
   drained(): Promise<void> {
     const waits = [this.out.stdout, this.out.stderr].filter((w) => w.writableNeedDrain && !w.destroyed).map((w) => new Promise<void>((r) => {
-      w.once('drain', r);
-      w.once('close', r);
+      const done = (): void => {
+        w.off('drain', done);
+        w.off('close', done);
+        r();
+      };
+      w.on('drain', done);
+      w.on('close', done);
     }));
     return Promise.all(waits).then(() => undefined);
   }
