@@ -89,8 +89,19 @@ beforeAll(() => {
   ({ dir, env } = isolatedEnv('restart-e2e'));
 });
 
+/** Allocations whose docker containers this file started: removed at the end even after a failure (SIGKILLed agents leave them). */
+const dockerAllocs: string[] = [];
+
 afterAll(async () => {
   await killAll(children, dir);
+  for (const id of dockerAllocs) {
+    try {
+      const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=com.nomadts.alloc_id=${id}`], { encoding: 'utf8', timeout: 20_000 }).split('\n').filter((l) => l !== '');
+      if (ids.length > 0) execFileSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore', timeout: 30_000 });
+    } catch {
+      // no engine, or already gone
+    }
+  }
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -281,6 +292,7 @@ ${t('flaky', `if [ ! -e ${data}/seen ]; then touch ${data}/seen; while [ ! -e ${
       const x = await theAlloc(job);
       return x !== undefined && x.taskStates['web']?.state === 'running' && x.taskStates['flaky']?.state === 'running' ? x : undefined;
     });
+    if (driver === 'docker') dockerAllocs.push(a.id);
     const shared = join(dataDir, 'alloc', a.id, 'alloc', 'data');
     const starts = (name: string): number => (existsSync(join(shared, `starts-${name}`)) ? readFileSync(join(shared, `starts-${name}`), 'utf8').split('\n').filter((l) => l !== '').length : 0);
     await until('one start line each, handles and server state persisted', () => {
