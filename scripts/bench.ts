@@ -4,6 +4,7 @@
  */
 import { cliBench } from './bench/cli.js';
 import { evalStormBench } from './bench/eval-storm.js';
+import { dockerLogsBench } from './bench/docker-logs.js';
 import { driversBench } from './bench/drivers.js';
 import { gossipBench } from './bench/gossip.js';
 import { jobLatencyBench } from './bench/job-latency.js';
@@ -20,6 +21,7 @@ const benches: Record<string, (args: string[]) => Promise<Record<string, unknown
   top: topBench,
   'eval-storm': evalStormBench,
   drivers: driversBench,
+  'docker-logs': dockerLogsBench,
   logmon: logmonBench,
   raft: raftBench,
   'raft-log': raftLogBench,
