@@ -312,7 +312,8 @@ export class DockerDriver implements TaskDriver {
     const exited = new Promise<ExitResult>((res) => { resolveExit = res; });
     const detach = new AbortController();
     // The sink first: when the log files cannot be opened, nothing is registered.
-    const sink = new LogSink(cfg.dir, { stdout: cfg.stdoutPath, stderr: cfg.stderrPath }, pos, () => this.clock.now());
+    // Position recorded at most every 250 ms: a rename per chunk cost more than the copy itself.
+    const sink = new LogSink(cfg.dir, { stdout: cfg.stdoutPath, stderr: cfg.stderrPath }, pos, () => this.clock.now(), 250);
     const t: DockerTask = { cfg, handle, container, completedAt: 0, exit: null, exited, resolveExit, detach, sink, logsDone: Promise.resolve(), lastLogAt: this.clock.now(), pid: 0, lastCpu: null };
     this.tasks.set(cfg.id, t);
     t.logsDone = this.copyLogs(t, sink);

@@ -123,9 +123,9 @@ function openTarget(path: string): Writable {
 /**
  * Writes frames to the task's stdout/stderr, skipping any at or before the recorded position (a
  * replay after recovery). A message counts as written once the kernel has it (the write's
- * callback); the position of what was written is recorded atomically when the writes in flight
- * are done (or every `flushEveryMs`), so an agent killed outright re-copies at most what was in
- * flight. `write` returns false when the caller should wait for `drained()` before writing more.
+ * callback); the position of what was written is recorded atomically at most every
+ * `flushEveryMs` and at the latest that long after the last write, so an agent killed outright
+ * copies again at most that much (and what was in flight). `write` returns false when the caller should wait for `drained()` before writing more.
  */
 export class LogSink {
   private readonly out: Record<StreamKind, Writable>;
@@ -139,6 +139,7 @@ export class LogSink {
   private pending = 0;
   private failed = false;
   private idle: (() => void)[] = [];
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly taskDir: string,
@@ -194,16 +195,20 @@ export class LogSink {
       }
       if (parts.length === 0) continue;
       this.pending++;
-      this.out[stream].write(parts.length === 1 ? parts[0]! : Buffer.concat(parts), (e) => {
+      const w = this.out[stream];
+      // The writes of one event-loop turn go out together (one writev, not a system call per chunk).
+      if (w.writableCorked === 0) {
+        w.cork();
+        setImmediate(() => w.uncork());
+      }
+      w.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts), (e) => {
         if (e !== null && e !== undefined) return;
         this.pending--;
         if (last > this.pos[stream]) {
           this.pos[stream] = last;
           this.dirty = true;
         }
-        // When the writes in flight are done, or at least every second under a flood that never pauses.
-        const since = this.now() - this.lastFlush;
-        if ((this.pending === 0 && since >= this.flushEveryMs) || since >= Math.max(this.flushEveryMs, 1_000)) this.flush();
+        this.flushSoon();
         if (this.pending === 0) this.settle();
       });
     }
@@ -234,7 +239,26 @@ export class LogSink {
     for (const r of this.idle.splice(0)) r();
   }
 
+  /** Record the position at most every `flushEveryMs` (a rename each time), and at the latest that long after the last write. */
+  private flushSoon(): void {
+    if (!this.dirty || this.flushTimer !== null) return;
+    const wait = this.flushEveryMs - (this.now() - this.lastFlush);
+    if (wait <= 0) {
+      this.flush();
+      return;
+    }
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      this.flush();
+    }, wait);
+    this.flushTimer.unref();
+  }
+
   flush(): void {
+    if (this.flushTimer !== null) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
     if (!this.dirty) return;
     this.dirty = false;
     this.lastFlush = this.now();
