@@ -125,7 +125,8 @@ function openTarget(path: string): Writable {
  * replay after recovery). A message counts as written once the kernel has it (the write's
  * callback); the position of what was written is recorded atomically at most every
  * `flushEveryMs` and at the latest that long after the last write, so an agent killed outright
- * copies again at most that much (and what was in flight). `write` returns false when the caller should wait for `drained()` before writing more.
+ * copies again at most that much (and what was in flight). `write` returns false when the
+ * caller should wait for `drained()` before writing more.
  */
 export class LogSink {
   private readonly out: Record<StreamKind, Writable>;
